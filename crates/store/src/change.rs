@@ -1,0 +1,72 @@
+//! Committing a change: the audit entry and the revision bump travel in the same
+//! transaction as the change itself.
+
+use crate::entity::{audit_entry, config_revision};
+use crate::{Actor, StoreError};
+use chrono::Utc;
+use portcullis_domain::ServiceName;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
+use serde_json::Value;
+
+/// Whether a `PUT` made a new resource or replaced an existing one (201 versus 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Created,
+    Updated,
+}
+
+/// One audited change.
+pub(crate) struct Change<'a> {
+    pub actor: &'a Actor,
+    pub action: &'static str,
+    pub service: Option<&'a ServiceName>,
+    pub resource: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Option<Value> {
+    // Settings are plain data; serialising them cannot fail, but an audit entry without a
+    // snapshot is better than a failed write if it ever did.
+    serde_json::to_value(value).ok()
+}
+
+impl Change<'_> {
+    /// Appends the audit entry, bumps the revision and commits. Returns the new revision.
+    pub async fn commit(self, txn: DatabaseTransaction) -> Result<i64, StoreError> {
+        audit_entry::ActiveModel {
+            at: Set(Utc::now()),
+            actor: Set(self.actor.to_string()),
+            action: Set(self.action.to_owned()),
+            service: Set(self.service.map(ToString::to_string)),
+            resource: Set(self.resource),
+            before: Set(self.before),
+            after: Set(self.after),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        config_revision::Entity::update_many()
+            .col_expr(
+                config_revision::Column::Revision,
+                Expr::col(config_revision::Column::Revision).add(1),
+            )
+            .exec(&txn)
+            .await?;
+        let revision = config_revision::Entity::find_by_id(1)
+            .one(&txn)
+            .await?
+            .map_or(0, |row| row.revision);
+        txn.commit().await?;
+        tracing::info!(revision, "config change committed");
+        Ok(revision)
+    }
+}
+
+/// Starts a write transaction.
+pub(crate) async fn begin(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<DatabaseTransaction, StoreError> {
+    Ok(db.begin().await?)
+}

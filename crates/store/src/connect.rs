@@ -1,0 +1,67 @@
+//! Opening the database and running migrations.
+
+use crate::StoreError;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// A handle on the config database. Cheap to clone; all clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+    /// Serialises writers inside this process. SQLite allows one writer at a time anyway, and
+    /// a read-then-write transaction that loses a race would fail with "database is locked";
+    /// queueing here makes concurrent management calls wait instead of fail.
+    writes: Arc<Mutex<()>>,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            options.max_connections(8).min_connections(1);
+        } else {
+            options.max_connections(16);
+        }
+        let db = Database::connect(options).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // WAL lets the gateway's reloads read while a writer commits; it is a property of
+            // the database file, so setting it once per start is enough.
+            db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
+        }
+        Migrator::up(&db, None).await?;
+        Ok(Self {
+            db,
+            writes: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub(crate) async fn write_guard(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().await
+    }
+
+    /// The revision of the newest committed change.
+    pub async fn revision(&self) -> Result<i64, StoreError> {
+        use crate::entity::config_revision;
+        use sea_orm::EntityTrait;
+        Ok(config_revision::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .map_or(0, |row| row.revision))
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        Ok(self.db.close().await?)
+    }
+}

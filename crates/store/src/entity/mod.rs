@@ -1,0 +1,14 @@
+//! sea-orm entities: one file per table, mirroring the migration. Nothing outside this crate
+//! sees them; the store converts rows into domain types at its boundary.
+
+pub mod administrator;
+pub mod api;
+pub mod audit_entry;
+pub mod config_revision;
+pub mod management_token;
+pub mod operation;
+pub mod policy;
+pub mod product;
+pub mod product_api;
+pub mod service;
+pub mod subscription;

@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "operations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub api_id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub method: String,
+    pub url_template: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

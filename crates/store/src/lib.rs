@@ -1,0 +1,41 @@
+//! The config store: the one room that knows sea-orm.
+//!
+//! It keeps services, APIs, operations, products, subscriptions, policy documents,
+//! administrators, management tokens and the audit log in SQLite (embedded, WAL) or
+//! PostgreSQL. Its public functions take and return domain types only; rows never leave the
+//! crate.
+//!
+//! Every write is one transaction that also appends an audit entry and bumps the config
+//! revision, so "what changed" and "which snapshot includes it" can never disagree.
+//! [`Store::load_config`] reads the whole configuration back, in one consistent read, as the
+//! [`ConfigModel`](portcullis_domain::model::ConfigModel) that the gateway compiles.
+
+mod actor;
+mod admins;
+mod apis;
+mod audit;
+mod change;
+mod connect;
+mod entity;
+mod error;
+mod load;
+mod operations;
+mod policies;
+mod products;
+mod services;
+mod subscriptions;
+mod tokens;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use actor::Actor;
+pub use apis::ApiRecord;
+pub use audit::AuditRecord;
+pub use change::Saved;
+pub use connect::Store;
+pub use error::StoreError;
+pub use products::DeleteProduct;
+pub use services::ServiceRecord;
+pub use subscriptions::KeySlot;
+pub use tokens::TokenRecord;

@@ -1,0 +1,190 @@
+//! Reading the whole configuration back as a [`ConfigModel`] for the gateway.
+//!
+//! The read runs in one transaction (snapshot isolation on both engines), so the model
+//! matches exactly one revision. A row that no longer parses is left out with an error in the
+//! log: one bad row must not stop the gateway from serving everything else.
+
+use crate::entity::{api, config_revision, operation, policy, product, service, subscription};
+use crate::subscriptions::ScopeNames;
+use crate::{Store, StoreError, apis, operations, products, services};
+use portcullis_domain::model::{
+    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig,
+};
+use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryOrder, TransactionTrait,
+};
+use std::collections::HashMap;
+
+/// Keeps the parsed value, or logs why the row was skipped.
+fn keep<T>(result: Result<T, StoreError>) -> Option<T> {
+    result
+        .inspect_err(|error| tracing::error!(%error, "skipping a stored row that does not parse"))
+        .ok()
+}
+
+impl Store {
+    pub async fn load_config(&self) -> Result<ConfigModel, StoreError> {
+        let txn = self.db.begin().await?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+        }
+        let model = read_all(&txn).await;
+        txn.commit().await?;
+        model
+    }
+}
+
+async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> {
+    let revision = config_revision::Entity::find_by_id(1)
+        .one(txn)
+        .await?
+        .map_or(0, |row| row.revision);
+    let service_rows = service::Entity::find()
+        .order_by_asc(service::Column::Id)
+        .all(txn)
+        .await?;
+    let mut api_rows: HashMap<i64, Vec<api::Model>> = HashMap::new();
+    for row in api::Entity::find()
+        .order_by_asc(api::Column::Id)
+        .all(txn)
+        .await?
+    {
+        api_rows.entry(row.service_id).or_default().push(row);
+    }
+    let mut operation_rows: HashMap<i64, Vec<operation::Model>> = HashMap::new();
+    for row in operation::Entity::find()
+        .order_by_asc(operation::Column::Id)
+        .all(txn)
+        .await?
+    {
+        operation_rows.entry(row.api_id).or_default().push(row);
+    }
+    let mut product_rows: HashMap<i64, Vec<product::Model>> = HashMap::new();
+    for row in product::Entity::find()
+        .order_by_asc(product::Column::Id)
+        .all(txn)
+        .await?
+    {
+        product_rows.entry(row.service_id).or_default().push(row);
+    }
+    let mut subscription_rows: HashMap<i64, Vec<subscription::Model>> = HashMap::new();
+    for row in subscription::Entity::find()
+        .order_by_asc(subscription::Column::Id)
+        .all(txn)
+        .await?
+    {
+        subscription_rows
+            .entry(row.service_id)
+            .or_default()
+            .push(row);
+    }
+    let mut policy_rows: HashMap<i64, Vec<policy::Model>> = HashMap::new();
+    for row in policy::Entity::find().all(txn).await? {
+        policy_rows.entry(row.service_id).or_default().push(row);
+    }
+
+    let mut services_out = Vec::with_capacity(service_rows.len());
+    for service_row in &service_rows {
+        let Some(record) = keep(services::record(service_row)) else {
+            continue;
+        };
+        let apis_of_service = api_rows.remove(&service_row.id).unwrap_or_default();
+        let mut api_names: HashMap<i64, ApiName> = HashMap::new();
+        let mut operation_names: HashMap<i64, (ApiName, OperationName)> = HashMap::new();
+        let mut apis_out = Vec::with_capacity(apis_of_service.len());
+        for api_row in &apis_of_service {
+            let Some(api) = keep(apis::record(api_row)) else {
+                continue;
+            };
+            let mut operations_out = Vec::new();
+            for operation_row in operation_rows.remove(&api_row.id).unwrap_or_default() {
+                if let Some(operation) = keep(operations::record(&operation_row)) {
+                    operation_names
+                        .insert(operation_row.id, (api.name.clone(), operation.name.clone()));
+                    operations_out.push(operation);
+                }
+            }
+            api_names.insert(api_row.id, api.name.clone());
+            apis_out.push(ApiConfig {
+                name: api.name,
+                settings: api.settings,
+                operations: operations_out,
+            });
+        }
+
+        let mut links = products::api_names_by_product(txn, service_row.id).await?;
+        let mut product_names: HashMap<i64, ProductName> = HashMap::new();
+        let mut products_out = Vec::new();
+        for product_row in product_rows.remove(&service_row.id).unwrap_or_default() {
+            let parsed = ProductName::parse(&product_row.name)
+                .map_err(|e| StoreError::corrupt(format!("product {}", product_row.name), e))
+                .and_then(|name| Ok((name, products::settings(&product_row)?)));
+            let Some((name, settings)) = keep(parsed) else {
+                continue;
+            };
+            product_names.insert(product_row.id, name.clone());
+            products_out.push(ProductConfig {
+                name,
+                settings,
+                apis: links.remove(&product_row.id).unwrap_or_default(),
+            });
+        }
+
+        let scope_names = ScopeNames {
+            products: product_names
+                .iter()
+                .map(|(id, name)| (*id, name.as_str().to_owned()))
+                .collect(),
+            apis: api_names
+                .iter()
+                .map(|(id, name)| (*id, name.as_str().to_owned()))
+                .collect(),
+        };
+        let subscriptions_out = subscription_rows
+            .remove(&service_row.id)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|row| keep(scope_names.record(row)))
+            .collect();
+
+        let mut policies_out = Vec::new();
+        for row in policy_rows.remove(&service_row.id).unwrap_or_default() {
+            let scope = match (
+                row.scope_key.as_str(),
+                row.product_id,
+                row.api_id,
+                row.operation_id,
+            ) {
+                ("global", ..) => Some(PolicyScope::Global),
+                (_, _, _, Some(id)) => operation_names
+                    .get(&id)
+                    .map(|(api, op)| PolicyScope::Operation(api.clone(), op.clone())),
+                (_, _, Some(id), None) => api_names.get(&id).cloned().map(PolicyScope::Api),
+                (_, Some(id), None, None) => {
+                    product_names.get(&id).cloned().map(PolicyScope::Product)
+                }
+                _ => None,
+            };
+            let xml = PolicyXml::parse(row.xml)
+                .map_err(|e| StoreError::corrupt(format!("policy {}", row.scope_key), e));
+            if let (Some(scope), Some(xml)) = (scope, keep(xml)) {
+                policies_out.push(PolicyConfig { scope, xml });
+            }
+        }
+
+        services_out.push(ServiceConfig {
+            name: record.name,
+            settings: record.settings,
+            apis: apis_out,
+            products: products_out,
+            subscriptions: subscriptions_out,
+            policies: policies_out,
+        });
+    }
+    Ok(ConfigModel {
+        revision,
+        services: services_out,
+    })
+}

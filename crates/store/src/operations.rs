@@ -1,0 +1,175 @@
+//! Operations: method + URL template inside an API.
+
+use crate::change::{Change, begin, to_json};
+use crate::entity::operation;
+use crate::{Actor, Saved, Store, StoreError, apis, services};
+use chrono::Utc;
+use portcullis_domain::model::{OperationConfig, OperationSettings};
+use portcullis_domain::{
+    ApiName, DisplayName, HttpMethod, OperationName, ServiceName, UrlTemplate, ValidationError,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+
+pub(crate) fn record(row: &operation::Model) -> Result<OperationConfig, StoreError> {
+    let corrupt = |e| StoreError::corrupt(format!("operation {}", row.name), e);
+    Ok(OperationConfig {
+        name: OperationName::parse(&row.name).map_err(corrupt)?,
+        settings: OperationSettings {
+            display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
+            method: HttpMethod::parse(&row.method).map_err(corrupt)?,
+            url_template: UrlTemplate::parse(&row.url_template).map_err(corrupt)?,
+        },
+    })
+}
+
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    api_id: i64,
+    name: &OperationName,
+) -> Result<operation::Model, StoreError> {
+    operation::Entity::find()
+        .filter(operation::Column::ApiId.eq(api_id))
+        .filter(operation::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::not_found("Operation", name))
+}
+
+fn resource(service: &ServiceName, api: &ApiName, name: &OperationName) -> String {
+    format!("/services/{service}/apis/{api}/operations/{name}")
+}
+
+impl Store {
+    pub async fn list_operations(
+        &self,
+        service: &ServiceName,
+        api: &ApiName,
+    ) -> Result<Vec<OperationConfig>, StoreError> {
+        let service = services::find(&self.db, service).await?;
+        let api = apis::find(&self.db, service.id, api).await?;
+        operation::Entity::find()
+            .filter(operation::Column::ApiId.eq(api.id))
+            .order_by_asc(operation::Column::Name)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(record)
+            .collect()
+    }
+
+    pub async fn get_operation(
+        &self,
+        service: &ServiceName,
+        api: &ApiName,
+        name: &OperationName,
+    ) -> Result<OperationConfig, StoreError> {
+        let service = services::find(&self.db, service).await?;
+        let api = apis::find(&self.db, service.id, api).await?;
+        record(&find(&self.db, api.id, name).await?)
+    }
+
+    /// Creates or replaces an operation. Two operations of one API cannot share a method and a
+    /// template shape: the second could never be reached.
+    pub async fn put_operation(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        api: &ApiName,
+        name: &OperationName,
+        settings: OperationSettings,
+    ) -> Result<Saved, StoreError> {
+        let _guard = self.write_guard().await;
+        let txn = begin(&self.db).await?;
+        let service_row = services::find(&txn, service).await?;
+        let api_row = apis::find(&txn, service_row.id, api).await?;
+        let siblings = operation::Entity::find()
+            .filter(operation::Column::ApiId.eq(api_row.id))
+            .filter(operation::Column::Name.ne(name.as_str()))
+            .filter(operation::Column::Method.eq(settings.method.as_str()))
+            .all(&txn)
+            .await?;
+        let shape = settings.url_template.shape();
+        for sibling in &siblings {
+            let same_shape = UrlTemplate::parse(&sibling.url_template)
+                .is_ok_and(|template| template.shape() == shape);
+            if same_shape {
+                return Err(ValidationError::new(
+                    "urlTemplate",
+                    "OperationExists",
+                    format!(
+                        "The operation '{}' already answers {} {}.",
+                        sibling.name, sibling.method, sibling.url_template
+                    ),
+                )
+                .into());
+            }
+        }
+        let existing = operation::Entity::find()
+            .filter(operation::Column::ApiId.eq(api_row.id))
+            .filter(operation::Column::Name.eq(name.as_str()))
+            .one(&txn)
+            .await?;
+        let before = existing.as_ref().map(record).transpose()?;
+        let now = Utc::now();
+        let mut active = match existing {
+            Some(row) => row.into_active_model(),
+            None => operation::ActiveModel {
+                api_id: Set(api_row.id),
+                name: Set(name.as_str().to_owned()),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        };
+        active.display_name = Set(settings.display_name.as_str().to_owned());
+        active.method = Set(settings.method.as_str().to_owned());
+        active.url_template = Set(settings.url_template.as_str().to_owned());
+        active.updated_at = Set(now);
+        active.save(&txn).await?;
+        let saved = if before.is_some() {
+            Saved::Updated
+        } else {
+            Saved::Created
+        };
+        Change {
+            actor,
+            action: if before.is_some() { "update" } else { "create" },
+            service: Some(service),
+            resource: resource(service, api, name),
+            before: before.map(|b| b.settings).as_ref().and_then(to_json),
+            after: to_json(&settings),
+        }
+        .commit(txn)
+        .await?;
+        Ok(saved)
+    }
+
+    pub async fn delete_operation(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        api: &ApiName,
+        name: &OperationName,
+    ) -> Result<(), StoreError> {
+        let _guard = self.write_guard().await;
+        let txn = begin(&self.db).await?;
+        let service_row = services::find(&txn, service).await?;
+        let api_row = apis::find(&txn, service_row.id, api).await?;
+        let row = find(&txn, api_row.id, name).await?;
+        let before = record(&row)?;
+        operation::Entity::delete_by_id(row.id).exec(&txn).await?;
+        Change {
+            actor,
+            action: "delete",
+            service: Some(service),
+            resource: resource(service, api, name),
+            before: to_json(&before.settings),
+            after: None,
+        }
+        .commit(txn)
+        .await?;
+        Ok(())
+    }
+}

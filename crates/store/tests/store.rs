@@ -1,0 +1,690 @@
+//! The store against real databases: a fresh SQLite file, and a fresh PostgreSQL database
+//! when `PORTCULLIS_TEST_POSTGRES_URL` is set (CI sets it). Every test runs on each engine.
+
+use portcullis_domain::model::{
+    ApiSettings, OperationSettings, ProductSettings, SubscriptionSettings,
+};
+use portcullis_domain::*;
+use portcullis_store::{Actor, DeleteProduct, KeySlot, Saved, Store, StoreError, testing};
+
+fn actor() -> Actor {
+    Actor::Token("test".into())
+}
+
+fn svc(name: &str) -> ServiceName {
+    ServiceName::parse(name).unwrap()
+}
+
+fn api_settings(path: &str) -> ApiSettings {
+    ApiSettings {
+        display_name: DisplayName::parse("Calculator").unwrap(),
+        service_url: ServiceUrl::parse("http://127.0.0.1:7071").unwrap(),
+        path: ApiSuffix::parse(path).unwrap(),
+        subscription_required: true,
+        key_header_name: KeyHeaderName::default(),
+        key_query_param_name: KeyQueryParamName::default(),
+        forward_subscription_key: false,
+    }
+}
+
+fn product_settings(subscription_required: bool) -> ProductSettings {
+    ProductSettings {
+        display_name: DisplayName::parse("Calculator").unwrap(),
+        description: String::new(),
+        subscription_required,
+        approval_required: false,
+        state: ProductState::Published,
+    }
+}
+
+fn subscription_settings(scope: &str) -> SubscriptionSettings {
+    SubscriptionSettings {
+        display_name: DisplayName::parse("Tester").unwrap(),
+        scope: SubscriptionScope::parse(scope).unwrap(),
+        state: SubscriptionState::Active,
+    }
+}
+
+/// A store with service `flowdemo` holding API `calculator` (suffix `calc`).
+async fn seeded(store: &Store) {
+    let service = svc("flowdemo");
+    store
+        .put_service(
+            &actor(),
+            &service,
+            DisplayName::parse("Flow demo").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .put_api(
+            &actor(),
+            &service,
+            &ApiName::parse("calculator").unwrap(),
+            api_settings("calc"),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn first_service_is_default_and_the_flag_moves() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        let name = |n| DisplayName::parse(n).unwrap();
+        assert_eq!(
+            store
+                .put_service(&actor(), &svc("one"), name("One"), None)
+                .await
+                .unwrap(),
+            Saved::Created
+        );
+        store
+            .put_service(&actor(), &svc("two"), name("Two"), None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .get_service(&svc("one"))
+                .await
+                .unwrap()
+                .settings
+                .is_default,
+            "{}",
+            db.label
+        );
+        assert!(
+            !store
+                .get_service(&svc("two"))
+                .await
+                .unwrap()
+                .settings
+                .is_default
+        );
+
+        store
+            .put_service(&actor(), &svc("two"), name("Two"), Some(true))
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .get_service(&svc("one"))
+                .await
+                .unwrap()
+                .settings
+                .is_default
+        );
+
+        store.delete_service(&actor(), &svc("two")).await.unwrap();
+        assert!(
+            store
+                .get_service(&svc("one"))
+                .await
+                .unwrap()
+                .settings
+                .is_default
+        );
+        assert!(matches!(
+            store.get_service(&svc("two")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.list_services().await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn url_suffixes_are_unique_without_regard_to_case() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let other = ApiName::parse("other").unwrap();
+        let err = store
+            .put_api(&actor(), &service, &other, api_settings("CALC"))
+            .await
+            .unwrap_err();
+        let StoreError::Invalid(err) = err else {
+            panic!("{}: {err:?}", db.label)
+        };
+        assert_eq!((err.field.as_str(), err.code), ("path", "PathInUse"));
+        assert!(err.message.contains("calculator"));
+        // Re-saving the owner with its own suffix is an update, not a collision.
+        let saved = store
+            .put_api(
+                &actor(),
+                &service,
+                &ApiName::parse("calculator").unwrap(),
+                api_settings("Calc"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved, Saved::Updated);
+        assert!(
+            store.list_apis(&service).await.unwrap().len() == 1,
+            "nothing was saved"
+        );
+    }
+}
+
+#[tokio::test]
+async fn operations_with_the_same_method_and_shape_are_refused() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let (service, api) = (svc("flowdemo"), ApiName::parse("calculator").unwrap());
+        let op = |template: &str, method: &str| OperationSettings {
+            display_name: DisplayName::parse("Op").unwrap(),
+            method: HttpMethod::parse(method).unwrap(),
+            url_template: UrlTemplate::parse(template).unwrap(),
+        };
+        store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &OperationName::parse("get-user").unwrap(),
+                op("/users/{id}", "GET"),
+            )
+            .await
+            .unwrap();
+        let err = store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &OperationName::parse("get-user-2").unwrap(),
+                op("/Users/{name}", "get"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Invalid(ref e) if e.code == "OperationExists"),
+            "{err:?}"
+        );
+        store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &OperationName::parse("put-user").unwrap(),
+                op("/users/{id}", "PUT"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.list_operations(&service, &api).await.unwrap().len(),
+            2,
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn products_link_apis_and_guard_their_subscriptions() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        let (open_a, open_b) = (
+            ProductName::parse("open-a").unwrap(),
+            ProductName::parse("open-b").unwrap(),
+        );
+        store
+            .put_product(&actor(), &service, &open_a, product_settings(false))
+            .await
+            .unwrap();
+        store
+            .put_product(&actor(), &service, &open_b, product_settings(true))
+            .await
+            .unwrap();
+        store
+            .link_product_api(&actor(), &service, &open_a, &api)
+            .await
+            .unwrap();
+        store
+            .link_product_api(&actor(), &service, &open_b, &api)
+            .await
+            .unwrap();
+        // Opening the second product would put the API in two open products.
+        let err = store
+            .put_product(&actor(), &service, &open_b, product_settings(false))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Invalid(ref e) if e.code == "OpenProductConflict"),
+            "{err:?}"
+        );
+        assert_eq!(
+            store.get_product(&service, &open_b).await.unwrap().apis,
+            vec![api.clone()]
+        );
+
+        let sid = SubscriptionName::parse("tester").unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &sid,
+                subscription_settings("/products/open-b"),
+            )
+            .await
+            .unwrap();
+        let err = store
+            .delete_product(
+                &actor(),
+                &service,
+                &open_b,
+                DeleteProduct::KeepSubscriptions,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    code: "ProductHasSubscriptions",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        store
+            .delete_product(
+                &actor(),
+                &service,
+                &open_b,
+                DeleteProduct::DeleteSubscriptions,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store.list_subscriptions(&service).await.unwrap().is_empty(),
+            "{}",
+            db.label
+        );
+
+        store
+            .unlink_product_api(&actor(), &service, &open_a, &api)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .get_product(&service, &open_a)
+                .await
+                .unwrap()
+                .apis
+                .is_empty()
+        );
+        assert!(matches!(
+            store
+                .unlink_product_api(&actor(), &service, &open_a, &api)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_get_keys_keep_them_and_regenerate_one() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let sid = SubscriptionName::parse("tester").unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &sid,
+                subscription_settings("/apis/calculator"),
+            )
+            .await
+            .unwrap();
+        let first = store.get_subscription(&service, &sid).await.unwrap();
+        assert_ne!(first.primary_key, first.secondary_key);
+
+        let mut suspended = subscription_settings("/apis");
+        suspended.state = SubscriptionState::Suspended;
+        store
+            .put_subscription(&actor(), &service, &sid, suspended)
+            .await
+            .unwrap();
+        let second = store.get_subscription(&service, &sid).await.unwrap();
+        assert_eq!(
+            second.primary_key, first.primary_key,
+            "an update keeps the keys"
+        );
+        assert_eq!(second.settings.scope, SubscriptionScope::AllApis);
+        assert_eq!(second.settings.state, SubscriptionState::Suspended);
+
+        store
+            .regenerate_key(&actor(), &service, &sid, KeySlot::Primary)
+            .await
+            .unwrap();
+        let third = store.get_subscription(&service, &sid).await.unwrap();
+        assert_ne!(third.primary_key, first.primary_key);
+        assert_eq!(third.secondary_key, first.secondary_key, "{}", db.label);
+
+        let err = store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("x").unwrap(),
+                subscription_settings("/products/nope"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Invalid(ref e) if e.field == "scope"),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_api_takes_its_operations_links_and_scoped_subscriptions() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        let product = ProductName::parse("p").unwrap();
+        store
+            .put_product(&actor(), &service, &product, product_settings(true))
+            .await
+            .unwrap();
+        store
+            .link_product_api(&actor(), &service, &product, &api)
+            .await
+            .unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("api-key").unwrap(),
+                subscription_settings("/apis/calculator"),
+            )
+            .await
+            .unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("all-key").unwrap(),
+                subscription_settings("/apis"),
+            )
+            .await
+            .unwrap();
+        store
+            .put_policy(
+                &actor(),
+                &service,
+                &PolicyScope::Api(api.clone()),
+                PolicyXml::parse("<policies/>").unwrap(),
+            )
+            .await
+            .unwrap();
+        store.delete_api(&actor(), &service, &api).await.unwrap();
+        let subscriptions = store.list_subscriptions(&service).await.unwrap();
+        assert_eq!(subscriptions.len(), 1, "{}", db.label);
+        assert_eq!(subscriptions[0].name.as_str(), "all-key");
+        assert!(
+            store
+                .get_product(&service, &product)
+                .await
+                .unwrap()
+                .apis
+                .is_empty()
+        );
+        let model = store.load_config().await.unwrap();
+        assert!(model.services[0].apis.is_empty());
+        assert!(model.services[0].policies.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn every_write_is_audited_and_bumps_the_revision() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        let before = store.revision().await.unwrap();
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let sid = SubscriptionName::parse("tester").unwrap();
+        store
+            .put_subscription(
+                &Actor::Admin("ada".into()),
+                &service,
+                &sid,
+                subscription_settings("/apis"),
+            )
+            .await
+            .unwrap();
+        store
+            .regenerate_key(&actor(), &service, &sid, KeySlot::Secondary)
+            .await
+            .unwrap();
+        assert_eq!(store.revision().await.unwrap(), before + 4, "{}", db.label);
+
+        let log = store.list_audit(&service, None, 100).await.unwrap();
+        let actions: Vec<_> = log
+            .iter()
+            .map(|e| (e.action.as_str(), e.resource.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                (
+                    "regenerateSecondaryKey",
+                    "/services/flowdemo/subscriptions/tester"
+                ),
+                ("create", "/services/flowdemo/subscriptions/tester"),
+                ("create", "/services/flowdemo/apis/calculator"),
+                ("create", "/services/flowdemo"),
+            ]
+        );
+        assert_eq!(log[1].actor, "admin:ada");
+        assert_eq!(log[2].after.as_ref().unwrap()["path"], "calc");
+        let keys = store.get_subscription(&service, &sid).await.unwrap();
+        let text = serde_json::to_string(&log).unwrap();
+        assert!(
+            !text.contains(keys.primary_key.expose()),
+            "keys never reach the audit log"
+        );
+
+        let filtered = store
+            .list_audit(&service, Some("/services/flowdemo/apis"), 100)
+            .await
+            .unwrap();
+        assert_eq!(filtered.len(), 1);
+
+        // An update records what it replaced.
+        let mut renamed = api_settings("calc2");
+        renamed.subscription_required = false;
+        store
+            .put_api(
+                &actor(),
+                &service,
+                &ApiName::parse("calculator").unwrap(),
+                renamed,
+            )
+            .await
+            .unwrap();
+        let latest = &store.list_audit(&service, None, 1).await.unwrap()[0];
+        assert_eq!(latest.before.as_ref().unwrap()["path"], "calc");
+        assert_eq!(latest.after.as_ref().unwrap()["path"], "calc2");
+        assert_eq!(
+            latest.after.as_ref().unwrap()["subscriptionRequired"],
+            false
+        );
+    }
+}
+
+#[tokio::test]
+async fn load_config_returns_the_whole_model() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        let op = OperationName::parse("add").unwrap();
+        store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &op,
+                OperationSettings {
+                    display_name: DisplayName::parse("Add").unwrap(),
+                    method: HttpMethod::parse("POST").unwrap(),
+                    url_template: UrlTemplate::parse("/").unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        let product = ProductName::parse("calc").unwrap();
+        store
+            .put_product(&actor(), &service, &product, product_settings(true))
+            .await
+            .unwrap();
+        store
+            .link_product_api(&actor(), &service, &product, &api)
+            .await
+            .unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("s").unwrap(),
+                subscription_settings("/products/calc"),
+            )
+            .await
+            .unwrap();
+        store
+            .put_policy(
+                &actor(),
+                &service,
+                &PolicyScope::Operation(api.clone(), op.clone()),
+                PolicyXml::parse("<policies><inbound><base/></inbound></policies>").unwrap(),
+            )
+            .await
+            .unwrap();
+
+        let model = store.load_config().await.unwrap();
+        assert_eq!(
+            model.revision,
+            store.revision().await.unwrap(),
+            "{}",
+            db.label
+        );
+        let loaded = &model.services[0];
+        assert_eq!(loaded.apis[0].operations[0].name, op);
+        assert_eq!(loaded.products[0].apis, vec![api.clone()]);
+        assert_eq!(
+            loaded.subscriptions[0].settings.scope,
+            SubscriptionScope::Product(product.clone())
+        );
+        assert_eq!(loaded.policies[0].scope, PolicyScope::Operation(api, op));
+    }
+}
+
+#[tokio::test]
+async fn policies_are_stored_per_scope() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let scope = PolicyScope::Global;
+        assert_eq!(store.get_policy(&service, &scope).await.unwrap(), None);
+        let xml = PolicyXml::parse("<policies><inbound/></policies>").unwrap();
+        assert_eq!(
+            store
+                .put_policy(&actor(), &service, &scope, xml.clone())
+                .await
+                .unwrap(),
+            Saved::Created
+        );
+        assert_eq!(
+            store.get_policy(&service, &scope).await.unwrap(),
+            Some(xml),
+            "{}",
+            db.label
+        );
+        store
+            .delete_policy(&actor(), &service, &scope)
+            .await
+            .unwrap();
+        assert_eq!(store.get_policy(&service, &scope).await.unwrap(), None);
+        let missing = PolicyScope::Product(ProductName::parse("nope").unwrap());
+        assert!(matches!(
+            store.get_policy(&service, &missing).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_administrators() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        let token = store.create_token("ci").await.unwrap();
+        assert!(token.starts_with("pcm_") && token.len() == 68);
+        assert_eq!(
+            store
+                .authenticate_token(&token)
+                .await
+                .unwrap()
+                .unwrap()
+                .name,
+            "ci"
+        );
+        assert_eq!(store.authenticate_token("pcm_0000").await.unwrap(), None);
+        assert_eq!(store.authenticate_token("").await.unwrap(), None);
+
+        store
+            .add_admin("ada", "correct horse battery")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .verify_admin("ada", "correct horse battery")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .verify_admin("ada", "wrong horse battery")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .verify_admin("bob", "correct horse battery")
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            store.add_admin("ada", "another long password").await,
+            Err(StoreError::Invalid(ref e)) if e.code == "UsernameTaken"
+        ));
+        assert!(matches!(
+            store.add_admin("bob", "short").await,
+            Err(StoreError::Invalid(ref e)) if e.field == "password"
+        ));
+        assert_eq!(store.admin_count().await.unwrap(), 1, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn reopening_a_database_keeps_everything() {
+    let db = testing::sqlite();
+    {
+        let store = db.store().await;
+        seeded(&store).await;
+        store.close().await.unwrap();
+    }
+    let store = db.store().await;
+    assert_eq!(store.list_apis(&svc("flowdemo")).await.unwrap().len(), 1);
+}

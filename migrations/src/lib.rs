@@ -1,0 +1,18 @@
+//! Schema migrations of the config store, for SQLite and PostgreSQL alike.
+//!
+//! Migrations run on every start of `portcullis` (idempotently: applied ones are recorded in
+//! `seaql_migrations`). Add a change as a new file `mYYYYMMDD_NNNNNN_what.rs` and list it in
+//! [`Migrator::migrations`]; never edit one that has shipped.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_config_store;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_config_store::Migration)]
+    }
+}

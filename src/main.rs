@@ -1,0 +1,3 @@
+//! The `portcullis` binary (filled in by the server crate).
+
+fn main() {}
