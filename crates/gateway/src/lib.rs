@@ -1,1 +1,32 @@
-//! stub
+//! The gateway: the room every API call passes through.
+//!
+//! Configuration arrives as a [`ConfigModel`](portcullis_domain::model::ConfigModel) and is
+//! compiled once into an immutable [`Snapshot`] — hash maps from host to service, from URL
+//! suffix to API, from key to subscription grant, and per-method operation tables sorted by
+//! specificity. [`SnapshotHandle`] swaps a new snapshot in atomically; a request takes the
+//! current one with a single atomic load and never touches the database or a lock.
+//!
+//! A request then runs the phases of [`pipeline`]: match → authenticate → inbound → forward
+//! → outbound → log, each able to end it with a response; every failure becomes a
+//! [`GatewayError`](pipeline::GatewayError), turned into the APIM-shaped error body in one
+//! place. [`server::serve`] accepts connections and drives that pipeline.
+//!
+//! This crate knows nothing of the database, the portal or the management API.
+
+pub mod body;
+pub mod operation_table;
+pub mod pipeline;
+pub mod server;
+pub mod settings;
+pub mod snapshot;
+
+pub use pipeline::Gateway;
+pub use settings::GatewaySettings;
+pub use snapshot::{Snapshot, SnapshotHandle};
+
+/// The header that carries the request id on every gateway response (and to the backend).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Path of the gateway's own health endpoint, answered on every host (as APIM's
+/// `/status-0123456789abcdef`).
+pub const STATUS_PATH: &str = "/status-0123456789abcdef";

@@ -1,1 +1,22 @@
-//! stub
+//! Portcullis' server side, without the UI.
+//!
+//! * [`control`] — the control plane: the one door for configuration writes. It runs a store
+//!   write, then reloads and recompiles the gateway snapshot, so a saved change is live on the
+//!   next request.
+//! * [`mgmt`] — the management REST API under `/mgmt` (APIM's resource paths and property
+//!   names, bearer tokens), a thin layer over [`control`].
+//! * [`demo`] — the demo flow: a stand-in for a low-code flow's "When an HTTP request is
+//!   received" URL that adds two numbers.
+//! * [`startup`] — binds the portal, gateway and demo listeners and runs them until shutdown.
+//!
+//! The Leptos portal lives in the root crate and plugs its router into [`startup`].
+
+pub mod config;
+pub mod control;
+pub mod demo;
+pub mod mgmt;
+pub mod startup;
+
+pub use config::ServeConfig;
+pub use control::Control;
+pub use startup::{Application, RunningApplication};

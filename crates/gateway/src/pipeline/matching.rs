@@ -1,0 +1,56 @@
+//! Phase 1, match: host → service, longest URL suffix → API, method + template → operation.
+
+use crate::pipeline::GatewayError;
+use crate::snapshot::{CompiledApi, CompiledOperation, CompiledService, Snapshot};
+use http::request::Parts;
+
+/// Where a request goes, borrowed from the snapshot (not from the request, which later
+/// phases take apart).
+pub struct Routed<'a> {
+    pub service: &'a CompiledService,
+    pub api_index: usize,
+    pub api: &'a CompiledApi,
+    pub operation: &'a CompiledOperation,
+    /// Byte offset in the request path where the part after the API suffix starts.
+    rest_start: usize,
+}
+
+impl Routed<'_> {
+    /// The request path after the API suffix, as received: `/users/42`, `/` or ``.
+    pub fn rest<'p>(&self, parts: &'p Parts) -> &'p str {
+        parts.uri.path().get(self.rest_start..).unwrap_or_default()
+    }
+}
+
+/// The host the caller addressed: the URI's authority (absolute-form requests) or `Host`.
+pub fn request_host(parts: &Parts) -> Option<&str> {
+    parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+        parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+    })
+}
+
+pub fn route<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<Routed<'a>, GatewayError> {
+    let service = snapshot
+        .service_for_host(request_host(parts))
+        .ok_or(GatewayError::NotFound)?;
+    let path = parts.uri.path();
+    let matched = service.match_api(path).ok_or(GatewayError::NotFound)?;
+    let operation_index = matched
+        .api
+        .operation_table
+        .find(parts.method.as_str(), matched.rest, parts.uri.query())
+        .ok_or(GatewayError::NotFound)?;
+    let operation = matched.api.operations.get(operation_index).ok_or_else(|| {
+        GatewayError::Internal("operation table out of step with operations".into())
+    })?;
+    Ok(Routed {
+        service,
+        api_index: matched.index,
+        api: matched.api,
+        operation,
+        rest_start: path.len() - matched.rest.len(),
+    })
+}

@@ -1,0 +1,551 @@
+//! The compiled, immutable configuration the gateway routes by, and the handle that swaps it.
+
+use crate::operation_table::OperationTable;
+use crate::settings::GatewaySettings;
+use arc_swap::ArcSwap;
+use http::HeaderName;
+use portcullis_domain::model::{ApiConfig, ConfigModel, ServiceConfig};
+use portcullis_domain::{
+    ApiName, OperationName, ProductName, ServiceName, SubscriptionKey, SubscriptionName,
+    SubscriptionScope, UrlTemplate,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Everything a request needs to be routed and authorised, precomputed.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub revision: i64,
+    services: HashMap<String, Arc<CompiledService>>,
+    default_service: Option<Arc<CompiledService>>,
+    /// `.localhost`, `.example.com`, …: suffixes that turn the first host label into a
+    /// service name.
+    host_suffixes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct CompiledService {
+    pub name: ServiceName,
+    pub apis: Vec<CompiledApi>,
+    apis_by_suffix: HashMap<String, usize>,
+    max_suffix_segments: usize,
+    pub products: Vec<CompiledProduct>,
+    grants: HashMap<String, Grant>,
+}
+
+#[derive(Debug)]
+pub struct CompiledApi {
+    pub name: ApiName,
+    /// The URL suffix as configured (for the `WWW-Authenticate` realm).
+    pub suffix: String,
+    suffix_segments: usize,
+    pub backend: Backend,
+    pub subscription_required: bool,
+    /// An open product (no subscription required) containing this API.
+    pub open_product: Option<usize>,
+    pub key_header: HeaderName,
+    pub key_header_text: String,
+    pub key_query: String,
+    pub forward_subscription_key: bool,
+    pub operations: Vec<CompiledOperation>,
+    pub operation_table: OperationTable,
+}
+
+#[derive(Debug)]
+pub struct CompiledOperation {
+    pub name: OperationName,
+    pub template: UrlTemplate,
+}
+
+#[derive(Debug)]
+pub struct CompiledProduct {
+    pub name: ProductName,
+    pub subscription_required: bool,
+    /// `apis[i]` is true when API `i` of the service is in this product.
+    apis: Vec<bool>,
+}
+
+impl CompiledProduct {
+    pub fn contains(&self, api: usize) -> bool {
+        self.apis.get(api).copied().unwrap_or(false)
+    }
+}
+
+/// The backend URL split once into what forwarding needs.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
+    /// Path without its trailing slash (`""` for the root).
+    pub base_path: String,
+    /// The web service URL's own query (a flow's signature), kept in front of the caller's.
+    pub base_query: Option<String>,
+}
+
+/// What an active subscription key opens.
+#[derive(Debug)]
+pub struct Grant {
+    pub subscription: SubscriptionName,
+    key: SubscriptionKey,
+    pub scope: GrantScope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantScope {
+    AllApis,
+    Api(usize),
+    Product(usize),
+}
+
+impl Grant {
+    /// Whether this grant opens API `api` of `service`; returns the product it came through.
+    pub fn opens(&self, service: &CompiledService, api: usize) -> Option<Option<usize>> {
+        match self.scope {
+            GrantScope::AllApis => Some(None),
+            GrantScope::Api(granted) => (granted == api).then_some(None),
+            GrantScope::Product(product) => service
+                .products
+                .get(product)
+                .is_some_and(|p| p.contains(api))
+                .then_some(Some(product)),
+        }
+    }
+}
+
+/// The result of routing a request to an API.
+pub struct ApiMatch<'s, 'p> {
+    pub index: usize,
+    pub api: &'s CompiledApi,
+    /// The raw request path after the API suffix: `/users/42`, `/` or ``.
+    pub rest: &'p str,
+}
+
+impl Snapshot {
+    /// Compiles a model. Never fails: the model holds parsed values only, and anything that
+    /// cannot be routed (an unknown product in a scope, say) is left out with a log line.
+    pub fn compile(model: &ConfigModel, settings: &GatewaySettings) -> Self {
+        let mut services = HashMap::with_capacity(model.services.len());
+        let mut default_service = None;
+        for service in &model.services {
+            let compiled = Arc::new(compile_service(service));
+            if service.settings.is_default && default_service.is_none() {
+                default_service = Some(compiled.clone());
+            }
+            services.insert(service.name.as_str().to_owned(), compiled);
+        }
+        let mut host_suffixes: Vec<String> = settings
+            .base_domains
+            .iter()
+            .map(|domain| format!(".{}", domain.trim_matches('.').to_ascii_lowercase()))
+            .collect();
+        if !host_suffixes.iter().any(|s| s == ".localhost") {
+            host_suffixes.push(".localhost".to_owned());
+        }
+        Self {
+            revision: model.revision,
+            services,
+            default_service,
+            host_suffixes,
+        }
+    }
+
+    /// The service a `Host` header names: `<service>.<base domain>` (any port), else the
+    /// default service.
+    pub fn service_for_host(&self, host: Option<&str>) -> Option<&Arc<CompiledService>> {
+        let named = host.and_then(|host| {
+            let host = strip_port(host);
+            self.host_suffixes.iter().find_map(|suffix| {
+                let label = host
+                    .len()
+                    .checked_sub(suffix.len())
+                    .filter(|&at| at > 0 && host.is_char_boundary(at))
+                    .filter(|&at| host[at..].eq_ignore_ascii_case(suffix))
+                    .map(|at| &host[..at])?;
+                if label.contains('.') {
+                    return None;
+                }
+                if label.bytes().any(|b| b.is_ascii_uppercase()) {
+                    self.services.get(&label.to_ascii_lowercase())
+                } else {
+                    self.services.get(label)
+                }
+            })
+        });
+        named.or(self.default_service.as_ref())
+    }
+
+    pub fn service_count(&self) -> usize {
+        self.services.len()
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // IPv6 literal: never a service name.
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+impl CompiledService {
+    /// The API whose suffix is the longest whole-segment prefix of `path` (case-insensitive).
+    pub fn match_api<'s, 'p>(&'s self, path: &'p str) -> Option<ApiMatch<'s, 'p>> {
+        let trimmed = path.trim_start_matches('/');
+        // Byte offsets where each of the first `max_suffix_segments` segments ends.
+        let mut ends = Vec::with_capacity(self.max_suffix_segments + 1);
+        ends.push(0usize);
+        let mut offset = 0;
+        for segment in trimmed.split('/').take(self.max_suffix_segments) {
+            offset += segment.len();
+            if segment.is_empty() {
+                break;
+            }
+            ends.push(offset);
+            offset += 1;
+        }
+        let lowered = trimmed[..*ends.last().unwrap_or(&0)].to_ascii_lowercase();
+        let leading = path.len() - trimmed.len();
+        for &end in ends.iter().rev() {
+            if let Some(&index) = self.apis_by_suffix.get(&lowered[..end]) {
+                let api = &self.apis[index];
+                debug_assert!(api.suffix_segments <= self.max_suffix_segments);
+                // The empty suffix leaves the whole path, leading slash included.
+                let rest = if end == 0 {
+                    path
+                } else {
+                    &path[leading + end..]
+                };
+                return Some(ApiMatch { index, api, rest });
+            }
+        }
+        None
+    }
+
+    /// The grant of an active key, compared in constant time once found.
+    pub fn grant_for_key(&self, presented: &str) -> Option<&Grant> {
+        self.grants
+            .get(presented)
+            .filter(|grant| grant.key.matches(presented.as_bytes()))
+    }
+}
+
+fn compile_service(service: &ServiceConfig) -> CompiledService {
+    let api_index: HashMap<&ApiName, usize> = service
+        .apis
+        .iter()
+        .enumerate()
+        .map(|(i, api)| (&api.name, i))
+        .collect();
+    let products: Vec<CompiledProduct> = service
+        .products
+        .iter()
+        .map(|product| {
+            let mut apis = vec![false; service.apis.len()];
+            for name in &product.apis {
+                if let Some(&i) = api_index.get(name) {
+                    apis[i] = true;
+                }
+            }
+            CompiledProduct {
+                name: product.name.clone(),
+                subscription_required: product.settings.subscription_required,
+                apis,
+            }
+        })
+        .collect();
+    let product_index: HashMap<&ProductName, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.name, i))
+        .collect();
+
+    let mut apis = Vec::with_capacity(service.apis.len());
+    let mut apis_by_suffix = HashMap::with_capacity(service.apis.len());
+    let mut max_suffix_segments = 0;
+    for (index, api) in service.apis.iter().enumerate() {
+        let open_product = products
+            .iter()
+            .position(|p| !p.subscription_required && p.contains(index));
+        let compiled = compile_api(api, open_product);
+        max_suffix_segments = max_suffix_segments.max(compiled.suffix_segments);
+        apis_by_suffix.insert(api.settings.path.matching_key().to_owned(), index);
+        apis.push(compiled);
+    }
+
+    let mut grants = HashMap::with_capacity(service.subscriptions.len() * 2);
+    for subscription in &service.subscriptions {
+        if !subscription.settings.state.is_active() {
+            continue;
+        }
+        let scope = match &subscription.settings.scope {
+            SubscriptionScope::AllApis => Some(GrantScope::AllApis),
+            SubscriptionScope::Api(name) => api_index.get(name).map(|&i| GrantScope::Api(i)),
+            SubscriptionScope::Product(name) => {
+                product_index.get(name).map(|&i| GrantScope::Product(i))
+            }
+        };
+        let Some(scope) = scope else {
+            tracing::warn!(subscription = %subscription.name, "subscription scope names nothing; its keys are off");
+            continue;
+        };
+        for key in [&subscription.primary_key, &subscription.secondary_key] {
+            grants.insert(
+                key.expose().to_owned(),
+                Grant {
+                    subscription: subscription.name.clone(),
+                    key: key.clone(),
+                    scope,
+                },
+            );
+        }
+    }
+
+    CompiledService {
+        name: service.name.clone(),
+        apis,
+        apis_by_suffix,
+        max_suffix_segments,
+        products,
+        grants,
+    }
+}
+
+fn compile_api(api: &ApiConfig, open_product: Option<usize>) -> CompiledApi {
+    let settings = &api.settings;
+    let url = settings.service_url.url();
+    // ServiceUrl guarantees an absolute http(s) URL with a host, so these conversions hold;
+    // the fallbacks only keep this function total.
+    let scheme = if url.scheme() == "https" {
+        http::uri::Scheme::HTTPS
+    } else {
+        http::uri::Scheme::HTTP
+    };
+    let host = url.host_str().unwrap_or("localhost");
+    let authority_text = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let authority = authority_text
+        .parse()
+        .unwrap_or_else(|_| http::uri::Authority::from_static("localhost"));
+    let backend = Backend {
+        scheme,
+        authority,
+        base_path: url.path().trim_end_matches('/').to_owned(),
+        base_query: url.query().filter(|q| !q.is_empty()).map(str::to_owned),
+    };
+    let key_header = HeaderName::from_bytes(
+        settings
+            .key_header_name
+            .as_str()
+            .to_ascii_lowercase()
+            .as_bytes(),
+    )
+    .unwrap_or_else(|_| HeaderName::from_static("ocp-apim-subscription-key"));
+    CompiledApi {
+        name: api.name.clone(),
+        suffix: settings.path.as_str().to_owned(),
+        suffix_segments: settings.path.segment_count(),
+        backend,
+        subscription_required: settings.subscription_required,
+        open_product,
+        key_header,
+        key_header_text: settings.key_header_name.as_str().to_owned(),
+        key_query: settings.key_query_param_name.as_str().to_owned(),
+        forward_subscription_key: settings.forward_subscription_key,
+        operations: api
+            .operations
+            .iter()
+            .map(|op| CompiledOperation {
+                name: op.name.clone(),
+                template: op.settings.url_template.clone(),
+            })
+            .collect(),
+        operation_table: OperationTable::new(
+            api.operations
+                .iter()
+                .map(|op| (&op.settings.method, &op.settings.url_template)),
+        ),
+    }
+}
+
+/// The current snapshot, swapped atomically. Readers never block and never see a partly
+/// applied configuration.
+pub struct SnapshotHandle {
+    current: ArcSwap<Snapshot>,
+    settings: GatewaySettings,
+}
+
+impl SnapshotHandle {
+    pub fn new(settings: GatewaySettings) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(Snapshot::compile(&ConfigModel::default(), &settings)),
+            settings,
+        }
+    }
+
+    /// The snapshot to route one request by.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.settings
+    }
+
+    /// Compiles `model` and makes it current, unless a newer revision is already in place
+    /// (two reloads racing each other must not roll the gateway back).
+    pub fn publish(&self, model: &ConfigModel) -> i64 {
+        let fresh = Arc::new(Snapshot::compile(model, &self.settings));
+        let previous = self.current.rcu(|current| {
+            if current.revision > fresh.revision {
+                current.clone()
+            } else {
+                fresh.clone()
+            }
+        });
+        let serving = self.current.load().revision;
+        if serving == fresh.revision {
+            tracing::debug!(
+                revision = fresh.revision,
+                previous = previous.revision,
+                "snapshot published"
+            );
+        }
+        serving
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_domain::model::*;
+    use portcullis_domain::*;
+
+    fn api(name: &str, path: &str) -> ApiConfig {
+        ApiConfig {
+            name: ApiName::parse(name).unwrap(),
+            settings: ApiSettings {
+                display_name: DisplayName::parse(name).unwrap(),
+                service_url: ServiceUrl::parse("http://127.0.0.1:9/base/").unwrap(),
+                path: ApiSuffix::parse(path).unwrap(),
+                subscription_required: true,
+                key_header_name: KeyHeaderName::default(),
+                key_query_param_name: KeyQueryParamName::default(),
+                forward_subscription_key: false,
+            },
+            operations: vec![],
+        }
+    }
+
+    fn model(revision: i64, services: &[(&str, bool, Vec<ApiConfig>)]) -> ConfigModel {
+        ConfigModel {
+            revision,
+            services: services
+                .iter()
+                .map(|(name, is_default, apis)| ServiceConfig {
+                    name: ServiceName::parse(*name).unwrap(),
+                    settings: ServiceSettings {
+                        display_name: DisplayName::parse(*name).unwrap(),
+                        is_default: *is_default,
+                    },
+                    apis: apis.clone(),
+                    products: vec![],
+                    subscriptions: vec![],
+                    policies: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hosts_name_services_with_any_port_and_case() {
+        let snapshot = Snapshot::compile(
+            &model(1, &[("flowdemo", false, vec![]), ("other", true, vec![])]),
+            &GatewaySettings {
+                base_domains: vec!["api.example.com".into()],
+                ..Default::default()
+            },
+        );
+        let name = |host| {
+            snapshot
+                .service_for_host(host)
+                .map(|s| s.name.as_str().to_owned())
+        };
+        assert_eq!(
+            name(Some("flowdemo.localhost:8080")).as_deref(),
+            Some("flowdemo")
+        );
+        assert_eq!(
+            name(Some("FlowDemo.LOCALHOST")).as_deref(),
+            Some("flowdemo")
+        );
+        assert_eq!(
+            name(Some("flowdemo.api.example.com")).as_deref(),
+            Some("flowdemo")
+        );
+        assert_eq!(
+            name(Some("127.0.0.1:8080")).as_deref(),
+            Some("other"),
+            "default service"
+        );
+        assert_eq!(name(Some("x.flowdemo.localhost")).as_deref(), Some("other"));
+        assert_eq!(name(Some(".localhost")).as_deref(), Some("other"));
+        assert_eq!(name(Some("[::1]:8080")).as_deref(), Some("other"));
+        assert_eq!(name(None).as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn no_default_service_means_no_match() {
+        let snapshot = Snapshot::compile(
+            &model(1, &[("flowdemo", false, vec![])]),
+            &GatewaySettings::default(),
+        );
+        assert!(snapshot.service_for_host(Some("localhost")).is_none());
+    }
+
+    #[test]
+    fn longest_whole_segment_suffix_wins() {
+        let snapshot = Snapshot::compile(
+            &model(
+                1,
+                &[(
+                    "s",
+                    true,
+                    vec![
+                        api("root", ""),
+                        api("a", "a"),
+                        api("ab", "a/b"),
+                        api("abc", "ab"),
+                    ],
+                )],
+            ),
+            &GatewaySettings::default(),
+        );
+        let service = snapshot.service_for_host(None).unwrap();
+        let matched = |path| {
+            service
+                .match_api(path)
+                .map(|m| (m.api.name.as_str().to_owned(), m.rest.to_owned()))
+        };
+        assert_eq!(matched("/a/b/c"), Some(("ab".into(), "/c".into())));
+        assert_eq!(matched("/A/B"), Some(("ab".into(), "".into())));
+        assert_eq!(matched("/a/bc"), Some(("a".into(), "/bc".into())));
+        assert_eq!(matched("/ab/"), Some(("abc".into(), "/".into())));
+        assert_eq!(
+            matched("/abc"),
+            Some(("root".into(), "/abc".into())),
+            "whole segments only"
+        );
+        assert_eq!(matched("/"), Some(("root".into(), "/".into())));
+    }
+
+    #[test]
+    fn publish_never_rolls_back() {
+        let handle = SnapshotHandle::new(GatewaySettings::default());
+        assert_eq!(handle.publish(&model(5, &[])), 5);
+        assert_eq!(handle.publish(&model(3, &[])), 5);
+        assert_eq!(handle.current().revision, 5);
+        assert_eq!(handle.publish(&model(6, &[])), 6);
+    }
+}

@@ -1,0 +1,74 @@
+//! The control plane: the single door through which configuration changes.
+//!
+//! Management API handlers and portal server functions call the store through
+//! [`Control::write`], which awaits the write and then publishes a fresh snapshot to the
+//! gateway before returning — when the caller hears "saved", the next gateway request already
+//! sees the change.
+
+use portcullis_gateway::SnapshotHandle;
+use portcullis_store::{Store, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Control {
+    store: Store,
+    snapshots: Arc<SnapshotHandle>,
+}
+
+impl Control {
+    pub fn new(store: Store, snapshots: Arc<SnapshotHandle>) -> Self {
+        Self { store, snapshots }
+    }
+
+    /// For reads, and to build the write futures handed to [`Control::write`].
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn snapshots(&self) -> &Arc<SnapshotHandle> {
+        &self.snapshots
+    }
+
+    /// Awaits a store write; if it committed, publishes the new configuration.
+    pub async fn write<T>(
+        &self,
+        change: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let value = change.await?;
+        self.publish().await;
+        Ok(value)
+    }
+
+    /// Reloads the configuration and swaps the gateway's snapshot. A failed reload (the
+    /// database went away between commit and read) is retried in the background; the
+    /// gateway keeps serving the previous snapshot meanwhile.
+    pub async fn publish(&self) {
+        if let Err(error) = self.try_publish().await {
+            tracing::error!(%error, "config reload failed; retrying in the background");
+            let store = self.store.clone();
+            let snapshots = self.snapshots.clone();
+            tokio::spawn(async move {
+                let mut delay = Duration::from_millis(100);
+                loop {
+                    tokio::time::sleep(delay).await;
+                    match store.load_config().await {
+                        Ok(model) => {
+                            snapshots.publish(&model);
+                            tracing::info!(revision = model.revision, "config reload recovered");
+                            break;
+                        }
+                        Err(error) => tracing::error!(%error, "config reload failed again"),
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            });
+        }
+    }
+
+    /// Loads and publishes once; returns the revision now served.
+    pub async fn try_publish(&self) -> Result<i64, StoreError> {
+        let model = self.store.load_config().await?;
+        Ok(self.snapshots.publish(&model))
+    }
+}

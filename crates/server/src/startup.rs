@@ -1,0 +1,212 @@
+//! Start-up: connect the store, publish the first snapshot, bind every listener, serve until
+//! told to stop. Listeners are bound in [`Application::build`] (port 0 allowed), so callers —
+//! the binary and the tests alike — know the real addresses before anything runs.
+
+use crate::{Control, ServeConfig, demo, mgmt};
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use portcullis_gateway::{Gateway, SnapshotHandle, server};
+use portcullis_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A configured, bound, not yet serving Portcullis.
+pub struct Application {
+    control: Arc<Control>,
+    gateway: Arc<Gateway>,
+    portal_listener: TcpListener,
+    gateway_listener: TcpListener,
+    demo_listener: Option<TcpListener>,
+    portal_routes: Router,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the config database at {}",
+                    redact(&config.database_url)
+                )
+            })?;
+        Self::build_with_store(config, store).await
+    }
+
+    pub async fn build_with_store(config: ServeConfig, store: Store) -> anyhow::Result<Self> {
+        let snapshots = Arc::new(SnapshotHandle::new(config.gateway.clone()));
+        let control = Arc::new(Control::new(store, snapshots.clone()));
+        control
+            .try_publish()
+            .await
+            .context("cannot load the configuration for the gateway")?;
+        let gateway = Arc::new(Gateway::new(snapshots).context("cannot set up TLS for backends")?);
+        let bind = |addr: SocketAddr, what: &'static str| async move {
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for the {what}"))
+        };
+        let portal_listener = bind(config.portal_addr, "portal").await?;
+        let gateway_listener = bind(config.gateway_addr, "gateway").await?;
+        let demo_listener = match config.demo_addr {
+            Some(addr) => Some(bind(addr, "demo flow").await?),
+            None => None,
+        };
+        Ok(Self {
+            control,
+            gateway,
+            portal_listener,
+            gateway_listener,
+            demo_listener,
+            portal_routes: Router::new(),
+        })
+    }
+
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
+    }
+
+    pub fn portal_addr(&self) -> std::io::Result<SocketAddr> {
+        self.portal_listener.local_addr()
+    }
+
+    pub fn gateway_addr(&self) -> std::io::Result<SocketAddr> {
+        self.gateway_listener.local_addr()
+    }
+
+    pub fn demo_addr(&self) -> Option<SocketAddr> {
+        self.demo_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// Adds routes (the portal's pages and server functions) to the portal listener.
+    pub fn with_portal_routes(mut self, routes: Router) -> Self {
+        self.portal_routes = self.portal_routes.merge(routes);
+        self
+    }
+
+    /// Serves everything until `shutdown` completes, then stops accepting and drains.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let waiter = |mut stopped: watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let control = self.control.clone();
+        let portal = Router::new()
+            .route(
+                "/healthz",
+                get(move || {
+                    let control = control.clone();
+                    async move {
+                        axum::Json(serde_json::json!({
+                            "status": "ok",
+                            "revision": control.snapshots().current().revision,
+                        }))
+                    }
+                }),
+            )
+            .merge(mgmt::router(self.control.clone()))
+            .merge(self.portal_routes);
+        let portal_task = tokio::spawn(
+            axum::serve(
+                self.portal_listener,
+                portal.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(waiter(stopped.clone()))
+            .into_future(),
+        );
+        let gateway_task = tokio::spawn(server::serve(
+            self.gateway_listener,
+            self.gateway,
+            waiter(stopped.clone()),
+        ));
+        let demo_task = self.demo_listener.map(|listener| {
+            tokio::spawn(
+                axum::serve(listener, demo::router())
+                    .with_graceful_shutdown(waiter(stopped.clone()))
+                    .into_future(),
+            )
+        });
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        portal_task.await?.context("portal listener failed")?;
+        gateway_task.await?;
+        if let Some(task) = demo_task {
+            task.await?.context("demo flow listener failed")?;
+        }
+        Ok(())
+    }
+
+    /// Starts serving in the background; for tests and embedding.
+    pub fn spawn(self) -> anyhow::Result<RunningApplication> {
+        let portal_addr = self.portal_addr()?;
+        let gateway_addr = self.gateway_addr()?;
+        let demo_addr = self.demo_addr();
+        let control = self.control.clone();
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run_until(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        Ok(RunningApplication {
+            portal_addr,
+            gateway_addr,
+            demo_addr,
+            control,
+            stop,
+            task,
+        })
+    }
+}
+
+/// A Portcullis serving in the background.
+pub struct RunningApplication {
+    pub portal_addr: SocketAddr,
+    pub gateway_addr: SocketAddr,
+    pub demo_addr: Option<SocketAddr>,
+    pub control: Arc<Control>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningApplication {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await?
+    }
+}
+
+/// A database URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact("sqlite://data/p.db"), "sqlite://data/p.db");
+    }
+}

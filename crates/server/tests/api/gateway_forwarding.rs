@@ -1,0 +1,169 @@
+//! Forwarding: the backend URL, headers, streaming, and backend failures.
+
+use crate::helpers::{closed_port, spawn, spawn_with, status_json};
+use futures_util::StreamExt;
+use portcullis_gateway::GatewaySettings;
+use portcullis_store::testing;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_backend_sees_the_rewritten_url_and_forwarding_headers() {
+    let app = spawn().await;
+    app.put("/services/svc", json!({})).await;
+    app.put(
+        "/services/svc/apis/flow",
+        json!({ "serviceUrl": app.backend_url("/workflows/run/?api-version=2016-10-01&sig=abc"), "path": "flow" }),
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/flow/operations/all",
+        json!({ "method": "POST", "urlTemplate": "/*" }),
+    )
+    .await;
+    let key = app.subscribe("svc", "s", "/apis").await;
+
+    let response = app
+        .gateway(
+            Method::POST,
+            "svc.localhost:8080",
+            "/flow/orders/7?x=1&subscription-key=ignored",
+        )
+        .header("Ocp-Apim-Subscription-Key", &key)
+        .header("X-Forwarded-For", "203.0.113.9")
+        .header("Connection", "keep-alive, X-Hop")
+        .header("X-Hop", "dropped")
+        .header("X-Custom", "kept")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(request_id.len(), 32);
+    let (status, seen) = status_json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["path"], "/workflows/run/orders/7");
+    assert_eq!(
+        seen["query"], "api-version=2016-10-01&sig=abc&x=1",
+        "the flow's signature first"
+    );
+    assert_eq!(seen["bodyLength"], 5);
+    let headers = &seen["headers"];
+    assert!(
+        headers.get("ocp-apim-subscription-key").is_none(),
+        "the key is stripped"
+    );
+    assert!(
+        headers.get("x-hop").is_none(),
+        "headers named by Connection are dropped"
+    );
+    assert_eq!(headers["x-custom"], "kept");
+    assert_eq!(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-forwarded-host"], "svc.localhost:8080");
+    assert_eq!(headers["x-request-id"], request_id.as_str());
+    assert_eq!(headers["host"], app.backend.to_string());
+}
+
+#[tokio::test]
+async fn forward_subscription_key_keeps_it() {
+    let app = spawn().await;
+    app.put("/services/svc", json!({})).await;
+    app.put(
+        "/services/svc/apis/a",
+        json!({ "serviceUrl": app.backend_url("/"), "path": "a", "forwardSubscriptionKey": true }),
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/a/operations/all",
+        json!({ "method": "GET", "urlTemplate": "/*" }),
+    )
+    .await;
+    let key = app.subscribe("svc", "s", "/apis/a").await;
+    let response = app
+        .gateway(
+            Method::GET,
+            "svc.localhost",
+            &format!("/a/x?subscription-key={key}"),
+        )
+        .header("Ocp-Apim-Subscription-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    let (_, seen) = status_json(response).await;
+    assert_eq!(seen["headers"]["ocp-apim-subscription-key"], key.as_str());
+    assert_eq!(seen["query"], format!("subscription-key={key}"));
+}
+
+#[tokio::test]
+async fn large_bodies_stream_both_ways() {
+    let app = spawn().await;
+    app.echo_api().await;
+    // 32 MiB up and back, sent as a stream of chunks.
+    let chunk = vec![7u8; 1 << 20];
+    let chunks = 32;
+    let upload = futures_util::stream::iter(
+        (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    );
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .body(reqwest::Body::wrap_stream(upload))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut received = 0usize;
+    let mut stream = response.bytes_stream();
+    while let Some(piece) = stream.next().await {
+        let piece = piece.unwrap();
+        assert!(piece.iter().all(|b| *b == 7));
+        received += piece.len();
+    }
+    assert_eq!(received, chunks << 20);
+
+    let download = app
+        .gateway(Method::GET, "svc.localhost", "/echo/large/50000000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.bytes().await.unwrap().len(), 50_000_000);
+}
+
+#[tokio::test]
+async fn refused_backends_get_502_and_hanging_ones_504() {
+    let settings = GatewaySettings {
+        backend_timeout: Duration::from_secs(1),
+        ..GatewaySettings::default()
+    };
+    let app = spawn_with(testing::sqlite(), settings).await;
+    app.echo_api().await;
+    let hang = app
+        .gateway(Method::GET, "svc.localhost", "/echo/hang")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(hang).await;
+    assert_eq!(status, 504);
+    assert_eq!(body["message"], "Backend did not respond within 1 seconds");
+
+    let closed = closed_port().await;
+    app.put(
+        "/services/svc/apis/echo",
+        json!({ "serviceUrl": format!("http://{closed}/"), "path": "echo", "subscriptionRequired": false }),
+    )
+    .await;
+    let refused = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(refused).await;
+    assert_eq!(status, 502);
+    assert_eq!(body["statusCode"], 502);
+    assert_eq!(body["message"], "Backend connection failure");
+    assert_eq!(body["requestId"].as_str().unwrap().len(), 32);
+}

@@ -1,0 +1,261 @@
+//! Spawning Portcullis and a backend for a test, and talking to both.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use portcullis_gateway::GatewaySettings;
+use portcullis_server::{Application, RunningApplication, ServeConfig};
+use portcullis_store::testing::{self, TestDatabase};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub struct TestApp {
+    pub app: RunningApplication,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub backend: SocketAddr,
+    _db: TestDatabase,
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(testing::sqlite(), GatewaySettings::default()).await
+}
+
+pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
+    let store = db.store().await;
+    let token = store
+        .create_token("tests")
+        .await
+        .expect("a management token");
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+    let config = ServeConfig {
+        database_url: db.url.clone(),
+        portal_addr: loopback,
+        gateway_addr: loopback,
+        demo_addr: Some(loopback),
+        gateway,
+    };
+    let app = Application::build_with_store(config, store)
+        .await
+        .expect("Portcullis starts")
+        .spawn()
+        .expect("Portcullis serves");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    TestApp {
+        app,
+        token,
+        http,
+        backend: spawn_backend().await,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub fn mgmt_url(&self, path: &str) -> String {
+        format!("http://{}/mgmt{path}", self.app.portal_addr)
+    }
+
+    /// A management call with the test token; returns status and JSON body (Null if none).
+    pub async fn mgmt(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, self.mgmt_url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the management API answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+        let text = response.text().await.expect("a body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON")
+        };
+        (status, json)
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Value {
+        let (status, json) = self.mgmt(reqwest::Method::PUT, path, Some(body)).await;
+        assert!(status.is_success(), "PUT {path} → {status}: {json}");
+        json
+    }
+
+    pub async fn post(&self, path: &str) -> Value {
+        let (status, json) = self.mgmt(reqwest::Method::POST, path, None).await;
+        assert!(status.is_success(), "POST {path} → {status}: {json}");
+        json
+    }
+
+    pub async fn delete(&self, path: &str) {
+        let (status, json) = self.mgmt(reqwest::Method::DELETE, path, None).await;
+        assert!(status.is_success(), "DELETE {path} → {status}: {json}");
+    }
+
+    /// A request to the gateway for `host` (sent as the Host header).
+    pub fn gateway(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path_and_query: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(
+                method,
+                format!("http://{}{path_and_query}", self.app.gateway_addr),
+            )
+            .header("host", host)
+    }
+
+    pub fn backend_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.backend)
+    }
+
+    pub fn demo_url(&self) -> String {
+        format!("http://{}", self.app.demo_addr.expect("the demo flow runs"))
+    }
+
+    /// Service `svc` with API `echo` (suffix `echo`) over the echo backend's `/base`, one
+    /// `GET /*` and one `POST /*` operation, no subscription required.
+    pub async fn echo_api(&self) {
+        self.put("/services/svc", json!({ "displayName": "Service" }))
+            .await;
+        self.put(
+            "/services/svc/apis/echo",
+            json!({ "serviceUrl": self.backend_url("/base"), "path": "echo", "subscriptionRequired": false }),
+        )
+        .await;
+        for method in ["GET", "POST"] {
+            self.put(
+                &format!(
+                    "/services/svc/apis/echo/operations/{}-all",
+                    method.to_lowercase()
+                ),
+                json!({ "method": method, "urlTemplate": "/*" }),
+            )
+            .await;
+        }
+    }
+
+    /// Creates subscription `sid` with `scope` and returns its primary key.
+    pub async fn subscribe(&self, service: &str, sid: &str, scope: &str) -> String {
+        self.put(
+            &format!("/services/{service}/subscriptions/{sid}"),
+            json!({ "scope": scope }),
+        )
+        .await;
+        let secrets = self
+            .post(&format!(
+                "/services/{service}/subscriptions/{sid}/listSecrets"
+            ))
+            .await;
+        secrets["primaryKey"]
+            .as_str()
+            .expect("a primary key")
+            .to_owned()
+    }
+}
+
+/// Status and JSON body of a gateway response.
+pub async fn status_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A backend that echoes what it received as JSON, with a few special paths:
+/// `…/hang` never answers, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
+/// request body back.
+pub async fn spawn_backend() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a backend port");
+    let addr = listener.local_addr().expect("the backend address");
+    let app = Router::new().fallback(echo);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+async fn echo(request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    if path.ends_with("/hang") {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if let Some(size) = path
+        .split("/large/")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let chunks = size.div_ceil(chunk.len());
+        let last = size - (chunks.saturating_sub(1)) * chunk.len();
+        let stream = futures_util::stream::iter((0..chunks).map(move |i| {
+            let piece = if i + 1 == chunks {
+                chunk.slice(..last)
+            } else {
+                chunk.clone()
+            };
+            Ok::<_, std::io::Error>(piece)
+        }));
+        return Response::new(Body::from_stream(stream));
+    }
+    if path.ends_with("/mirror") {
+        let body = request
+            .into_body()
+            .into_data_stream()
+            .map(|chunk| chunk.map_err(std::io::Error::other));
+        return Response::new(Body::from_stream(body));
+    }
+    let method = request.method().to_string();
+    let query = request.uri().query().map(str::to_owned);
+    let headers = headers_json(request.headers());
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    axum::Json(json!({
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "bodyLength": body.len(),
+    }))
+    .into_response()
+}
+
+fn headers_json(headers: &HeaderMap) -> Value {
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers {
+        map.insert(
+            name.as_str().to_owned(),
+            json!(value.to_str().unwrap_or("<binary>")),
+        );
+    }
+    Value::Object(map)
+}
+
+/// An address nothing listens on.
+pub async fn closed_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    drop(listener);
+    addr
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real servers on loopback port 0, a fresh database per test, real
+//! backends. One binary (`tests/api/`) so the crate links once.
+
+mod gateway_auth;
+mod gateway_forwarding;
+mod gateway_matching;
+mod helpers;
+mod management;
+mod walkthrough;
