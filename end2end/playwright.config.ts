@@ -1,0 +1,43 @@
+import { defineConfig } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// The portal under test: the debug binary built by `cargo leptos build`, with a fresh data
+// directory, on ports of its own so that a running `scripts/run.sh` does not interfere.
+const portal = process.env.PORTCULLIS_E2E_PORTAL ?? "127.0.0.1:3110";
+const gateway = process.env.PORTCULLIS_E2E_GATEWAY ?? "127.0.0.1:8110";
+const demo = process.env.PORTCULLIS_E2E_DEMO ?? "127.0.0.1:7110";
+const dataDir = mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  retries: 0,
+  workers: 1,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://${portal}`,
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `target/debug/portcullis serve --data-dir ${dataDir} --portal-addr ${portal} --gateway-addr ${gateway} --demo-addr ${demo}`,
+    cwd: "..",
+    url: `http://${portal}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: { LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn" },
+  },
+});

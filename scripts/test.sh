@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, unit and integration tests (the store on
+# SQLite and PostgreSQL), the real binary, and the wasm build of the portal.
+#
+# PostgreSQL: set PORTCULLIS_TEST_POSTGRES_URL to an admin URL; otherwise, when run as root,
+# this script starts Debian's PostgreSQL (installing it if needed) and uses that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+if [ -z "${PORTCULLIS_TEST_POSTGRES_URL:-}" ] && [ "$(id -u)" = 0 ]; then
+  PORTCULLIS_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+  export PORTCULLIS_TEST_POSTGRES_URL
+fi
+if [ -n "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
+  echo "test: store tests also run on PostgreSQL" >&2
+else
+  echo "test: PORTCULLIS_TEST_POSTGRES_URL is not set; store tests run on SQLite only" >&2
+fi
+
+echo "== cargo fmt" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --features portcullis/ssr -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace --features portcullis/ssr
+
+echo "== end-to-end (Playwright + Debian Chromium)" >&2
+# After cargo test: cargo-leptos builds the binary with the site settings baked in.
+apt_install_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "test: installing chromium with apt" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    DEBIAN_FRONTEND=noninteractive $([ "$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq chromium >/dev/null
+  fi
+}
+apt_install_chromium
+cargo leptos build
+(cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test)

@@ -1,0 +1,237 @@
+//! The command line: `serve`, `admin add`, `token create`.
+
+use crate::portal;
+use clap::{Args, Parser, Subcommand};
+use portcullis_gateway::GatewaySettings;
+use portcullis_server::{Application, ServeConfig, config};
+use portcullis_store::Store;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Self-hosted API management: a gateway and its admin portal in one binary."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal and management API, the gateway and (unless --no-demo) the demo flow.
+    Serve(ServeArgs),
+    /// Manage portal administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage management API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// Directory for the embedded SQLite database (portcullis.db).
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Database URL; a postgres:// URL switches the store to PostgreSQL.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn url(&self) -> anyhow::Result<String> {
+        Ok(config::database_url(
+            &self.data_dir,
+            self.database_url.as_deref(),
+        )?)
+    }
+
+    async fn store(&self) -> anyhow::Result<Store> {
+        Ok(Store::connect(&self.url()?).await?)
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Address of the portal and the management API.
+    #[arg(long, env = "PORTCULLIS_PORTAL_ADDR", default_value = "127.0.0.1:3000")]
+    portal_addr: SocketAddr,
+    /// Address of the gateway.
+    #[arg(
+        long,
+        env = "PORTCULLIS_GATEWAY_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    gateway_addr: SocketAddr,
+    /// Address of the demo flow.
+    #[arg(long, env = "PORTCULLIS_DEMO_ADDR", default_value = "127.0.0.1:7071")]
+    demo_addr: SocketAddr,
+    /// Do not run the demo flow.
+    #[arg(long)]
+    no_demo: bool,
+    /// Extra domain under which services are addressed (`<service>.<domain>`); `localhost`
+    /// is always one. Repeat for several.
+    #[arg(
+        long = "base-domain",
+        env = "PORTCULLIS_BASE_DOMAIN",
+        value_delimiter = ','
+    )]
+    base_domains: Vec<String>,
+    /// Seconds to wait for a backend's response head.
+    #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
+    backend_timeout: u64,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a management API token and print it (it is shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let outcome = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin {
+            command:
+                AdminCommand::Add {
+                    username,
+                    password_stdin,
+                    database,
+                },
+        } => add_admin(&username, password_stdin, &database).await,
+        Command::Token {
+            command: TokenCommand::Create { name, database },
+        } => create_token(&name, &database).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut gateway = GatewaySettings {
+        backend_timeout: Duration::from_secs(args.backend_timeout.max(1)),
+        ..GatewaySettings::default()
+    };
+    gateway.base_domains.extend(
+        args.base_domains
+            .into_iter()
+            .filter(|d| !d.trim().is_empty()),
+    );
+    let config = ServeConfig {
+        database_url: args.database.url()?,
+        portal_addr: args.portal_addr,
+        gateway_addr: args.gateway_addr,
+        demo_addr: (!args.no_demo).then_some(args.demo_addr),
+        gateway,
+    };
+    let app = Application::build(config)
+        .await?
+        .with_portal_routes(portal::routes()?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "portal listening on http://{}", app.portal_addr()?)?;
+    writeln!(out, "gateway listening on http://{}", app.gateway_addr()?)?;
+    if let Some(demo) = app.demo_addr() {
+        writeln!(out, "demo flow listening on http://{demo}")?;
+    }
+    out.flush()?;
+    drop(out);
+    app.run_until(shutdown_signal()).await
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+async fn add_admin(
+    username: &str,
+    password_stdin: bool,
+    database: &DatabaseArgs,
+) -> anyhow::Result<()> {
+    if !password_stdin {
+        anyhow::bail!(
+            "pass the password on standard input with --password-stdin, e.g. `echo \"$PW\" | portcullis admin add --username ada --password-stdin`"
+        );
+    }
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    database
+        .store()
+        .await?
+        .add_admin(username, password)
+        .await?;
+    println!("administrator '{username}' created");
+    Ok(())
+}
+
+async fn create_token(name: &str, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let token = database.store().await?.create_token(name).await?;
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! The real `portcullis` binary: `token create`, `admin add`, and `serve` on port 0 running
+//! the README's walkthrough against its own demo flow.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_portcullis");
+
+fn portcullis(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env("PORTCULLIS_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn admin_add_reads_the_password_from_stdin_and_refuses_duplicates() {
+    let data = tempfile::tempdir().unwrap();
+    let add = |password: &str| {
+        let mut child = portcullis(data.path())
+            .args(["admin", "add", "--username", "ada", "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = add("correct horse battery staple");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = add("another long password");
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("exists already"));
+    let short = portcullis(data.path())
+        .args(["admin", "add", "--username", "bob"])
+        .output()
+        .unwrap();
+    assert!(!short.status.success(), "--password-stdin is required");
+}
+
+#[tokio::test]
+async fn serve_runs_the_walkthrough_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let token = portcullis(data.path())
+        .args(["token", "create", "--name", "cli-test"])
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("pcm_"));
+
+    let mut child = portcullis(data.path())
+        .args([
+            "serve",
+            "--portal-addr",
+            "127.0.0.1:0",
+            "--gateway-addr",
+            "127.0.0.1:0",
+            "--demo-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut addresses = std::collections::HashMap::new();
+    for line in BufReader::new(stdout).lines().take(3) {
+        let line = line.unwrap();
+        let (what, url) = line.split_once(" listening on ").expect("an address line");
+        addresses.insert(what.to_owned(), url.to_owned());
+    }
+    let (portal, gateway, demo) = (
+        &addresses["portal"],
+        &addresses["gateway"],
+        &addresses["demo flow"],
+    );
+
+    let http = reqwest::Client::new();
+    let put = |path: &str, body: Value| {
+        http.put(format!("{portal}/mgmt{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        put("/services/flowdemo", json!({})).await.unwrap().status(),
+        201
+    );
+    put(
+        "/services/flowdemo/apis/calculator",
+        json!({ "serviceUrl": demo, "path": "calc" }),
+    )
+    .await
+    .unwrap();
+    put(
+        "/services/flowdemo/apis/calculator/operations/add",
+        json!({ "method": "POST", "urlTemplate": "/" }),
+    )
+    .await
+    .unwrap();
+    put(
+        "/services/flowdemo/subscriptions/me",
+        json!({ "scope": "/apis" }),
+    )
+    .await
+    .unwrap();
+    let secrets: Value = http
+        .post(format!(
+            "{portal}/mgmt/services/flowdemo/subscriptions/me/listSecrets"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = http
+        .post(format!("{gateway}/calc"))
+        .header("host", "flowdemo.localhost")
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            secrets["primaryKey"].as_str().unwrap(),
+        )
+        .json(&json!({ "a": 1, "b": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    assert_eq!(call.json::<Value>().await.unwrap(), json!({ "sum": 3 }));
+
+    let health: Value = http
+        .get(format!("{portal}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(
+        data.path().join("portcullis.db").exists(),
+        "SQLite lives in the data dir"
+    );
+    drop(server);
+}
