@@ -14,6 +14,15 @@ pub enum Fault {
     Internal,
 }
 
+/// APIM's error body, fields in APIM's order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    status_code: u16,
+    message: String,
+    request_id: &'a str,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// No service, API or operation matches (a wrong method included, as in APIM).
@@ -68,12 +77,14 @@ impl GatewayError {
             _ => {}
         }
         let status = self.status();
-        let body = serde_json::json!({
-            "statusCode": status.as_u16(),
-            "message": self.to_string(),
-            "requestId": context.request_id,
-        });
-        let mut response = Response::new(GatewayBody::full(body.to_string()));
+        let body = ErrorBody {
+            status_code: status.as_u16(),
+            message: self.to_string(),
+            request_id: &context.request_id,
+        };
+        // Serialising three plain fields cannot fail; an empty body would still carry the status.
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = Response::new(GatewayBody::full(bytes));
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(

@@ -133,6 +133,61 @@ async fn large_bodies_stream_both_ways() {
     assert_eq!(download.bytes().await.unwrap().len(), 50_000_000);
 }
 
+/// Streaming, not buffering: each side sees the other's first bytes while the rest is still
+/// held back. A gateway that buffered whole bodies would deadlock here (and time out).
+#[tokio::test]
+async fn bodies_flow_through_before_they_are_complete() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let guard = Duration::from_secs(10);
+
+    // Response direction: the backend sends "first;" and waits for the test.
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/drip")
+        .send()
+        .await
+        .unwrap();
+    let mut stream = response.bytes_stream();
+    let first = tokio::time::timeout(guard, stream.next())
+        .await
+        .expect("the first part arrives early");
+    assert_eq!(&first.unwrap().unwrap()[..], b"first;");
+    crate::helpers::DRIP_RELEASE.add_permits(1);
+    let second = tokio::time::timeout(guard, stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&second[..], b"second");
+
+    // Request direction: the caller sends one part, waits for its echo, then sends the next.
+    let (more, mut wait) = tokio::sync::mpsc::channel::<()>(1);
+    let upload = futures_util::stream::once(async { Ok::<_, std::io::Error>(b"ping;".to_vec()) })
+        .chain(futures_util::stream::once(async move {
+            wait.recv().await;
+            Ok(b"pong".to_vec())
+        }));
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .body(reqwest::Body::wrap_stream(upload))
+        .send();
+    let response = tokio::time::timeout(guard, response)
+        .await
+        .expect("headers come back early")
+        .unwrap();
+    let mut stream = response.bytes_stream();
+    let echoed = tokio::time::timeout(guard, stream.next())
+        .await
+        .expect("the echo of the first part");
+    assert_eq!(&echoed.unwrap().unwrap()[..], b"ping;");
+    more.send(()).await.unwrap();
+    let mut rest = Vec::new();
+    while let Some(piece) = tokio::time::timeout(guard, stream.next()).await.unwrap() {
+        rest.extend_from_slice(&piece.unwrap());
+    }
+    assert_eq!(rest, b"pong");
+}
+
 #[tokio::test]
 async fn refused_backends_get_502_and_hanging_ones_504() {
     let settings = GatewaySettings {

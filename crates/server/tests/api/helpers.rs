@@ -178,9 +178,15 @@ pub async fn status_json(response: reqwest::Response) -> (u16, Value) {
     )
 }
 
+/// Lets a test hold back the rest of the backend's `…/drip` response until it has seen the
+/// first part arrive through the gateway.
+pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(0));
+
 /// A backend that echoes what it received as JSON, with a few special paths:
 /// `…/hang` never answers, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
-/// request body back.
+/// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
+/// before it sends `second`.
 pub async fn spawn_backend() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -195,6 +201,18 @@ pub async fn spawn_backend() -> SocketAddr {
 
 async fn echo(request: Request) -> Response {
     let path = request.uri().path().to_owned();
+    if path.ends_with("/drip") {
+        let first = futures_util::stream::once(async {
+            Ok::<_, std::io::Error>(Bytes::from_static(b"first;"))
+        });
+        let second = futures_util::stream::once(async {
+            if let Ok(permit) = DRIP_RELEASE.acquire().await {
+                permit.forget();
+            }
+            Ok::<_, std::io::Error>(Bytes::from_static(b"second"))
+        });
+        return Response::new(Body::from_stream(first.chain(second)));
+    }
     if path.ends_with("/hang") {
         tokio::time::sleep(Duration::from_secs(3600)).await;
     }

@@ -1,14 +1,27 @@
 //! The README's walkthrough, end to end: the demo flow behind the gateway.
 
-use crate::helpers::{spawn, status_json};
+use crate::helpers::{TestApp, spawn, spawn_with, status_json};
+use portcullis_gateway::GatewaySettings;
+use portcullis_store::testing;
 use reqwest::Method;
 use serde_json::json;
 
 const MISSING_KEY: &str = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.";
 
 #[tokio::test]
-async fn calculator_walkthrough() {
-    let app = spawn().await;
+async fn calculator_walkthrough_on_sqlite() {
+    calculator_walkthrough(spawn().await).await;
+}
+
+#[tokio::test]
+async fn calculator_walkthrough_on_postgres() {
+    // Runs where a PostgreSQL server is configured (always in CI).
+    if let Some(db) = testing::postgres().await {
+        calculator_walkthrough(spawn_with(db, GatewaySettings::default()).await).await;
+    }
+}
+
+async fn calculator_walkthrough(app: TestApp) {
     app.put("/services/flowdemo", json!({ "displayName": "Flow demo" }))
         .await;
     app.put(
