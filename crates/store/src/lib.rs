@@ -23,6 +23,7 @@ mod operations;
 mod policies;
 mod products;
 mod services;
+mod sessions;
 mod subscriptions;
 mod tokens;
 
@@ -37,5 +38,6 @@ pub use connect::Store;
 pub use error::StoreError;
 pub use products::DeleteProduct;
 pub use services::ServiceRecord;
+pub use sessions::SessionRecords;
 pub use subscriptions::KeySlot;
 pub use tokens::TokenRecord;

@@ -688,3 +688,49 @@ async fn reopening_a_database_keeps_everything() {
     let store = db.store().await;
     assert_eq!(store.list_apis(&svc("flowdemo")).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn sessions_survive_reopening_and_expire() {
+    use tower_sessions_core::session::{Id, Record};
+    use tower_sessions_core::session_store::SessionStore;
+    for db in testing::all().await {
+        let store = db.store().await;
+        let sessions = store.session_records();
+        let mut live = Record {
+            id: Id::default(),
+            data: [("admin".to_owned(), serde_json::json!("ada"))]
+                .into_iter()
+                .collect(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        };
+        sessions.create(&mut live).await.unwrap();
+        let mut stale = Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc() - time::Duration::seconds(1),
+        };
+        sessions.create(&mut stale).await.unwrap();
+
+        let reopened = db.store().await.session_records();
+        let loaded = reopened
+            .load(&live.id)
+            .await
+            .unwrap()
+            .expect("the live session");
+        assert_eq!(loaded.data["admin"], "ada", "{}", db.label);
+        assert!(
+            reopened.load(&stale.id).await.unwrap().is_none(),
+            "expired sessions do not load"
+        );
+        assert_eq!(reopened.delete_expired().await.unwrap(), 1);
+
+        live.data.insert("admin".into(), serde_json::json!("bob"));
+        reopened.save(&live).await.unwrap();
+        assert_eq!(
+            reopened.load(&live.id).await.unwrap().unwrap().data["admin"],
+            "bob"
+        );
+        reopened.delete(&live.id).await.unwrap();
+        assert!(reopened.load(&live.id).await.unwrap().is_none());
+    }
+}

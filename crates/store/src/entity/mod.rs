@@ -11,4 +11,5 @@ pub mod policy;
 pub mod product;
 pub mod product_api;
 pub mod service;
+pub mod session;
 pub mod subscription;
