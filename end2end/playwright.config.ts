@@ -10,6 +10,10 @@ const gateway = process.env.PORTCULLIS_E2E_GATEWAY ?? "127.0.0.1:8110";
 const demo = process.env.PORTCULLIS_E2E_DEMO ?? "127.0.0.1:7110";
 const dataDir = mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
 
+/** The setup code the server under test uses, and the administrator the tests create. */
+export const SETUP_CODE = "TEST-SETUP";
+export const ADMIN = { username: "ada", password: "correct horse battery" };
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
@@ -38,6 +42,6 @@ export default defineConfig({
     url: `http://${portal}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    env: { LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn" },
+    env: { LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", PORTCULLIS_SETUP_CODE: SETUP_CODE },
   },
 });

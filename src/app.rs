@@ -1,12 +1,14 @@
-//! The portal's shell and routes. For now a single page that tells the operator where things
-//! are; the APIM-style walkthrough pages come next.
+//! The portal's HTML shell and its routes.
 
+use crate::pages::audit::AuditPage;
+use crate::pages::service_overview::ServiceOverviewPage;
+use crate::pages::services::ServicesPage;
+use crate::pages::setup::SetupPage;
+use crate::pages::sign_in::SignInPage;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::{
-    StaticSegment,
-    components::{Route, Router, Routes},
-};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -16,9 +18,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <MetaTags/>
             </head>
             <body>
@@ -35,38 +37,31 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
         <Title text="Portcullis"/>
         <Router>
-            <main>
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=StaticSegment("") view=Home/>
-                </Routes>
-            </main>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=StaticSegment("") view=|| view! { <Redirect path="/services"/> }/>
+                <Route path=StaticSegment("sign-in") view=SignInPage/>
+                <Route path=StaticSegment("setup") view=SetupPage/>
+                <Route path=StaticSegment("services") view=ServicesPage/>
+                <Route path=(StaticSegment("services"), ParamSegment("service")) view=ServiceOverviewPage/>
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("audit"))
+                    view=AuditPage
+                />
+            </Routes>
         </Router>
     }
 }
 
 #[component]
-fn Home() -> impl IntoView {
-    view! {
-        <section class="welcome">
-            <h1>"Portcullis"</h1>
-            <p class="lead">"Self-hosted API management: a gateway and its admin portal in one binary."</p>
-            <p>
-                "The gateway is running. Configure it through the management API under "
-                <code>"/mgmt"</code>
-                " with a token from "
-                <code>"portcullis token create --name NAME"</code>
-                "; the README walks through a first API in five minutes."
-            </p>
-        </section>
-    }
-}
-
-#[component]
 fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
     view! {
-        <section class="welcome">
+        <main class="page">
             <h1>"Page not found"</h1>
-            <p><a href="/">"Back to the start page"</a></p>
-        </section>
+            <p><a href="/services">"Back to the services"</a></p>
+        </main>
     }
 }

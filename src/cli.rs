@@ -2,6 +2,7 @@
 
 use crate::portal;
 use clap::{Args, Parser, Subcommand};
+use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
 use portcullis_server::{Application, ServeConfig, config};
 use portcullis_store::Store;
@@ -9,6 +10,7 @@ use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -92,6 +94,13 @@ struct ServeArgs {
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
+    /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
+    /// TLS-terminating proxy).
+    #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// The setup code for creating the first administrator in the portal; random when unset.
+    #[arg(long, env = "PORTCULLIS_SETUP_CODE", hide_env_values = true)]
+    setup_code: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -172,17 +181,45 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         demo_addr: (!args.no_demo).then_some(args.demo_addr),
         gateway,
     };
-    let app = Application::build(config)
-        .await?
-        .with_portal_routes(portal::routes()?);
+    let app = Application::build(config).await?;
+    let state = PortalState {
+        control: app.control().clone(),
+        gateway_port: app.gateway_addr()?.port(),
+        setup_code: Arc::new(SetupCode::new(args.setup_code)),
+        sign_in_throttle: Arc::new(SignInThrottle::default()),
+    };
+    let needs_administrator = app.control().store().admin_count().await? == 0;
+    let portal_addr = app.portal_addr()?;
+    let app = app.with_portal_routes(portal::routes(
+        state.clone(),
+        portal::CookiePolicy {
+            secure: args.secure_cookies,
+        },
+    )?);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "portal listening on http://{}", app.portal_addr()?)?;
+    writeln!(out, "portal listening on http://{portal_addr}")?;
     writeln!(out, "gateway listening on http://{}", app.gateway_addr()?)?;
     if let Some(demo) = app.demo_addr() {
         writeln!(out, "demo flow listening on http://{demo}")?;
     }
+    if needs_administrator && let Some(code) = state.setup_code.current() {
+        writeln!(
+            out,
+            "no administrator yet: open http://{portal_addr}/setup and enter the setup code {code}"
+        )?;
+    }
     out.flush()?;
     drop(out);
+    let sessions = state.control.store().session_records();
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(error) = sessions.delete_expired().await {
+                tracing::warn!(%error, "expired sessions could not be removed");
+            }
+        }
+    });
     app.run_until(shutdown_signal()).await
 }
 

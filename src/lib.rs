@@ -1,9 +1,22 @@
-//! Portcullis' web front: the Leptos admin portal, built twice — for the server (`ssr`), where
-//! it renders pages and hosts server functions, and for the browser (`hydrate`), where it
-//! becomes interactive. Everything server-only lives in the `portcullis-*` crates under
-//! `crates/` and is pulled in by the `ssr` feature alone, so none of it reaches the wasm bundle.
+//! Portcullis' admin portal, built twice — for the server (`ssr`), where it renders pages and
+//! runs server functions, and for the browser (`hydrate`), where it becomes interactive.
+//!
+//! * [`app`] — the HTML shell and the routes;
+//! * [`pages`] — one component per page; [`components`] — pieces they share;
+//! * [`api`] — the wire types and server functions (thin: session check, parse, call the
+//!   control plane);
+//! * `server` (ssr only) — the state server functions reach, sessions, sign-in throttle,
+//!   setup code, cross-site guard.
+//!
+//! Everything server-only lives in the `portcullis-*` crates under `crates/` and is pulled in
+//! by the `ssr` feature alone, so none of it reaches the wasm bundle.
 
+pub mod api;
 pub mod app;
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
 
 /// Entry point of the wasm bundle: attaches the server-rendered page to the live app.
 #[cfg(feature = "hydrate")]

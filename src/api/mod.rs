@@ -1,0 +1,41 @@
+//! What the portal's pages and the server say to each other: data transfer types (their own
+//! types — database models and domain types never cross the wire) and the server functions,
+//! grouped by area. Server functions are thin: they check the session, parse input into
+//! domain types and call the same control plane as the management API.
+
+pub mod audit;
+pub mod auth;
+pub mod services;
+
+use serde::{Deserialize, Serialize};
+
+/// A form's outcome: nothing (saved) or one message per offending field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldErrors {
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, if it has one.
+    pub fn get(&self, field: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|error| error.field == field)
+            .map(|error| error.message.clone())
+    }
+}

@@ -1,0 +1,7 @@
+//! One file per page (or page family), each a component the router mounts.
+
+pub mod audit;
+pub mod service_overview;
+pub mod services;
+pub mod setup;
+pub mod sign_in;

@@ -1,0 +1,85 @@
+//! **Create administrator**: the first start's page, guarded by the setup code that `serve`
+//! printed.
+
+use crate::api::FieldErrors;
+use crate::api::auth::{CreateAdministrator, SetupStatus, setup_state};
+use crate::components::{FormError, TextField};
+use leptos::prelude::*;
+
+#[component]
+pub fn SetupPage() -> impl IntoView {
+    let setup = Resource::new(|| (), |_| setup_state());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match setup.await {
+                    Ok(SetupStatus::NeedsAdministrator) => view! { <CreateAdministratorForm/> }.into_any(),
+                    Ok(SetupStatus::Ready) => {
+                        view! {
+                            <div class="auth-page">
+                                <div class="auth-card">
+                                    <h1>"Already set up"</h1>
+                                    <p>"This installation has an administrator."</p>
+                                    <a class="button primary" href="/sign-in">"Sign in"</a>
+                                </div>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CreateAdministratorForm() -> impl IntoView {
+    let action = ServerAction::<CreateAdministrator>::new();
+    let errors = Signal::derive(move || match action.value().get() {
+        Some(Ok(errors)) => errors,
+        _ => FieldErrors::default(),
+    });
+    let message = Signal::derive(move || match action.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        Some(Ok(errors)) => errors.get("form"),
+        None => None,
+    });
+    view! {
+        <div class="auth-page">
+            <div class="auth-card">
+                <p class="auth-brand"><span class="brand-mark" aria-hidden="true"></span>"Portcullis"</p>
+                <h1>"Create administrator"</h1>
+                <p class="lead">
+                    "Welcome. Enter the setup code that "<code>"portcullis serve"</code>
+                    " printed when it started, and choose the first administrator's name and password."
+                </p>
+                <ActionForm action=action>
+                    <TextField label="Setup code" name="setup_code" errors required=true hint="Looks like ABCD-EFGH."/>
+                    <TextField label="Username" name="username" errors required=true autocomplete="username"/>
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        errors
+                        required=true
+                        autocomplete="new-password"
+                        hint="At least 10 characters."
+                    />
+                    <TextField
+                        label="Confirm password"
+                        name="confirm_password"
+                        kind="password"
+                        errors
+                        required=true
+                        autocomplete="new-password"
+                    />
+                    <FormError message/>
+                    <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Creating…" } else { "Create administrator" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </div>
+    }
+}

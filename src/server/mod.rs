@@ -1,0 +1,118 @@
+//! The portal's server side (compiled with `ssr` only): the state server functions reach
+//! through Leptos context, sessions, the sign-in throttle, the setup code, and the guard
+//! against cross-site requests.
+
+mod guard;
+mod session;
+mod setup_code;
+mod throttle;
+
+pub use guard::reject_cross_site;
+pub use session::{end_session, signed_in, start_session};
+pub use setup_code::SetupCode;
+pub use throttle::SignInThrottle;
+
+use crate::api::services::ServiceSummary;
+use crate::api::{FieldError, FieldErrors};
+use leptos::prelude::*;
+use portcullis_server::Control;
+use portcullis_store::{Actor, ServiceRecord, StoreError};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// Everything server functions need, provided as Leptos context on every portal request.
+#[derive(Clone)]
+pub struct PortalState {
+    pub control: Arc<Control>,
+    /// The gateway's port, for the URLs the portal shows.
+    pub gateway_port: u16,
+    pub setup_code: Arc<SetupCode>,
+    pub sign_in_throttle: Arc<SignInThrottle>,
+}
+
+impl PortalState {
+    pub fn summary(&self, record: ServiceRecord) -> ServiceSummary {
+        ServiceSummary {
+            gateway_url: format!("http://{}.localhost:{}", record.name, self.gateway_port),
+            name: record.name.to_string(),
+            display_name: record.settings.display_name.to_string(),
+            is_default: record.settings.is_default,
+        }
+    }
+}
+
+pub fn state() -> Result<PortalState, ServerFnError> {
+    use_context::<PortalState>()
+        .ok_or_else(|| ServerFnError::new("The portal state is missing from the request context."))
+}
+
+/// The state and the signed-in administrator, or an error (with status 401) for everyone else.
+pub async fn require_admin() -> Result<(PortalState, Actor), ServerFnError> {
+    let state = state()?;
+    match signed_in().await? {
+        Some(username) => Ok((state, Actor::Admin(username))),
+        None => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            Err(ServerFnError::new("Your session has ended; sign in again."))
+        }
+    }
+}
+
+/// The caller's address (the socket peer).
+pub async fn peer_ip() -> IpAddr {
+    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .map(|info| info.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// An unexpected failure: logged in full, reported briefly.
+pub fn internal(error: StoreError) -> ServerFnError {
+    match error {
+        StoreError::NotFound(message) => ServerFnError::new(message),
+        other => {
+            tracing::error!(error = %other, "portal request failed");
+            ServerFnError::new("Something went wrong on the server; see its log.")
+        }
+    }
+}
+
+/// Turns a store error into field errors where it is the user's to fix.
+pub fn field_errors(error: StoreError) -> Result<FieldErrors, ServerFnError> {
+    match error {
+        StoreError::Invalid(invalid) => Ok(FieldErrors(vec![FieldError {
+            field: invalid.field,
+            message: invalid.message,
+        }])),
+        StoreError::Conflict { message, .. } => Ok(FieldErrors::one("form", message)),
+        other => Err(internal(other)),
+    }
+}
+
+/// `next` if it is a path on this site, else the services list (no open redirects).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/services".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(super::local_path(Some("/services/x")), "/services/x");
+        for bad in [
+            None,
+            Some("https://evil.example"),
+            Some("//evil.example"),
+            Some("/\\evil"),
+        ] {
+            assert_eq!(super::local_path(bad), "/services");
+        }
+    }
+}
