@@ -13,9 +13,12 @@ const dataDir = mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
 /** The setup code the server under test uses, and the administrator the tests create. */
 export const SETUP_CODE = "TEST-SETUP";
 export const ADMIN = { username: "ada", password: "correct horse battery" };
+export const GATEWAY = gateway;
 
 export default defineConfig({
   testDir: "./tests",
+  // portal.spec.ts creates the administrator; the others sign in (or create it when alone).
+  fullyParallel: false,
   timeout: 30_000,
   retries: 0,
   workers: 1,

@@ -1,5 +1,7 @@
 //! The portal's HTML shell and its routes.
 
+use crate::pages::api::ApiPage;
+use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::service_overview::ServiceOverviewPage;
 use crate::pages::services::ServicesPage;
@@ -46,6 +48,19 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("audit"))
                     view=AuditPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("apis"))
+                    view=ApisPage
+                />
+                <Route
+                    path=(
+                        StaticSegment("services"),
+                        ParamSegment("service"),
+                        StaticSegment("apis"),
+                        ParamSegment("api"),
+                    )
+                    view=ApiPage
                 />
             </Routes>
         </Router>

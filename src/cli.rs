@@ -196,19 +196,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             secure: args.secure_cookies,
         },
     )?);
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "portal listening on http://{portal_addr}")?;
-    writeln!(out, "gateway listening on http://{}", app.gateway_addr()?)?;
+    // Best effort: a closed stdout (a supervisor that stopped reading) must not stop the server.
+    let mut banner = format!("portal listening on http://{portal_addr}\n");
+    banner.push_str(&format!(
+        "gateway listening on http://{}\n",
+        app.gateway_addr()?
+    ));
     if let Some(demo) = app.demo_addr() {
-        writeln!(out, "demo flow listening on http://{demo}")?;
+        banner.push_str(&format!("demo flow listening on http://{demo}\n"));
     }
     if needs_administrator && let Some(code) = state.setup_code.current() {
-        writeln!(
-            out,
-            "no administrator yet: open http://{portal_addr}/setup and enter the setup code {code}"
-        )?;
+        banner.push_str(&format!(
+            "no administrator yet: open http://{portal_addr}/setup and enter the setup code {code}\n"
+        ));
     }
-    out.flush()?;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     drop(out);
     let sessions = state.control.store().session_records();
     tokio::spawn(async move {

@@ -86,12 +86,15 @@ async fn serve_runs_the_walkthrough_end_to_end() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
     let mut addresses = std::collections::HashMap::new();
-    for line in BufReader::new(stdout).lines().take(3) {
+    for line in lines.by_ref().take(3) {
         let line = line.unwrap();
         let (what, url) = line.split_once(" listening on ").expect("an address line");
         addresses.insert(what.to_owned(), url.to_owned());
     }
+    // Keep reading what the server prints next, so its stdout never blocks or breaks.
+    std::thread::spawn(move || lines.for_each(drop));
     let (portal, gateway, demo) = (
         &addresses["portal"],
         &addresses["gateway"],

@@ -89,8 +89,8 @@ pub fn ServiceFrame(
     current: &'static str,
     children: Children,
 ) -> impl IntoView {
-    // APIs, Products and Subscriptions join this list as their pages land.
-    let entries = [("Overview", ""), ("Audit log", "/audit")];
+    // Products and Subscriptions join this list as their pages land.
+    let entries = [("Overview", ""), ("APIs", "/apis"), ("Audit log", "/audit")];
     view! {
         <div class="service-layout">
             <aside class="sidenav">

@@ -1,9 +1,11 @@
 //! Building blocks shared by the pages: the signed-in frame, form fields, the copy button.
 
+mod confirm;
 mod copy_button;
 mod field;
 mod frame;
 
+pub use confirm::confirm;
 pub use copy_button::CopyButton;
 pub use field::{FormError, TextField};
 pub use frame::{Protected, ServiceFrame, SignedIn};

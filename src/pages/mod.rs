@@ -1,5 +1,7 @@
 //! One file per page (or page family), each a component the router mounts.
 
+pub mod api;
+pub mod apis;
 pub mod audit;
 pub mod service_overview;
 pub mod services;

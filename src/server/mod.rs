@@ -31,9 +31,14 @@ pub struct PortalState {
 }
 
 impl PortalState {
+    /// Where callers reach a service: `http://<name>.localhost:<gateway port>`.
+    pub fn gateway_url(&self, service: &portcullis_domain::ServiceName) -> String {
+        format!("http://{service}.localhost:{}", self.gateway_port)
+    }
+
     pub fn summary(&self, record: ServiceRecord) -> ServiceSummary {
         ServiceSummary {
-            gateway_url: format!("http://{}.localhost:{}", record.name, self.gateway_port),
+            gateway_url: self.gateway_url(&record.name),
             name: record.name.to_string(),
             display_name: record.settings.display_name.to_string(),
             is_default: record.settings.is_default,
@@ -57,6 +62,30 @@ pub async fn require_admin() -> Result<(PortalState, Actor), ServerFnError> {
             }
             Err(ServerFnError::new("Your session has ended; sign in again."))
         }
+    }
+}
+
+pub fn parse_service(name: String) -> Result<portcullis_domain::ServiceName, ServerFnError> {
+    portcullis_domain::ServiceName::parse(name).map_err(|e| ServerFnError::new(e.message))
+}
+
+pub fn api_summary(
+    gateway_url: &str,
+    record: portcullis_store::ApiRecord,
+) -> crate::api::apis::ApiSummary {
+    let settings = record.settings;
+    let api_url = if settings.path.is_root() {
+        gateway_url.to_owned()
+    } else {
+        format!("{gateway_url}/{}", settings.path)
+    };
+    crate::api::apis::ApiSummary {
+        name: record.name.to_string(),
+        display_name: settings.display_name.to_string(),
+        service_url: settings.service_url.to_string(),
+        path: settings.path.to_string(),
+        subscription_required: settings.subscription_required,
+        api_url,
     }
 }
 
