@@ -3,10 +3,12 @@
 use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::products::ProductsPage;
 use crate::pages::service_overview::ServiceOverviewPage;
 use crate::pages::services::ServicesPage;
 use crate::pages::setup::SetupPage;
 use crate::pages::sign_in::SignInPage;
+use crate::pages::subscriptions::SubscriptionsPage;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
@@ -52,6 +54,14 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("apis"))
                     view=ApisPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("products"))
+                    view=ProductsPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("subscriptions"))
+                    view=SubscriptionsPage
                 />
                 <Route
                     path=(

@@ -1,6 +1,8 @@
 //! APIs and their operations.
 
-use crate::api::{FieldError, FieldErrors};
+#[cfg(feature = "ssr")]
+use crate::api::FieldError;
+use crate::api::FieldErrors;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,9 @@
 pub mod apis;
 pub mod audit;
 pub mod auth;
+pub mod products;
 pub mod services;
+pub mod subscriptions;
 
 use serde::{Deserialize, Serialize};
 

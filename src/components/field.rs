@@ -23,24 +23,48 @@ pub fn TextField(
     let error = move || errors.get().get(name);
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
-    view! {
-        <div class="field" class:invalid=move || error().is_some()>
-            <label for=name>{label}</label>
+    let input_id = name;
+    let described_by = format!("{hint_id} {error_id}");
+    let on_input_handler = move |event: leptos::ev::Event| {
+        if let Some(callback) = on_input {
+            callback.run(event_target_value(&event));
+        }
+    };
+    // Only a field with a value signal binds its value: binding an empty one would wipe what a
+    // person typed before the page finished hydrating.
+    let input = match value {
+        Some(value) => view! {
             <input
-                id=name
+                id=input_id
                 name=name
                 type=kind
                 required=required
                 autocomplete=autocomplete
                 aria-invalid=move || if error().is_some() { "true" } else { "false" }
-                aria-describedby=format!("{hint_id} {error_id}")
-                prop:value=move || value.map(|v| v.get()).unwrap_or_default()
-                on:input=move |event| {
-                    if let Some(callback) = on_input {
-                        callback.run(event_target_value(&event));
-                    }
-                }
+                aria-describedby=described_by.clone()
+                prop:value=move || value.get()
+                on:input=on_input_handler
             />
+        }
+        .into_any(),
+        None => view! {
+            <input
+                id=input_id
+                name=name
+                type=kind
+                required=required
+                autocomplete=autocomplete
+                aria-invalid=move || if error().is_some() { "true" } else { "false" }
+                aria-describedby=described_by.clone()
+                on:input=on_input_handler
+            />
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="field" class:invalid=move || error().is_some()>
+            <label for=name>{label}</label>
+            {input}
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             <p class="field-error" id=error_id role="alert">{error}</p>
         </div>
@@ -54,5 +78,13 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
         <Show when=move || message.get().is_some()>
             <p class="form-error" role="alert">{move || message.get()}</p>
         </Show>
+    }
+}
+
+/// The message of a server function error, without the framework's prefix.
+pub fn error_text(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
     }
 }

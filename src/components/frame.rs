@@ -39,7 +39,7 @@ pub fn Protected(children: ChildrenFn) -> impl IntoView {
                         view! { <Redirect path/> }.into_any()
                     }
                     (Err(error), _) => {
-                        view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+                        view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any()
                     }
                 }
             })}
@@ -89,8 +89,13 @@ pub fn ServiceFrame(
     current: &'static str,
     children: Children,
 ) -> impl IntoView {
-    // Products and Subscriptions join this list as their pages land.
-    let entries = [("Overview", ""), ("APIs", "/apis"), ("Audit log", "/audit")];
+    let entries = [
+        ("Overview", ""),
+        ("APIs", "/apis"),
+        ("Products", "/products"),
+        ("Subscriptions", "/subscriptions"),
+        ("Audit log", "/audit"),
+    ];
     view! {
         <div class="service-layout">
             <aside class="sidenav">

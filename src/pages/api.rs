@@ -115,7 +115,7 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! { <ApiView detail service form save remove_operation remove_api/> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -255,7 +255,7 @@ fn OperationEditor(
         _ => FieldErrors::default(),
     });
     let message = Signal::derive(move || match save.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
         Some(Ok(errors)) => errors.get("form"),
         None => None,
     });

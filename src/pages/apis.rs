@@ -98,7 +98,7 @@ fn ApiList(service: Signal<String>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -116,7 +116,7 @@ fn BlankApiForm(service: Signal<String>, on_cancel: Callback<()>) -> impl IntoVi
         _ => FieldErrors::default(),
     });
     let message = Signal::derive(move || match create.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
         Some(Ok(errors)) => errors.get("form"),
         None => None,
     });

@@ -75,7 +75,7 @@ fn AuditLog(name: Signal<String>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                 }
             })}
         </Transition>

@@ -3,7 +3,9 @@
 pub mod api;
 pub mod apis;
 pub mod audit;
+pub mod products;
 pub mod service_overview;
 pub mod services;
 pub mod setup;
 pub mod sign_in;
+pub mod subscriptions;

@@ -24,7 +24,7 @@ fn ServicesList() -> impl IntoView {
         _ => FieldErrors::default(),
     });
     let message = Signal::derive(move || match create.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
         Some(Ok(errors)) => errors.get("form"),
         None => None,
     });
@@ -105,7 +105,7 @@ fn ServicesList() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                     }
                 })}
             </Suspense>

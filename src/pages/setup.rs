@@ -26,7 +26,7 @@ pub fn SetupPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -41,7 +41,7 @@ fn CreateAdministratorForm() -> impl IntoView {
         _ => FieldErrors::default(),
     });
     let message = Signal::derive(move || match action.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
         Some(Ok(errors)) => errors.get("form"),
         None => None,
     });

@@ -29,7 +29,7 @@ fn SignInForm() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let message = Signal::derive(move || match action.value().get() {
         Some(Ok(message)) => message,
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
         None => None,
     });
     let no_errors = Signal::derive(FieldErrors::default);

@@ -1,0 +1,284 @@
+//! A service's **Subscriptions**: the list with keys (show, copy, regenerate) and states
+//! (suspend, activate, cancel), and **Add subscription**.
+
+use crate::api::FieldErrors;
+use crate::api::subscriptions::{
+    CreateSubscription, RegenerateKey, SetSubscriptionState, SubscriptionSummary,
+    subscription_keys, subscriptions_page,
+};
+use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn SubscriptionsPage() -> impl IntoView {
+    let params = use_params_map();
+    let service = Signal::derive(move || params.read().get("service").unwrap_or_default());
+    view! {
+        <Protected>
+            <ServiceFrame service current="Subscriptions">
+                <Subscriptions service/>
+            </ServiceFrame>
+        </Protected>
+    }
+}
+
+#[component]
+fn Subscriptions(service: Signal<String>) -> impl IntoView {
+    let create = ServerAction::<CreateSubscription>::new();
+    let regenerate = ServerAction::<RegenerateKey>::new();
+    let set_state = ServerAction::<SetSubscriptionState>::new();
+    let data = Resource::new(
+        move || {
+            (
+                service.get(),
+                create.version().get(),
+                regenerate.version().get(),
+                set_state.version().get(),
+            )
+        },
+        |(service, _, _, _)| subscriptions_page(service),
+    );
+    let adding = RwSignal::new(false);
+    let saved = RwSignal::new(false);
+    Effect::new(move |_| {
+        let created = matches!(create.value().get(), Some(Ok(errors)) if errors.is_empty());
+        if created {
+            adding.set(false);
+        }
+        let changed = matches!(regenerate.value().get(), Some(Ok(())))
+            || matches!(set_state.value().get(), Some(Ok(())));
+        if created || changed {
+            saved.set(true);
+        }
+    });
+    view! {
+        <div class="page-head">
+            <h1>"Subscriptions"</h1>
+            <button type="button" class="button primary" on:click=move |_| adding.set(true)>"Add subscription"</button>
+        </div>
+        <Show when=move || saved.get()>
+            <p class="toast success" role="status">"Saved — live on the gateway"</p>
+        </Show>
+        <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => {
+                        let (products, apis) = (data.products.clone(), data.apis.clone());
+                        view! {
+                            <Show when=move || adding.get()>
+                                <AddSubscription service create adding products=products.clone() apis=apis.clone()/>
+                            </Show>
+                            {if data.subscriptions.is_empty() {
+                                view! {
+                                    <div class="empty"><p>"No subscriptions yet. " <strong>"Add subscription"</strong> " creates a pair of keys."</p></div>
+                                }
+                                    .into_any()
+                            } else {
+                                view! {
+                                    <table class="table">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Display name"</th>
+                                                <th scope="col">"Scope"</th>
+                                                <th scope="col">"State"</th>
+                                                <th scope="col">"Keys"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {data
+                                                .subscriptions
+                                                .into_iter()
+                                                .map(|subscription| view! { <SubscriptionRow service subscription regenerate set_state/> })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            }}
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SubscriptionRow(
+    service: Signal<String>,
+    subscription: SubscriptionSummary,
+    regenerate: ServerAction<RegenerateKey>,
+    set_state: ServerAction<SetSubscriptionState>,
+) -> impl IntoView {
+    let sid = StoredValue::new(subscription.name.clone());
+    let shown = RwSignal::new(None::<(String, String)>);
+    let copied = RwSignal::new("");
+    let show = move |_| {
+        if shown.get_untracked().is_some() {
+            shown.set(None);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(keys) = subscription_keys(service.get_untracked(), sid.get_value()).await {
+                shown.set(Some((keys.primary, keys.secondary)));
+            }
+        });
+    };
+    let copy = move |which: &'static str| {
+        let _ = which;
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Ok(keys) = subscription_keys(service.get_untracked(), sid.get_value()).await else {
+                return;
+            };
+            let key = if which == "primary" {
+                keys.primary
+            } else {
+                keys.secondary
+            };
+            let clipboard = leptos::prelude::window().navigator().clipboard();
+            if wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&key))
+                .await
+                .is_ok()
+            {
+                copied.set(if which == "primary" {
+                    "Copied primary key"
+                } else {
+                    "Copied secondary key"
+                });
+                set_timeout(move || copied.set(""), std::time::Duration::from_secs(3));
+            }
+        });
+    };
+    let regenerate_key = move |which: &'static str| {
+        let message = format!(
+            "Regenerate the {which} key of '{}'? The current {which} key stops working at once.",
+            sid.get_value()
+        );
+        if confirm(&message) {
+            shown.set(None);
+            regenerate.dispatch(RegenerateKey {
+                service: service.get_untracked(),
+                sid: sid.get_value(),
+                which: which.to_owned(),
+            });
+        }
+    };
+    let change_state = move |state: &'static str| {
+        if state == "cancelled"
+            && !confirm(&format!(
+                "Cancel '{}'? Its keys stop working.",
+                sid.get_value()
+            ))
+        {
+            return;
+        }
+        set_state.dispatch(SetSubscriptionState {
+            service: service.get_untracked(),
+            sid: sid.get_value(),
+            state: state.to_owned(),
+        });
+    };
+    let active = subscription.state == "active";
+    view! {
+        <tr>
+            <td><code>{subscription.name.clone()}</code></td>
+            <td>{subscription.display_name.clone()}</td>
+            <td><code>{subscription.scope.clone()}</code></td>
+            <td><span class=format!("state {}", subscription.state)>{subscription.state.clone()}</span></td>
+            <td class="keys">
+                <div class="key-actions">
+                    <button type="button" class="button secondary small" on:click=show>
+                        {move || if shown.get().is_some() { "Hide keys" } else { "Show keys" }}
+                    </button>
+                    <button type="button" class="button secondary small" on:click=move |_| copy("primary")>"Copy primary key"</button>
+                    <button type="button" class="button secondary small" on:click=move |_| copy("secondary")>"Copy secondary key"</button>
+                    <span class="copied" role="status">{move || copied.get()}</span>
+                </div>
+                {move || shown.get().map(|(primary, secondary)| view! {
+                    <dl class="key-values">
+                        <dt>"Primary"</dt><dd><code data-testid="primary-key">{primary}</code></dd>
+                        <dt>"Secondary"</dt><dd><code data-testid="secondary-key">{secondary}</code></dd>
+                    </dl>
+                })}
+                <div class="key-actions">
+                    <button type="button" class="button secondary small" on:click=move |_| regenerate_key("primary")>"Regenerate primary key"</button>
+                    <button type="button" class="button secondary small" on:click=move |_| regenerate_key("secondary")>"Regenerate secondary key"</button>
+                    {if active {
+                        view! { <button type="button" class="button secondary small" on:click=move |_| change_state("suspended")>"Suspend"</button> }.into_any()
+                    } else {
+                        view! { <button type="button" class="button secondary small" on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
+                    }}
+                    <button type="button" class="button danger small" on:click=move |_| change_state("cancelled")>"Cancel"</button>
+                </div>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn AddSubscription(
+    service: Signal<String>,
+    create: ServerAction<CreateSubscription>,
+    adding: RwSignal<bool>,
+    products: Vec<(String, String)>,
+    apis: Vec<(String, String)>,
+) -> impl IntoView {
+    let scope = RwSignal::new("all".to_owned());
+    let errors = Signal::derive(move || match create.value().get() {
+        Some(Ok(errors)) => errors,
+        _ => FieldErrors::default(),
+    });
+    let message = Signal::derive(move || match create.value().get() {
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
+        Some(Ok(errors)) => errors.get("form").or_else(|| errors.get("scope")),
+        None => None,
+    });
+    view! {
+        <section class="panel" aria-labelledby="subscription-title">
+            <h2 id="subscription-title">"Add subscription"</h2>
+            <ActionForm action=create>
+                <input type="hidden" name="service" prop:value=move || service.get()/>
+                <TextField label="Name" name="name" errors required=true hint="Lowercase letters, digits and hyphens."/>
+                <TextField label="Display name" name="display_name" errors required=true/>
+                <div class="field">
+                    <label for="scope">"Scope"</label>
+                    <select id="scope" name="scope" on:change=move |event| scope.set(event_target_value(&event))>
+                        <option value="all">"All APIs"</option>
+                        <option value="product">"Product"</option>
+                        <option value="api">"API"</option>
+                    </select>
+                </div>
+                <Show when=move || scope.get() == "product">
+                    <div class="field">
+                        <label for="product">"Product"</label>
+                        <select id="product" name="product">
+                            {products.iter().map(|(name, display)| view! { <option value=name.clone()>{display.clone()}</option> }).collect_view()}
+                        </select>
+                        <p class="field-error" role="alert">{move || errors.get().get("product")}</p>
+                    </div>
+                </Show>
+                <Show when=move || scope.get() == "api">
+                    <div class="field">
+                        <label for="api">"API"</label>
+                        <select id="api" name="api">
+                            {apis.iter().map(|(name, display)| view! { <option value=name.clone()>{display.clone()}</option> }).collect_view()}
+                        </select>
+                        <p class="field-error" role="alert">{move || errors.get().get("api")}</p>
+                    </div>
+                </Show>
+                <FormError message/>
+                <div class="actions">
+                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                        {move || if create.pending().get() { "Creating…" } else { "Create" }}
+                    </button>
+                    <button type="button" class="button secondary" on:click=move |_| adding.set(false)>"Cancel"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
