@@ -94,6 +94,33 @@ test("add a service, copy its gateway URL, sign out", async ({ page, context, ba
   await expect(page).toHaveURL(/\/sign-in/);
 });
 
+test("the session cookie is HttpOnly and SameSite=Strict; cross-site calls are refused", async ({ page, context, baseURL }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/services$/);
+  const session = (await context.cookies()).find((cookie) => cookie.name === "portcullis_session");
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe("Strict");
+
+  // A server function called from another site is refused even with a valid session.
+  const cookie = `portcullis_session=${session?.value}`;
+  const forged = await page.request.post(`${baseURL}/api/list_services`, {
+    headers: { Origin: "http://evil.example", Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+    data: "",
+  });
+  expect(forged.status()).toBe(403);
+  const sameSite = await page.request.post(`${baseURL}/api/list_services`, {
+    headers: { Origin: baseURL!, Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" },
+    data: "",
+  });
+  expect(sameSite.status()).toBe(200);
+  // Without a session the same call is refused.
+  const anonymous = await page.request.post(`${baseURL}/api/list_services`, {
+    headers: { Origin: baseURL!, Cookie: "", "Content-Type": "application/x-www-form-urlencoded" },
+    data: "",
+  });
+  expect(anonymous.status()).toBe(401);
+});
+
 test("unknown pages say so", async ({ page }) => {
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);

@@ -13,7 +13,7 @@ pub struct ServiceSummary {
     pub gateway_url: String,
 }
 
-#[server]
+#[server(endpoint = "list_services")]
 pub async fn list_services() -> Result<Vec<ServiceSummary>, ServerFnError> {
     let (state, _) = crate::server::require_admin().await?;
     let services = state
