@@ -77,11 +77,20 @@ test("add a blank API and its operations; edit and delete them", async ({ page }
   expect(call.status()).toBe(401);
   expect((await call.json()).message).toContain("missing subscription key");
 
-  await page.getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("button", { name: "Edit Add2Numbers" }).click();
   await page.getByLabel("URL template").fill("/sum");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByRole("cell", { name: "/sum" })).toBeVisible();
   expect((await callCalculator(page)).status()).toBe(404);
+
+  // Edit the API: a new suffix is live at once.
+  await page.getByRole("button", { name: "Edit API" }).click();
+  await page.getByLabel("API URL suffix").fill("calc v2");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("may contain letters, digits")).toBeVisible();
+  await page.getByLabel("API URL suffix").fill("calc2");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("api-url")).toHaveText(/\/calc2$/);
 
   await page.getByRole("button", { name: "Delete Add2Numbers" }).click();
   await expect(page.getByRole("cell", { name: "Add2Numbers", exact: true })).toHaveCount(0);

@@ -327,3 +327,50 @@ mod tests {
         assert_eq!(super::name_from_display_name(""), "");
     }
 }
+
+/// Edit an API's settings (its name stays). `subscription_required` is the checkbox.
+#[server]
+pub async fn update_api(
+    service: String,
+    api: String,
+    display_name: String,
+    service_url: String,
+    path: String,
+    subscription_required: Option<String>,
+) -> Result<FieldErrors, ServerFnError> {
+    use portcullis_domain::*;
+    let (state, actor) = crate::server::require_admin().await?;
+    let service = crate::server::parse_service(service)?;
+    let api = ApiName::parse(api).map_err(|e| ServerFnError::new(e.message))?;
+    let store = state.control.store();
+    let mut settings = store
+        .get_api(&service, &api)
+        .await
+        .map_err(crate::server::internal)?
+        .settings;
+    let parsed = (
+        DisplayName::parse(&display_name),
+        ServiceUrl::parse(&service_url),
+        ApiSuffix::parse(&path),
+    );
+    let (display_name, service_url, path) = match parsed {
+        (Ok(d), Ok(u), Ok(p)) => (d, u, p),
+        (d, u, p) => {
+            return Ok(convert::errors(
+                [d.err(), u.err(), p.err()].into_iter().flatten(),
+            ));
+        }
+    };
+    settings.display_name = display_name;
+    settings.service_url = service_url;
+    settings.path = path;
+    settings.subscription_required = subscription_required.is_some();
+    if let Err(error) = state
+        .control
+        .write(store.put_api(&actor, &service, &api, settings))
+        .await
+    {
+        return convert::store_errors(error);
+    }
+    Ok(FieldErrors::default())
+}

@@ -3,8 +3,8 @@
 
 use crate::api::FieldErrors;
 use crate::api::apis::{
-    ApiDetail, DeleteApi, DeleteOperation, METHODS, OperationSummary, SaveOperation, get_api,
-    name_from_display_name,
+    ApiDetail, ApiSummary, DeleteApi, DeleteOperation, METHODS, OperationSummary, SaveOperation,
+    UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{CopyButton, FormError, Protected, ServiceFrame, TextField, confirm};
 use leptos::prelude::*;
@@ -75,6 +75,7 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
     let save = ServerAction::<SaveOperation>::new();
     let remove_operation = ServerAction::<DeleteOperation>::new();
     let remove_api = ServerAction::<DeleteApi>::new();
+    let update = ServerAction::<UpdateApi>::new();
     let detail = Resource::new(
         move || {
             (
@@ -82,10 +83,12 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
                 api.get(),
                 save.version().get(),
                 remove_operation.version().get(),
+                update.version().get(),
             )
         },
-        |(service, api, _, _)| get_api(service, api),
+        |(service, api, _, _, _)| get_api(service, api),
     );
+    let editing = RwSignal::new(false);
     let form = OperationForm::new();
     let query = use_query_map();
     let saved = RwSignal::new(false);
@@ -107,6 +110,14 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
             saved.set(true);
         }
     });
+    Effect::new(move |_| {
+        if let Some(Ok(errors)) = update.value().get()
+            && errors.is_empty()
+        {
+            editing.set(false);
+            saved.set(true);
+        }
+    });
     view! {
         <Show when=move || saved.get()>
             <p class="toast success" role="status">"Saved — live on the gateway"</p>
@@ -114,7 +125,16 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => view! { <ApiView detail service form save remove_operation remove_api/> }.into_any(),
+                    Ok(detail) => {
+                        let summary = detail.api.clone();
+                        view! {
+                            <Show when=move || editing.get()>
+                                <ApiSettingsEditor service api=summary.clone() update editing/>
+                            </Show>
+                            <ApiView detail service form save remove_operation remove_api editing/>
+                        }
+                            .into_any()
+                    }
                     Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                 }
             })}
@@ -130,6 +150,7 @@ fn ApiView(
     save: ServerAction<SaveOperation>,
     remove_operation: ServerAction<DeleteOperation>,
     remove_api: ServerAction<DeleteApi>,
+    editing: RwSignal<bool>,
 ) -> impl IntoView {
     let api = detail.api.clone();
     let api_name = api.name.clone();
@@ -154,7 +175,10 @@ fn ApiView(
     view! {
         <div class="page-head">
             <h1>{api.display_name.clone()}</h1>
-            <button type="button" class="button danger" on:click=delete_api>"Delete API"</button>
+            <div class="actions">
+                <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
+                <button type="button" class="button danger" on:click=delete_api>"Delete API"</button>
+            </div>
         </div>
         <dl class="facts">
             <dt>"API URL"</dt>
@@ -211,7 +235,12 @@ fn ApiView(
                                         <td><span class="method">{operation.method.clone()}</span></td>
                                         <td><code>{operation.url_template.clone()}</code></td>
                                         <td class="row-actions">
-                                            <button type="button" class="button secondary small" on:click=move |_| form.start_edit(&edit_target)>
+                                            <button
+                                                type="button"
+                                                class="button secondary small"
+                                                aria-label=format!("Edit {}", operation.display_name)
+                                                on:click=move |_| form.start_edit(&edit_target)
+                                            >
                                                 "Edit"
                                             </button>
                                             <button
@@ -321,6 +350,70 @@ fn OperationEditor(
                     <button type="button" class="button secondary" on:click=move |_| form.open.set(false)>
                         "Cancel"
                     </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn ApiSettingsEditor(
+    service: Signal<String>,
+    api: ApiSummary,
+    update: ServerAction<UpdateApi>,
+    editing: RwSignal<bool>,
+) -> impl IntoView {
+    let errors = Signal::derive(move || match update.value().get() {
+        Some(Ok(errors)) => errors,
+        _ => FieldErrors::default(),
+    });
+    let message = Signal::derive(move || match update.value().get() {
+        Some(Err(error)) => Some(crate::components::error_text(&error)),
+        Some(Ok(errors)) => errors.get("form"),
+        None => None,
+    });
+    let display_name = RwSignal::new(api.display_name.clone());
+    let service_url = RwSignal::new(api.service_url.clone());
+    let path = RwSignal::new(api.path.clone());
+    view! {
+        <section class="panel" aria-labelledby="edit-api-title">
+            <h2 id="edit-api-title">"Edit API"</h2>
+            <ActionForm action=update>
+                <input type="hidden" name="service" prop:value=move || service.get()/>
+                <input type="hidden" name="api" prop:value=api.name.clone()/>
+                <TextField
+                    label="Display name"
+                    name="display_name"
+                    errors
+                    required=true
+                    value=display_name
+                    on_input=Callback::new(move |text| display_name.set(text))
+                />
+                <TextField
+                    label="Web service URL"
+                    name="service_url"
+                    errors
+                    required=true
+                    value=service_url
+                    on_input=Callback::new(move |text| service_url.set(text))
+                />
+                <TextField
+                    label="API URL suffix"
+                    name="path"
+                    errors
+                    value=path
+                    on_input=Callback::new(move |text| path.set(text))
+                />
+                <label class="check">
+                    <input type="checkbox" name="subscription_required" checked=api.subscription_required/>
+                    "Subscription required"
+                </label>
+                <FormError message/>
+                <div class="actions">
+                    <button type="submit" class="button primary" disabled=move || update.pending().get()>
+                        {move || if update.pending().get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="button secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
                 </div>
             </ActionForm>
         </section>
