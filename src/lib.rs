@@ -11,6 +11,8 @@
 //! Everything server-only lives in the `portcullis-*` crates under `crates/` and is pulled in
 //! by the `ssr` feature alone, so none of it reaches the wasm bundle.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

@@ -93,6 +93,12 @@ async fn serve_runs_the_walkthrough_end_to_end() {
         let (what, url) = line.split_once(" listening on ").expect("an address line");
         addresses.insert(what.to_owned(), url.to_owned());
     }
+    let setup = lines.next().expect("a fourth line").unwrap();
+    assert!(
+        setup.starts_with("no administrator yet: open http://")
+            && setup.contains("/setup and enter the setup code "),
+        "{setup}"
+    );
     // Keep reading what the server prints next, so its stdout never blocks or breaks.
     std::thread::spawn(move || lines.for_each(drop));
     let (portal, gateway, demo) = (

@@ -61,6 +61,7 @@ test("add a service, copy its gateway URL, sign out", async ({ page, context, ba
   await page.getByRole("button", { name: "Create" }).click();
   await expect(page.getByText("may contain only lowercase letters, digits and hyphens")).toBeVisible();
   await expect(page.getByLabel("Display name")).toHaveValue("Flow demo");
+  await expect(page.getByText("No services yet.")).toBeVisible();
   await page.screenshot({ path: "test-results/services-invalid.png", fullPage: true });
 
   await page.getByLabel("Service name").fill("flowdemo");

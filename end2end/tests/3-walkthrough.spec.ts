@@ -79,6 +79,9 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await page.getByRole("button", { name: "Show keys" }).click();
   await expect(page.getByTestId("primary-key")).toHaveText(key);
   await page.screenshot({ path: "test-results/subscriptions.png", fullPage: true });
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.screenshot({ path: "test-results/subscriptions-1024.png", fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // Regenerate: the old key gets 401 on the next call.
   await page.getByRole("button", { name: "Regenerate primary key" }).click();

@@ -206,14 +206,14 @@ fn SubscriptionRow(
                     </dl>
                 })}
                 <div class="key-actions">
-                    <button type="button" class="button secondary small" on:click=move |_| regenerate_key("primary")>"Regenerate primary key"</button>
-                    <button type="button" class="button secondary small" on:click=move |_| regenerate_key("secondary")>"Regenerate secondary key"</button>
+                    <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("primary")>"Regenerate primary key"</button>
+                    <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("secondary")>"Regenerate secondary key"</button>
                     {if active {
-                        view! { <button type="button" class="button secondary small" on:click=move |_| change_state("suspended")>"Suspend"</button> }.into_any()
+                        view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("suspended")>"Suspend"</button> }.into_any()
                     } else {
-                        view! { <button type="button" class="button secondary small" on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
+                        view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
                     }}
-                    <button type="button" class="button danger small" on:click=move |_| change_state("cancelled")>"Cancel"</button>
+                    <button type="button" class="button danger small" disabled=move || set_state.pending().get() on:click=move |_| change_state("cancelled")>"Cancel"</button>
                 </div>
             </td>
         </tr>
