@@ -177,7 +177,9 @@ fn ApiView(
             <h1>{api.display_name.clone()}</h1>
             <div class="actions">
                 <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
-                <button type="button" class="button danger" on:click=delete_api>"Delete API"</button>
+                <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
+                    {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}
+                </button>
             </div>
         </div>
         <dl class="facts">
@@ -247,6 +249,7 @@ fn ApiView(
                                                 type="button"
                                                 class="button secondary small"
                                                 aria-label=format!("Delete {}", operation.display_name)
+                                                disabled=move || remove_operation.pending().get()
                                                 on:click=move |_| {
                                                     if confirm(&message) {
                                                         remove_operation.dispatch(DeleteOperation {

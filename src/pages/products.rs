@@ -187,6 +187,7 @@ fn ProductTable(
                                         type="button"
                                         class="button secondary small"
                                         aria-label=format!("Delete {}", product.display_name)
+                                        disabled=move || remove.pending().get()
                                         on:click=move |_| {
                                             if confirm(&message) {
                                                 remove.dispatch(DeleteProduct {

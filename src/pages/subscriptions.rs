@@ -117,15 +117,18 @@ fn SubscriptionRow(
     let sid = StoredValue::new(subscription.name.clone());
     let shown = RwSignal::new(None::<(String, String)>);
     let copied = RwSignal::new("");
+    let loading = RwSignal::new(false);
     let show = move |_| {
         if shown.get_untracked().is_some() {
             shown.set(None);
             return;
         }
+        loading.set(true);
         leptos::task::spawn_local(async move {
             if let Ok(keys) = subscription_keys(service.get_untracked(), sid.get_value()).await {
                 shown.set(Some((keys.primary, keys.secondary)));
             }
+            loading.set(false);
         });
     };
     let copy = move |which: &'static str| {
@@ -192,8 +195,12 @@ fn SubscriptionRow(
             <td><span class=format!("state {}", subscription.state)>{subscription.state.clone()}</span></td>
             <td class="keys">
                 <div class="key-actions">
-                    <button type="button" class="button secondary small" on:click=show>
-                        {move || if shown.get().is_some() { "Hide keys" } else { "Show keys" }}
+                    <button type="button" class="button secondary small" disabled=move || loading.get() on:click=show>
+                        {move || match (loading.get(), shown.get().is_some()) {
+                            (true, _) => "Loading…",
+                            (false, true) => "Hide keys",
+                            (false, false) => "Show keys",
+                        }}
                     </button>
                     <button type="button" class="button secondary small" on:click=move |_| copy("primary")>"Copy primary key"</button>
                     <button type="button" class="button secondary small" on:click=move |_| copy("secondary")>"Copy secondary key"</button>
