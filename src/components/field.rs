@@ -88,3 +88,30 @@ pub fn error_text(error: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// What a form shows after its server function answered: the errors per field, and one
+/// message for the form as a whole (a server failure, or an error no field owns).
+pub fn form_feedback<S>(
+    action: ServerAction<S>,
+    form_fields: &'static [&'static str],
+) -> (Signal<FieldErrors>, Signal<Option<String>>)
+where
+    S: server_fn::ServerFn<Output = FieldErrors, Error = ServerFnError>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+{
+    let errors = Signal::derive(move || match action.value().get() {
+        Some(Ok(errors)) => errors,
+        _ => FieldErrors::default(),
+    });
+    let message = Signal::derive(move || match action.value().get() {
+        Some(Err(error)) => Some(error_text(&error)),
+        Some(Ok(errors)) => std::iter::once("form")
+            .chain(form_fields.iter().copied())
+            .find_map(|field| errors.get(field)),
+        None => None,
+    });
+    (errors, message)
+}

@@ -7,5 +7,5 @@ mod frame;
 
 pub use confirm::confirm;
 pub use copy_button::CopyButton;
-pub use field::{FormError, TextField, error_text};
+pub use field::{FormError, TextField, error_text, form_feedback};
 pub use frame::{Protected, ServiceFrame, SignedIn};

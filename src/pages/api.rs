@@ -1,12 +1,13 @@
 //! One API: its URL and settings, its operations (**Add operation**, edit, delete), and
 //! deleting the API itself.
 
-use crate::api::FieldErrors;
 use crate::api::apis::{
     ApiDetail, ApiSummary, DeleteApi, DeleteOperation, METHODS, OperationSummary, SaveOperation,
     UpdateApi, get_api, name_from_display_name,
 };
-use crate::components::{CopyButton, FormError, Protected, ServiceFrame, TextField, confirm};
+use crate::components::{
+    CopyButton, FormError, Protected, ServiceFrame, TextField, confirm, form_feedback,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -282,15 +283,7 @@ fn OperationEditor(
     form: OperationForm,
     save: ServerAction<SaveOperation>,
 ) -> impl IntoView {
-    let errors = Signal::derive(move || match save.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match save.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form"),
-        None => None,
-    });
+    let (errors, message) = form_feedback(save, &[]);
     let method_error = move || errors.get().get("method");
     view! {
         <section class="panel" aria-labelledby="operation-title">
@@ -366,15 +359,7 @@ fn ApiSettingsEditor(
     update: ServerAction<UpdateApi>,
     editing: RwSignal<bool>,
 ) -> impl IntoView {
-    let errors = Signal::derive(move || match update.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match update.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form"),
-        None => None,
-    });
+    let (errors, message) = form_feedback(update, &[]);
     let display_name = RwSignal::new(api.display_name.clone());
     let service_url = RwSignal::new(api.service_url.clone());
     let path = RwSignal::new(api.path.clone());

@@ -1,8 +1,7 @@
 //! A service's **APIs**: the list, **Add API** → **Blank API**.
 
-use crate::api::FieldErrors;
 use crate::api::apis::{CreateApi, list_apis, name_from_display_name};
-use crate::components::{FormError, Protected, ServiceFrame, TextField};
+use crate::components::{FormError, Protected, ServiceFrame, TextField, form_feedback};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -111,15 +110,7 @@ fn BlankApiForm(service: Signal<String>, on_cancel: Callback<()>) -> impl IntoVi
     let display_name = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let name_edited = RwSignal::new(false);
-    let errors = Signal::derive(move || match create.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match create.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form"),
-        None => None,
-    });
+    let (errors, message) = form_feedback(create, &[]);
     view! {
         <section class="panel" aria-labelledby="blank-title">
             <h2 id="blank-title">"Create a blank API"</h2>

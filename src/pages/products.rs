@@ -1,9 +1,8 @@
 //! A service's **Products**: the list, **Add product**, and editing one (fields and APIs).
 
-use crate::api::FieldErrors;
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
-use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm};
+use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm, form_feedback};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -218,17 +217,7 @@ fn ProductEditor(
     save: ServerAction<SaveProduct>,
     apis: Vec<ApiChoice>,
 ) -> impl IntoView {
-    let errors = Signal::derive(move || match save.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match save.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors
-            .get("form")
-            .or_else(|| errors.get("subscription_required")),
-        None => None,
-    });
+    let (errors, message) = form_feedback(save, &["subscription_required"]);
     let apis_error = move || errors.get().get("apis");
     let editing = move || !form.original.get().is_empty();
     view! {

@@ -1,8 +1,7 @@
 //! **Services**: the list and **Add service**.
 
-use crate::api::FieldErrors;
 use crate::api::services::{CreateService, list_services};
-use crate::components::{FormError, Protected, TextField};
+use crate::components::{FormError, Protected, TextField, form_feedback};
 use leptos::prelude::*;
 
 #[component]
@@ -19,15 +18,7 @@ fn ServicesList() -> impl IntoView {
     let create = ServerAction::<CreateService>::new();
     let services = Resource::new(|| (), |_| list_services());
     let adding = RwSignal::new(false);
-    let errors = Signal::derive(move || match create.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match create.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form"),
-        None => None,
-    });
+    let (errors, message) = form_feedback(create, &[]);
     view! {
         <main class="page">
             <div class="page-head">

@@ -1,9 +1,8 @@
 //! **Create administrator**: the first start's page, guarded by the setup code that `serve`
 //! printed.
 
-use crate::api::FieldErrors;
 use crate::api::auth::{CreateAdministrator, SetupStatus, setup_state};
-use crate::components::{FormError, TextField};
+use crate::components::{FormError, TextField, form_feedback};
 use leptos::prelude::*;
 
 #[component]
@@ -36,15 +35,7 @@ pub fn SetupPage() -> impl IntoView {
 #[component]
 fn CreateAdministratorForm() -> impl IntoView {
     let action = ServerAction::<CreateAdministrator>::new();
-    let errors = Signal::derive(move || match action.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match action.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form"),
-        None => None,
-    });
+    let (errors, message) = form_feedback(action, &[]);
     view! {
         <div class="auth-page">
             <div class="auth-card">

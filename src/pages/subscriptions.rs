@@ -1,12 +1,11 @@
 //! A service's **Subscriptions**: the list with keys (show, copy, regenerate) and states
 //! (suspend, activate, cancel), and **Add subscription**.
 
-use crate::api::FieldErrors;
 use crate::api::subscriptions::{
     CreateSubscription, RegenerateKey, SetSubscriptionState, SubscriptionSummary,
     subscription_keys, subscriptions_page,
 };
-use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm};
+use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm, form_feedback};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -236,15 +235,7 @@ fn AddSubscription(
     apis: Vec<(String, String)>,
 ) -> impl IntoView {
     let scope = RwSignal::new("all".to_owned());
-    let errors = Signal::derive(move || match create.value().get() {
-        Some(Ok(errors)) => errors,
-        _ => FieldErrors::default(),
-    });
-    let message = Signal::derive(move || match create.value().get() {
-        Some(Err(error)) => Some(crate::components::error_text(&error)),
-        Some(Ok(errors)) => errors.get("form").or_else(|| errors.get("scope")),
-        None => None,
-    });
+    let (errors, message) = form_feedback(create, &["scope"]);
     view! {
         <section class="panel" aria-labelledby="subscription-title">
             <h2 id="subscription-title">"Add subscription"</h2>
