@@ -1,0 +1,64 @@
+//! `<limit-concurrency key="@(…)" max-count="N">…</limit-concurrency>`: at most N requests
+//! per key run the contained policies at once; the next gets 429 at once.
+
+use super::{Compiler, Context, Step, WaitingOutcome, WaitingPolicy, expression_failed};
+use crate::counters::CounterStore;
+use crate::engine::run_block;
+use crate::error::{Diagnostic, Rejection};
+use crate::expr::Template;
+use crate::xml::Element;
+
+#[derive(Debug)]
+pub struct LimitConcurrency {
+    key: Template,
+    max: u64,
+    steps: Vec<Step>,
+}
+
+/// Gives the slot back however the block ends (a dropped future included).
+struct Slot<'a> {
+    counters: &'a dyn CounterStore,
+    key: String,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.counters.release(&self.key);
+    }
+}
+
+impl WaitingPolicy for LimitConcurrency {
+    fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
+        Box::pin(async move {
+            let key = {
+                let value = self
+                    .key
+                    .render(&*cx.exchange)
+                    .map_err(|e| expression_failed("limit-concurrency key", e))?;
+                format!("lc|{}|{value}", cx.exchange.matched.service)
+            };
+            let counters = cx.counters;
+            let taken = counters
+                .acquire(&key, self.max)
+                .await
+                .map_err(|e| Rejection::CountersUnavailable(e.0))?;
+            if !taken {
+                return Err(Rejection::ConcurrencyLimited);
+            }
+            let _slot = Slot { counters, key };
+            run_block(&self.steps, cx).await
+        })
+    }
+}
+
+pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnostic> {
+    cx.only_attributes(element, &["key", "max-count"])?;
+    Ok(Step::Wait(
+        "limit-concurrency",
+        Box::new(LimitConcurrency {
+            key: cx.template(cx.required(element, "key")?)?,
+            max: cx.number(cx.required(element, "max-count")?, 1..=u64::from(u32::MAX))?,
+            steps: cx.block(element),
+        }),
+    ))
+}

@@ -1,0 +1,110 @@
+//! What the four counting policies share: their optional header and variable attributes,
+//! and turning a counter's decision into a flow or a rejection.
+
+use super::{Compiler, Context, Flow, Outcome};
+use crate::counters::{CounterError, Decision};
+use crate::error::{Diagnostic, Rejection};
+use crate::expr::Value;
+use crate::xml::Element;
+use http::{HeaderName, HeaderValue};
+
+/// `retry-after-header-name`, `remaining-calls-header-name`, … as parsed values.
+#[derive(Debug, Default)]
+pub struct Reporting {
+    pub retry_after_header: Option<HeaderName>,
+    pub retry_after_variable: Option<Box<str>>,
+    pub remaining_calls_header: Option<HeaderName>,
+    pub remaining_calls_variable: Option<Box<str>>,
+    pub total_calls_header: Option<HeaderName>,
+}
+
+pub const REPORTING_ATTRIBUTES: [&str; 5] = [
+    "retry-after-header-name",
+    "retry-after-variable-name",
+    "remaining-calls-header-name",
+    "remaining-calls-variable-name",
+    "total-calls-header-name",
+];
+
+impl Reporting {
+    pub fn compile(cx: &Compiler<'_>, element: &Element) -> Result<Self, Diagnostic> {
+        let header = |name: &str| {
+            element
+                .attribute(name)
+                .map(|a| cx.header_name(a))
+                .transpose()
+        };
+        let variable = |name: &str| -> Result<Option<Box<str>>, Diagnostic> {
+            element
+                .attribute(name)
+                .map(|a| cx.literal(a).map(Box::from))
+                .transpose()
+        };
+        Ok(Self {
+            retry_after_header: header("retry-after-header-name")?,
+            retry_after_variable: variable("retry-after-variable-name")?,
+            remaining_calls_header: header("remaining-calls-header-name")?,
+            remaining_calls_variable: variable("remaining-calls-variable-name")?,
+            total_calls_header: header("total-calls-header-name")?,
+        })
+    }
+
+    /// Applies a rate-limit decision: counted → continue (noting remaining calls);
+    /// refused → 429.
+    pub fn rate_outcome(
+        &self,
+        cx: &mut Context<'_>,
+        limit: u64,
+        decision: Result<Decision, CounterError>,
+    ) -> Outcome {
+        match decision.map_err(|e| Rejection::CountersUnavailable(e.0))? {
+            Decision::Allowed { remaining } => {
+                if let Some(name) = &self.remaining_calls_variable {
+                    cx.exchange.set_variable(
+                        name,
+                        Value::Int(i64::try_from(remaining).unwrap_or(i64::MAX)),
+                    );
+                }
+                let headers = cx
+                    .exchange
+                    .response_headers
+                    .get_or_insert_with(Default::default);
+                if let Some(name) = &self.remaining_calls_header {
+                    headers.insert(name.clone(), HeaderValue::from(remaining));
+                }
+                if let Some(name) = &self.total_calls_header {
+                    headers.insert(name.clone(), HeaderValue::from(limit));
+                }
+                Ok(Flow::Continue)
+            }
+            Decision::Refused { retry_after } => {
+                if let Some(name) = &self.retry_after_variable {
+                    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                    cx.exchange
+                        .set_variable(name, Value::Int(i64::try_from(seconds).unwrap_or(i64::MAX)));
+                }
+                Err(Rejection::RateLimited {
+                    retry_after,
+                    retry_after_header: self.retry_after_header.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Applies a quota decision: counted → continue; refused → 403.
+pub fn quota_outcome(decision: Result<Decision, CounterError>) -> Outcome {
+    match decision.map_err(|e| Rejection::CountersUnavailable(e.0))? {
+        Decision::Allowed { .. } => Ok(Flow::Continue),
+        Decision::Refused { retry_after } => Err(Rejection::QuotaExceeded { retry_after }),
+    }
+}
+
+/// The counter key text for a subscription-counted policy.
+pub fn subscription_key(prefix: &str, cx: &Context<'_>, label: &str) -> Option<String> {
+    let subscription = cx.exchange.matched.subscription.as_ref()?;
+    Some(format!(
+        "{prefix}|{}|{label}|{}",
+        cx.exchange.matched.service, subscription.name
+    ))
+}

@@ -1,0 +1,84 @@
+//! `<rate-limit-by-key calls renewal-period counter-key>`: at most `calls` calls per
+//! evaluated `counter-key` in any `renewal-period` seconds. As in APIM, one counter per key
+//! value is shared by every scope that uses the same key. `increment-condition` decides
+//! whether a call counts, `increment-count` how much.
+
+use super::limits::{REPORTING_ATTRIBUTES, Reporting};
+use super::rate_limit::MAX_RENEWAL_PERIOD;
+use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
+use crate::error::Diagnostic;
+use crate::expr::Template;
+use crate::xml::Element;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct RateLimitByKey {
+    calls: u64,
+    period: Duration,
+    counter_key: Template,
+    increment_condition: Option<Template>,
+    increment_count: u64,
+    reporting: Reporting,
+}
+
+impl WaitingPolicy for RateLimitByKey {
+    fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
+        Box::pin(async move {
+            if let Some(condition) = &self.increment_condition {
+                let counts = condition
+                    .truth(&*cx.exchange)
+                    .map_err(|e| expression_failed("rate-limit-by-key increment-condition", e))?;
+                if !counts {
+                    return Ok(Flow::Continue);
+                }
+            }
+            let key = {
+                let value = self
+                    .counter_key
+                    .render(&*cx.exchange)
+                    .map_err(|e| expression_failed("rate-limit-by-key counter-key", e))?;
+                format!(
+                    "rlk|{}|{}|{value}",
+                    cx.exchange.matched.service,
+                    self.period.as_secs()
+                )
+            };
+            let decision = cx
+                .counters
+                .hit_window(&key, self.calls, self.period, self.increment_count)
+                .await;
+            self.reporting.rate_outcome(cx, self.calls, decision)
+        })
+    }
+}
+
+pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnostic> {
+    let mut allowed = vec![
+        "calls",
+        "renewal-period",
+        "counter-key",
+        "increment-condition",
+        "increment-count",
+    ];
+    allowed.extend(REPORTING_ATTRIBUTES);
+    cx.only_attributes(element, &allowed)?;
+    cx.only_children(element, &[])?;
+    let calls = cx.number(cx.required(element, "calls")?, 1..=u64::from(u32::MAX))?;
+    let period = cx.number(
+        cx.required(element, "renewal-period")?,
+        1..=MAX_RENEWAL_PERIOD,
+    )?;
+    Ok(Step::Wait(
+        "rate-limit-by-key",
+        Box::new(RateLimitByKey {
+            calls,
+            period: Duration::from_secs(period),
+            counter_key: cx.template(cx.required(element, "counter-key")?)?,
+            increment_condition: cx.optional_template(element, "increment-condition")?,
+            increment_count: cx
+                .optional_number(element, "increment-count", 1..=u64::from(u32::MAX))?
+                .unwrap_or(1),
+            reporting: Reporting::compile(cx, element)?,
+        }),
+    ))
+}

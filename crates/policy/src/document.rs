@@ -1,0 +1,176 @@
+//! A policy document: its four sections compiled into steps, for one scope.
+
+use crate::catalogue::{Compiler, Step};
+use crate::error::{Diagnostic, Diagnostics};
+use crate::xml;
+use std::fmt;
+use std::sync::Arc;
+
+/// The level a document is attached at; policies check where they may stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScopeKind {
+    Global,
+    Product,
+    Api,
+    Operation,
+}
+
+impl fmt::Display for ScopeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Global => "global (All APIs)",
+            Self::Product => "product",
+            Self::Api => "API",
+            Self::Operation => "operation",
+        })
+    }
+}
+
+/// The sections of a document, in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SectionKind {
+    Inbound,
+    Backend,
+    Outbound,
+    OnError,
+}
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 4] = [Self::Inbound, Self::Backend, Self::Outbound, Self::OnError];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Backend => "backend",
+            Self::Outbound => "outbound",
+            Self::OnError => "on-error",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One section's steps; `<base/>` stands among them as [`Step::Base`].
+#[derive(Debug, Default)]
+pub struct Section {
+    pub steps: Vec<Step>,
+}
+
+/// A compiled document. Sections a child scope leaves out inherit (`<base/>`), as in APIM;
+/// the global document's backend defaults to `<forward-request/>`.
+#[derive(Debug)]
+pub struct PolicyDocument {
+    pub scope: ScopeKind,
+    /// Names the scope in traces and counter keys, e.g. `product starter`.
+    pub label: Arc<str>,
+    sections: [Section; 4],
+    /// The parsed tree, kept for the effective-policy view.
+    pub(crate) tree: Option<xml::Element>,
+}
+
+/// A document may be at most this long.
+pub const MAX_DOCUMENT_LEN: usize = 256 * 1024;
+
+impl PolicyDocument {
+    /// Parses and compiles `text`. Every fault found is reported, each with its line and
+    /// column.
+    pub fn parse(text: &str, scope: ScopeKind, label: &str) -> Result<Self, Diagnostics> {
+        if text.len() > MAX_DOCUMENT_LEN {
+            return Err(Diagnostic::at(text, 0, "a policy document has at most 256 KiB.").into());
+        }
+        let root = xml::parse(text)?;
+        if root.name != "policies" {
+            return Err(Diagnostic::at(
+                text,
+                root.offset,
+                format!("the root element must be <policies>, not <{}>.", root.name),
+            )
+            .into());
+        }
+        let mut compiler = Compiler::new(text, scope, label);
+        let mut sections: [Option<Section>; 4] = Default::default();
+        if let Some(attribute) = root.attributes.first() {
+            compiler.report(compiler.fault(
+                attribute.offset,
+                format!("<policies> takes no attribute {}.", attribute.name),
+            ));
+        }
+        for element in &root.children {
+            let Some(kind) = SectionKind::ALL
+                .iter()
+                .copied()
+                .find(|k| k.name() == element.name)
+            else {
+                compiler.report(compiler.fault(
+                    element.offset,
+                    format!(
+                        "<{}> cannot stand directly in <policies>; use <inbound>, <backend>, <outbound> or <on-error>.",
+                        element.name
+                    ),
+                ));
+                continue;
+            };
+            if sections[kind.index()].is_some() {
+                compiler.report(
+                    compiler.fault(element.offset, format!("<{}> appears twice.", element.name)),
+                );
+                continue;
+            }
+            sections[kind.index()] = Some(compiler.section(kind, element));
+        }
+        compiler.finish()?;
+        let sections = SectionKind::ALL.map(|kind| {
+            sections[kind.index()]
+                .take()
+                .unwrap_or_else(|| default_section(scope, kind))
+        });
+        Ok(Self {
+            scope,
+            label: Arc::from(label),
+            sections,
+            tree: Some(root),
+        })
+    }
+
+    /// What a scope runs when nobody wrote a document for it.
+    pub fn default_for(scope: ScopeKind, label: &str) -> Self {
+        Self {
+            scope,
+            label: Arc::from(label),
+            sections: SectionKind::ALL.map(|kind| default_section(scope, kind)),
+            tree: None,
+        }
+    }
+
+    pub fn section(&self, kind: SectionKind) -> &Section {
+        &self.sections[kind.index()]
+    }
+
+    /// The first `cors` policy of the inbound section, for answering preflights before
+    /// operation matching; `inherits` is true when the section has `<base/>` before any
+    /// `cors`, so the parent's may apply.
+    pub fn inbound_cors(&self) -> (Option<&Arc<crate::catalogue::cors::Cors>>, bool) {
+        for step in &self.section(SectionKind::Inbound).steps {
+            match step {
+                Step::Base => return (None, true),
+                Step::Cors(cors) => return (Some(cors), false),
+                _ => {}
+            }
+        }
+        (None, false)
+    }
+}
+
+fn default_section(scope: ScopeKind, kind: SectionKind) -> Section {
+    match (scope, kind) {
+        (ScopeKind::Global, SectionKind::Backend) => Section {
+            steps: vec![Step::forward_default()],
+        },
+        (ScopeKind::Global, _) => Section::default(),
+        _ => Section {
+            steps: vec![Step::Base],
+        },
+    }
+}

@@ -1,0 +1,226 @@
+//! Running a compiled pipeline for one request.
+//!
+//! A [`Pipeline`] is the chain of documents that apply to one operation (and product):
+//! operation → API → product → global, innermost first. At build time each section is
+//! flattened — every `<base/>` replaced by the parent's section — into a list of step
+//! positions, so a request walks a flat list: no recursion, no lookups, no allocation for
+//! the steps that finish at once.
+//!
+//! ```text
+//!  inbound ─► backend (forward-request) ─► outbound ─► response
+//!     │             │                          │
+//!     └─────────────┴──── rejection ───────────┴─► error response ─► on-error ─► response
+//! ```
+
+use crate::catalogue::forward_request::ForwardOptions;
+use crate::catalogue::{Context, Flow, Outcome, Step, cors};
+use crate::counters::CounterStore;
+use crate::document::{PolicyDocument, SectionKind};
+use crate::error::Rejection;
+use crate::exchange::{Exchange, ResponseState, TraceEvent};
+use bytes::Bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The gateway's side of `forward-request`: send the request as the exchange describes it
+/// and put the backend's response head in [`Exchange::response`]. The gateway keeps the
+/// bodies.
+pub trait Upstream: Send {
+    fn forward<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+        options: &'a ForwardOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>>;
+}
+
+/// Where a flattened step lives: document `doc` of the chain, step `step` of the section.
+#[derive(Debug, Clone, Copy)]
+struct StepAt {
+    doc: u8,
+    step: u32,
+}
+
+/// The documents that apply to one call, and each section flattened.
+#[derive(Debug)]
+pub struct Pipeline {
+    docs: Vec<Arc<PolicyDocument>>,
+    sections: [Vec<StepAt>; 4],
+}
+
+fn flatten(docs: &[Arc<PolicyDocument>], level: usize, kind: SectionKind, out: &mut Vec<StepAt>) {
+    let Some(doc) = docs.get(level) else {
+        return;
+    };
+    for (index, step) in doc.section(kind).steps.iter().enumerate() {
+        if let Step::Base = step {
+            flatten(docs, level + 1, kind, out);
+        } else {
+            out.push(StepAt {
+                doc: u8::try_from(level).unwrap_or(u8::MAX),
+                step: u32::try_from(index).unwrap_or(u32::MAX),
+            });
+        }
+    }
+}
+
+impl Pipeline {
+    /// `chain`: the documents innermost first, the global one last.
+    pub fn new(chain: Vec<Arc<PolicyDocument>>) -> Self {
+        let sections = SectionKind::ALL.map(|kind| {
+            let mut steps = Vec::new();
+            flatten(&chain, 0, kind, &mut steps);
+            steps
+        });
+        Self {
+            docs: chain,
+            sections,
+        }
+    }
+
+    pub fn docs(&self) -> &[Arc<PolicyDocument>] {
+        &self.docs
+    }
+
+    fn steps(&self, kind: SectionKind) -> impl Iterator<Item = (&Step, &PolicyDocument)> {
+        self.sections[kind as usize].iter().filter_map(move |at| {
+            let doc = self.docs.get(usize::from(at.doc))?;
+            let step = doc.section(kind).steps.get(at.step as usize)?;
+            Some((step, doc.as_ref()))
+        })
+    }
+
+    /// The `cors` policy that answers preflights for this pipeline: the first one in the
+    /// flattened inbound section.
+    pub fn preflight_cors(&self) -> Option<&Arc<cors::Cors>> {
+        self.steps(SectionKind::Inbound)
+            .find_map(|(step, _)| match step {
+                Step::Cors(cors) => Some(cors),
+                _ => None,
+            })
+    }
+
+    /// Names of the steps of one section, in run order (for tests and the trace view).
+    pub fn step_names(&self, kind: SectionKind) -> Vec<&'static str> {
+        self.steps(kind).map(|(step, _)| step.name()).collect()
+    }
+}
+
+async fn run_step(step: &Step, cx: &mut Context<'_>) -> Outcome {
+    match step {
+        Step::Base => Ok(Flow::Continue),
+        Step::Now(_, policy) => policy.apply(cx),
+        Step::Wait(_, policy) => policy.apply(cx).await,
+        Step::Cors(policy) => cors::apply(policy, cx),
+    }
+}
+
+/// Runs nested policies (inside `choose`, `retry`, `limit-concurrency`).
+pub async fn run_block(steps: &[Step], cx: &mut Context<'_>) -> Outcome {
+    for step in steps {
+        if run_step(step, cx).await? == Flow::Respond {
+            return Ok(Flow::Respond);
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+async fn run_section(pipeline: &Pipeline, kind: SectionKind, cx: &mut Context<'_>) -> Outcome {
+    cx.section = kind;
+    for (step, doc) in pipeline.steps(kind) {
+        let started = cx.exchange.trace.is_some().then(Instant::now);
+        let outcome = run_step(step, cx).await;
+        if let (Some(started), Some(trace)) = (started, &mut cx.exchange.trace) {
+            trace.push(TraceEvent {
+                section: kind.name(),
+                scope: doc.label.clone(),
+                policy: step.name(),
+                elapsed: started.elapsed(),
+                message: match &outcome {
+                    Ok(Flow::Continue) => "passed".to_owned(),
+                    Ok(Flow::Respond) => "answered the request".to_owned(),
+                    Err(rejection) => format!("stopped the request: {rejection}"),
+                },
+            });
+        }
+        if outcome? == Flow::Respond {
+            return Ok(Flow::Respond);
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// Turns a rejection into the response that on-error starts from; the gateway's error module
+/// provides it so that status codes and bodies live in one place.
+pub type ErrorResponder = dyn Fn(&Rejection, &Exchange) -> ResponseState + Sync;
+
+/// Runs the whole pipeline. Afterwards [`Exchange::response`] holds what goes back to the
+/// caller; the rejection, if any, is returned for logging.
+pub async fn run(
+    pipeline: &Pipeline,
+    exchange: &mut Exchange,
+    counters: &dyn CounterStore,
+    upstream: &mut dyn Upstream,
+    error_response: &ErrorResponder,
+) -> Option<Rejection> {
+    let mut cx = Context {
+        exchange,
+        section: SectionKind::Inbound,
+        counters,
+        upstream,
+    };
+    let outcome = async {
+        for kind in [SectionKind::Inbound, SectionKind::Backend] {
+            if run_section(pipeline, kind, &mut cx).await? == Flow::Respond {
+                return Ok(());
+            }
+        }
+        if cx.exchange.response.is_none() {
+            // No forward-request ran: outbound works on an empty 200, as in APIM.
+            let mut empty = ResponseState::new(http::StatusCode::OK);
+            empty.body = Some(Bytes::new());
+            cx.exchange.response = Some(empty);
+        }
+        run_section(pipeline, SectionKind::Outbound, &mut cx)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    let rejection = outcome.err()?;
+    recover(pipeline, &mut cx, &rejection, error_response).await;
+    Some(rejection)
+}
+
+/// The on-error path: the error response, then the on-error section on it.
+async fn recover(
+    pipeline: &Pipeline,
+    cx: &mut Context<'_>,
+    rejection: &Rejection,
+    error_response: &ErrorResponder,
+) {
+    cx.exchange.response = Some(error_response(rejection, cx.exchange));
+    if let Err(second) = run_section(pipeline, SectionKind::OnError, cx).await {
+        // A fault inside on-error cannot be handled again: the first error's response stays.
+        tracing::warn!(request_id = %cx.exchange.request_id, error = %second, "on-error policy failed");
+    }
+}
+
+/// Runs only on-error, for a request the gateway refused before the pipeline (a missing or
+/// invalid key), so that documents can reshape those answers too.
+pub async fn run_on_error(
+    pipeline: &Pipeline,
+    exchange: &mut Exchange,
+    counters: &dyn CounterStore,
+    upstream: &mut dyn Upstream,
+    rejection: &Rejection,
+    error_response: &ErrorResponder,
+) {
+    let mut cx = Context {
+        exchange,
+        section: SectionKind::OnError,
+        counters,
+        upstream,
+    };
+    recover(pipeline, &mut cx, rejection, error_response).await;
+}

@@ -1,0 +1,308 @@
+//! The state of one request as policies see and change it.
+//!
+//! The gateway creates an [`Exchange`] after matching and authentication, hands it to the
+//! engine, and builds the backend request and the final response from what is left in it.
+//! Bodies are not here: the gateway streams them. A policy that sets a body leaves the new
+//! bytes in [`Exchange::request_body`] or [`ResponseState::body`].
+
+use crate::expr::ast::Collection;
+use crate::expr::{Env, Field, Value};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Names of what the request matched, for expressions and counters.
+#[derive(Debug, Clone, Default)]
+pub struct Matched {
+    pub service: Arc<str>,
+    pub api: Arc<str>,
+    pub api_path: Arc<str>,
+    pub api_service_url: Arc<str>,
+    pub operation: Arc<str>,
+    pub operation_method: Arc<str>,
+    pub operation_template: Arc<str>,
+    pub product: Option<Arc<str>>,
+    pub subscription: Option<SubscriptionInfo>,
+}
+
+/// The caller's subscription. The key is only readable through expressions; it is never
+/// printed (`Debug` masks it).
+#[derive(Clone)]
+pub struct SubscriptionInfo {
+    pub name: Arc<str>,
+    pub key: Arc<str>,
+    pub primary_key: Arc<str>,
+    pub secondary_key: Arc<str>,
+}
+
+impl std::fmt::Debug for SubscriptionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriptionInfo")
+            .field("name", &self.name)
+            .field("key", &"***")
+            .finish()
+    }
+}
+
+/// The query string the backend will get: the caller's (subscription key removed) until a
+/// policy edits it, then a list of pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendQuery {
+    Original(String),
+    Edited(Vec<(String, String)>),
+}
+
+impl BackendQuery {
+    /// Switches to the editable form, decoding the original pairs once.
+    pub fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
+        if let Self::Original(raw) = self {
+            let pairs = raw
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(name), decode(value))
+                })
+                .collect();
+            *self = Self::Edited(pairs);
+        }
+        match self {
+            Self::Edited(pairs) => pairs,
+            Self::Original(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// The query as it goes on the wire, without the `?`.
+    pub fn encoded(&self) -> Cow<'_, str> {
+        match self {
+            Self::Original(raw) => Cow::Borrowed(raw),
+            Self::Edited(pairs) => {
+                let mut out = String::new();
+                for (name, value) in pairs {
+                    if !out.is_empty() {
+                        out.push('&');
+                    }
+                    out.extend(percent_encoding::utf8_percent_encode(name, QUERY));
+                    out.push('=');
+                    out.extend(percent_encoding::utf8_percent_encode(value, QUERY));
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+}
+
+const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn decode(text: &str) -> String {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A response the pipeline is building or passing back: from the backend, from
+/// `return-response`/`mock-response`/CORS, or an error response in `on-error`.
+#[derive(Debug, Clone)]
+pub struct ResponseState {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// A body set by a policy; `None` keeps the backend's streamed body (or none).
+    pub body: Option<Bytes>,
+}
+
+impl ResponseState {
+    pub fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+/// One line of a request trace: which policy ran where, and what it decided.
+#[derive(Debug, Clone)]
+pub struct TraceEvent {
+    pub section: &'static str,
+    pub scope: Arc<str>,
+    pub policy: &'static str,
+    pub elapsed: Duration,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct Exchange {
+    pub request_id: Arc<str>,
+    /// The caller as the gateway sees it (the socket peer or the trusted proxies' client).
+    pub ip: IpAddr,
+    pub started: Instant,
+    pub matched: Matched,
+    /// Method, URI (as the caller sent it) and headers: what goes to the backend, changed by
+    /// inbound policies.
+    pub request: http::request::Parts,
+    /// The host the caller addressed.
+    pub host: Arc<str>,
+    /// Path and query parameters the operation template captured, percent-decoded.
+    pub matched_parameters: Vec<(String, String)>,
+    /// A replacement base URL from `set-backend-service`.
+    pub backend_base: Option<http::Uri>,
+    /// A replacement path (after the base URL) from `rewrite-uri`.
+    pub backend_path: Option<String>,
+    pub backend_query: BackendQuery,
+    /// A replacement request body from `set-body`.
+    pub request_body: Option<Bytes>,
+    pub response: Option<ResponseState>,
+    pub variables: Vec<(Box<str>, Value<'static>)>,
+    /// Headers added to whatever response goes back (CORS, remaining-calls counts).
+    pub response_headers: Option<HeaderMap>,
+    /// `Some` when the request is traced: every policy adds an event.
+    pub trace: Option<Vec<TraceEvent>>,
+}
+
+impl Exchange {
+    pub fn new(request: http::request::Parts, ip: IpAddr, host: Arc<str>) -> Self {
+        Self {
+            request_id: Arc::from(""),
+            ip,
+            started: Instant::now(),
+            matched: Matched::default(),
+            backend_query: BackendQuery::Original(request.uri.query().unwrap_or("").to_owned()),
+            request,
+            host,
+            matched_parameters: Vec::new(),
+            backend_base: None,
+            backend_path: None,
+            request_body: None,
+            response: None,
+            variables: Vec::new(),
+            response_headers: None,
+            trace: None,
+        }
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&Value<'static>> {
+        self.variables
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v)
+    }
+
+    pub fn set_variable(&mut self, name: &str, value: Value<'static>) {
+        match self.variables.iter_mut().find(|(n, _)| n.as_ref() == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.variables.push((name.into(), value)),
+        }
+    }
+
+    fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<Value<'a>> {
+        let mut values = headers.get_all(name).iter();
+        let first = values.next()?;
+        let first = String::from_utf8_lossy(first.as_bytes());
+        match values.next() {
+            None => Some(Value::Str(first)),
+            Some(second) => {
+                // Several values read as one comma-separated list, as APIM does.
+                let mut joined = first.into_owned();
+                for value in std::iter::once(second).chain(values) {
+                    joined.push(',');
+                    joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                }
+                Some(Value::Str(Cow::Owned(joined)))
+            }
+        }
+    }
+}
+
+fn text(value: &str) -> Value<'_> {
+    Value::Str(Cow::Borrowed(value))
+}
+
+impl Env for Exchange {
+    fn field(&self, field: Field) -> Value<'_> {
+        let uri = &self.request.uri;
+        let subscription = self.matched.subscription.as_ref();
+        match field {
+            Field::RequestIpAddress => Value::Str(Cow::Owned(self.ip.to_string())),
+            Field::RequestMethod => text(self.request.method.as_str()),
+            Field::RequestUrl | Field::RequestOriginalUrl => {
+                Value::Str(Cow::Owned(format!("http://{}{}", self.host, uri)))
+            }
+            Field::RequestUrlHost => text(self.host.split(':').next().unwrap_or_default()),
+            Field::RequestUrlPath => text(uri.path()),
+            Field::RequestUrlPort => Value::Int(
+                self.host
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse().ok())
+                    .unwrap_or(80),
+            ),
+            Field::RequestUrlQuery => text(uri.query().unwrap_or("")),
+            Field::RequestUrlQueryString => match uri.query() {
+                Some(q) if !q.is_empty() => Value::Str(Cow::Owned(format!("?{q}"))),
+                _ => text(""),
+            },
+            Field::RequestUrlScheme => text("http"),
+            Field::SubscriptionId | Field::SubscriptionName => {
+                subscription.map_or(Value::Null, |s| text(&s.name))
+            }
+            Field::SubscriptionKey => subscription.map_or(Value::Null, |s| text(&s.key)),
+            Field::SubscriptionPrimaryKey => {
+                subscription.map_or(Value::Null, |s| text(&s.primary_key))
+            }
+            Field::SubscriptionSecondaryKey => {
+                subscription.map_or(Value::Null, |s| text(&s.secondary_key))
+            }
+            Field::ProductId | Field::ProductName => {
+                self.matched.product.as_deref().map_or(Value::Null, text)
+            }
+            Field::ApiId | Field::ApiName => text(&self.matched.api),
+            Field::ApiPath => text(&self.matched.api_path),
+            Field::ApiServiceUrl => text(&self.matched.api_service_url),
+            Field::OperationId | Field::OperationName => text(&self.matched.operation),
+            Field::OperationMethod => text(&self.matched.operation_method),
+            Field::OperationUrlTemplate => text(&self.matched.operation_template),
+            Field::ResponseStatusCode => self
+                .response
+                .as_ref()
+                .map_or(Value::Null, |r| Value::Int(i64::from(r.status.as_u16()))),
+            Field::ResponseStatusReason => self.response.as_ref().map_or(Value::Null, |r| {
+                text(r.status.canonical_reason().unwrap_or(""))
+            }),
+            Field::RequestId => text(&self.request_id),
+            Field::DeploymentServiceName => text(&self.matched.service),
+        }
+    }
+
+    fn lookup(&self, collection: Collection, name: &str) -> Option<Value<'_>> {
+        match collection {
+            Collection::RequestHeaders => Self::header_text(&self.request.headers, name),
+            Collection::ResponseHeaders => self
+                .response
+                .as_ref()
+                .and_then(|r| Self::header_text(&r.headers, name)),
+            Collection::QueryParameters => {
+                let query = self.request.uri.query()?;
+                query.split('&').find_map(|pair| {
+                    let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(n) == name).then(|| Value::Str(Cow::Owned(decode(v))))
+                })
+            }
+            Collection::MatchedParameters => self
+                .matched_parameters
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| text(v)),
+            Collection::Variables => self.variable(name).map(|value| match value {
+                Value::Str(s) => Value::Str(Cow::Borrowed(s.as_ref())),
+                other => other.clone(),
+            }),
+        }
+    }
+}

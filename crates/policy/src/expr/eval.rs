@@ -1,0 +1,347 @@
+//! Evaluation of an [`Expr`] against one request.
+
+use super::ast::{BinaryOp, Cast, Collection, Expr, Field, StringMethod};
+use std::borrow::Cow;
+
+/// What an expression can read. The gateway's per-request exchange implements it.
+pub trait Env {
+    fn field(&self, field: Field) -> Value<'_>;
+    fn lookup(&self, collection: Collection, name: &str) -> Option<Value<'_>>;
+}
+
+/// A runtime value: text (borrowed from the request when possible), an integer, a boolean
+/// or null.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Bool(bool),
+    Null,
+}
+
+impl<'a> Value<'a> {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Str(_) => "a string",
+            Self::Int(_) => "a number",
+            Self::Bool(_) => "a boolean",
+            Self::Null => "null",
+        }
+    }
+
+    /// The value as C#'s `ToString()` would write it (null as empty text).
+    pub fn into_text(self) -> Cow<'a, str> {
+        match self {
+            Self::Str(s) => s,
+            Self::Int(i) => Cow::Owned(i.to_string()),
+            Self::Bool(true) => Cow::Borrowed("True"),
+            Self::Bool(false) => Cow::Borrowed("False"),
+            Self::Null => Cow::Borrowed(""),
+        }
+    }
+
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Self::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Self::Int(i) => Value::Int(i),
+            Self::Bool(b) => Value::Bool(b),
+            Self::Null => Value::Null,
+        }
+    }
+
+    fn as_str(&self) -> Result<&str> {
+        match self {
+            Self::Str(s) => Ok(s),
+            other => Err(format!("expected a string but got {}", other.kind())),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+impl Expr {
+    pub fn eval<'e>(&'e self, env: &'e dyn Env) -> Result<Value<'e>> {
+        Ok(match self {
+            Self::Str(s) => Value::Str(Cow::Borrowed(s)),
+            Self::Int(i) => Value::Int(*i),
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Null => Value::Null,
+            Self::Field(field) => env.field(*field),
+            Self::Lookup {
+                collection,
+                name,
+                default,
+                required,
+            } => {
+                let name = name.eval(env)?.into_text();
+                match env.lookup(*collection, &name) {
+                    Some(value) => value,
+                    None if *required => {
+                        return Err(format!("'{name}' is not in the collection"));
+                    }
+                    None => match default {
+                        Some(default) => default.eval(env)?,
+                        None => Value::Null,
+                    },
+                }
+            }
+            Self::ContainsKey { collection, name } => {
+                let name = name.eval(env)?.into_text();
+                Value::Bool(env.lookup(*collection, &name).is_some())
+            }
+            Self::Method {
+                target,
+                method,
+                args,
+            } => string_method(target.eval(env)?, *method, args, env)?,
+            Self::IsNullOrEmpty(inner) => Value::Bool(match inner.eval(env)? {
+                Value::Null => true,
+                Value::Str(s) => s.is_empty(),
+                other => {
+                    return Err(format!(
+                        "IsNullOrEmpty needs a string, not {}",
+                        other.kind()
+                    ));
+                }
+            }),
+            Self::ParseInt(inner) => {
+                let value = inner.eval(env)?;
+                let text = value.as_str()?;
+                Value::Int(
+                    text.trim()
+                        .parse()
+                        .map_err(|_| format!("int.Parse cannot read '{text}'"))?,
+                )
+            }
+            Self::Cast(cast, inner) => {
+                let value = inner.eval(env)?;
+                match (cast, value) {
+                    (Cast::String, v @ (Value::Str(_) | Value::Null)) => v,
+                    (Cast::Int, v @ Value::Int(_)) => v,
+                    (Cast::Bool, v @ Value::Bool(_)) => v,
+                    (_, other) => return Err(format!("cannot cast {} to {cast:?}", other.kind())),
+                }
+            }
+            Self::Not(inner) => match inner.eval(env)? {
+                Value::Bool(b) => Value::Bool(!b),
+                other => return Err(format!("'!' needs a boolean, not {}", other.kind())),
+            },
+            Self::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, env)?,
+            Self::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => match condition.eval(env)? {
+                Value::Bool(true) => then.eval(env)?,
+                Value::Bool(false) => otherwise.eval(env)?,
+                other => return Err(format!("'?' needs a boolean, not {}", other.kind())),
+            },
+        })
+    }
+}
+
+fn string_method<'e>(
+    target: Value<'e>,
+    method: StringMethod,
+    args: &'e [Expr],
+    env: &'e dyn Env,
+) -> Result<Value<'e>> {
+    if method == StringMethod::ToString {
+        return Ok(Value::Str(target.into_text()));
+    }
+    let text = match target {
+        Value::Str(s) => s,
+        Value::Null => return Err(format!("{method:?} was called on null")),
+        other => return Err(format!("{method:?} needs a string, not {}", other.kind())),
+    };
+    let arg = |i: usize| -> Result<Cow<'e, str>> {
+        let expr = args.get(i).ok_or("missing argument")?;
+        Ok(expr.eval(env)?.into_text())
+    };
+    Ok(match method {
+        StringMethod::ToString => Value::Str(text),
+        StringMethod::ToUpper => Value::Str(
+            if text.bytes().any(|b| b.is_ascii_lowercase()) || !text.is_ascii() {
+                Cow::Owned(text.to_uppercase())
+            } else {
+                text
+            },
+        ),
+        StringMethod::ToLower => Value::Str(
+            if text.bytes().any(|b| b.is_ascii_uppercase()) || !text.is_ascii() {
+                Cow::Owned(text.to_lowercase())
+            } else {
+                text
+            },
+        ),
+        StringMethod::Trim => Value::Str(match text {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+        }),
+        StringMethod::Contains => Value::Bool(text.contains(arg(0)?.as_ref())),
+        StringMethod::StartsWith => Value::Bool(text.starts_with(arg(0)?.as_ref())),
+        StringMethod::EndsWith => Value::Bool(text.ends_with(arg(0)?.as_ref())),
+        StringMethod::Equals => Value::Bool(text == arg(0)?),
+        StringMethod::Replace => {
+            let from = arg(0)?;
+            if from.is_empty() {
+                return Err("Replace cannot replace an empty string".into());
+            }
+            Value::Str(Cow::Owned(text.replace(from.as_ref(), arg(1)?.as_ref())))
+        }
+        StringMethod::Length => Value::Int(i64::try_from(text.chars().count()).unwrap_or(i64::MAX)),
+    })
+}
+
+fn binary<'e>(op: BinaryOp, lhs: &'e Expr, rhs: &'e Expr, env: &'e dyn Env) -> Result<Value<'e>> {
+    // && and || short-circuit, as in C#.
+    match op {
+        BinaryOp::And | BinaryOp::Or => {
+            let left = truth(lhs.eval(env)?)?;
+            if left == (op == BinaryOp::Or) {
+                return Ok(Value::Bool(left));
+            }
+            return Ok(Value::Bool(truth(rhs.eval(env)?)?));
+        }
+        _ => {}
+    }
+    let left = lhs.eval(env)?;
+    let right = rhs.eval(env)?;
+    Ok(match op {
+        BinaryOp::Add => match (left, right) {
+            (Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_add(b).ok_or("the sum overflows")?)
+            }
+            (a, b) => {
+                let mut text = a.into_text().into_owned();
+                text.push_str(&b.into_text());
+                Value::Str(Cow::Owned(text))
+            }
+        },
+        BinaryOp::Eq => Value::Bool(equal(&left, &right)?),
+        BinaryOp::NotEq => Value::Bool(!equal(&left, &right)?),
+        BinaryOp::Less | BinaryOp::LessEq | BinaryOp::Greater | BinaryOp::GreaterEq => {
+            let (Value::Int(a), Value::Int(b)) = (&left, &right) else {
+                return Err(format!(
+                    "comparing {} with {} needs two numbers",
+                    left.kind(),
+                    right.kind()
+                ));
+            };
+            Value::Bool(match op {
+                BinaryOp::Less => a < b,
+                BinaryOp::LessEq => a <= b,
+                BinaryOp::Greater => a > b,
+                _ => a >= b,
+            })
+        }
+        BinaryOp::And | BinaryOp::Or => unreachable!("handled above"),
+    })
+}
+
+fn truth(value: Value<'_>) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(b),
+        other => Err(format!("&& and || need booleans, not {}", other.kind())),
+    }
+}
+
+fn equal(a: &Value<'_>, b: &Value<'_>) -> Result<bool> {
+    Ok(match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (x, y) => return Err(format!("cannot compare {} with {}", x.kind(), y.kind())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::parse;
+
+    struct Fixed;
+
+    impl Env for Fixed {
+        fn field(&self, field: Field) -> Value<'_> {
+            match field {
+                Field::RequestIpAddress => Value::Str(Cow::Borrowed("10.0.0.7")),
+                Field::RequestMethod => Value::Str(Cow::Borrowed("GET")),
+                Field::ResponseStatusCode => Value::Int(503),
+                _ => Value::Null,
+            }
+        }
+        fn lookup(&self, collection: Collection, name: &str) -> Option<Value<'_>> {
+            match (collection, name) {
+                (Collection::RequestHeaders, "x-count") => Some(Value::Str(Cow::Borrowed("41"))),
+                (Collection::Variables, "flag") => Some(Value::Bool(true)),
+                _ => None,
+            }
+        }
+    }
+
+    fn eval(source: &str) -> std::result::Result<Value<'static>, String> {
+        let expr = parse(source).map_err(|e| e.message)?;
+        expr.eval(&Fixed).map(Value::into_owned)
+    }
+
+    fn text(s: &str) -> Value<'static> {
+        Value::Str(Cow::Owned(s.to_owned()))
+    }
+
+    #[test]
+    fn evaluates_the_subset() {
+        assert_eq!(eval("context.Request.IpAddress"), Ok(text("10.0.0.7")));
+        assert_eq!(
+            eval("\"ip-\" + context.Request.IpAddress"),
+            Ok(text("ip-10.0.0.7"))
+        );
+        assert_eq!(
+            eval("int.Parse(context.Request.Headers.GetValueOrDefault(\"x-count\", \"0\")) + 1"),
+            Ok(Value::Int(42))
+        );
+        assert_eq!(
+            eval("context.Request.Headers.GetValueOrDefault(\"missing\", \"dflt\")"),
+            Ok(text("dflt"))
+        );
+        assert_eq!(
+            eval("context.Request.Headers.GetValueOrDefault(\"missing\")"),
+            Ok(Value::Null)
+        );
+        assert_eq!(eval("context.Request.Method.ToLower()"), Ok(text("get")));
+        assert_eq!(
+            eval("context.Request.Method != \"GET\" || context.Variables[\"flag\"]"),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval("context.Response.StatusCode >= 500 ? \"retry\" : \"ok\""),
+            Ok(text("retry"))
+        );
+        assert_eq!(eval("\"a\" + 1 + true"), Ok(text("a1True")));
+        assert_eq!(
+            eval("string.IsNullOrEmpty(context.Request.Headers.GetValueOrDefault(\"none\"))"),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(eval("context.Request.Method.Length"), Ok(Value::Int(3)));
+    }
+
+    #[test]
+    fn runtime_faults_are_errors_not_panics() {
+        assert!(eval("int.Parse(context.Request.IpAddress)").is_err());
+        assert!(eval("context.Variables[\"missing\"]").is_err());
+        assert!(eval("context.Request.Method && true").is_err());
+        assert!(eval("9223372036854775807 + 1").is_err());
+        assert!(eval("context.Product.Name.ToUpper()").is_err());
+    }
+
+    #[test]
+    fn false_and_short_circuits() {
+        assert_eq!(
+            eval("false && int.Parse(\"x\") == 1"),
+            Ok(Value::Bool(false))
+        );
+        assert_eq!(eval("true || int.Parse(\"x\") == 1"), Ok(Value::Bool(true)));
+    }
+}

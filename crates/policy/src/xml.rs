@@ -1,0 +1,247 @@
+//! A policy document read into a small element tree that remembers where everything stood.
+//!
+//! quick-xml does the parsing; this module keeps, for every element, attribute value and
+//! text, its byte offset in the document, so that every later complaint — an unknown
+//! policy, a bad attribute, an unsupported expression — can name a line and column.
+
+use crate::error::Diagnostic;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+/// One element: its name, attributes, child elements and text, with offsets.
+#[derive(Debug, Clone)]
+pub struct Element {
+    pub name: String,
+    pub offset: usize,
+    pub attributes: Vec<Attribute>,
+    pub children: Vec<Element>,
+    /// The element's own text (CDATA included), if any non-whitespace text was written.
+    pub text: Option<Text>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    /// The unescaped value.
+    pub value: String,
+    /// Byte offset of the value's first character in the document.
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub value: String,
+    pub offset: usize,
+}
+
+impl Element {
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text content, trimmed; empty when the element has none.
+    pub fn text_value(&self) -> &str {
+        self.text.as_ref().map_or("", |t| t.value.trim())
+    }
+}
+
+/// Where `inner` starts inside `outer`, when `inner` borrows from it.
+fn offset_in(outer: &str, inner: &[u8]) -> Option<usize> {
+    let start = outer.as_ptr() as usize;
+    let at = inner.as_ptr() as usize;
+    (at >= start && at + inner.len() <= start + outer.len()).then(|| at - start)
+}
+
+fn read_attributes(
+    text: &str,
+    start: &BytesStart<'_>,
+    element_offset: usize,
+) -> Result<Vec<Attribute>, Diagnostic> {
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|error| {
+            Diagnostic::at(
+                text,
+                element_offset,
+                format!("the XML is not well-formed: {error}."),
+            )
+        })?;
+        let name = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
+        let offset = offset_in(text, &attribute.value).unwrap_or(element_offset);
+        let value = attribute
+            .unescape_value()
+            .map_err(|error| {
+                Diagnostic::at(
+                    text,
+                    offset,
+                    format!("the attribute {name} is not valid XML: {error}."),
+                )
+            })?
+            .into_owned();
+        if attributes.iter().any(|a: &Attribute| a.name == name) {
+            return Err(Diagnostic::at(
+                text,
+                offset,
+                format!("the attribute {name} appears twice."),
+            ));
+        }
+        attributes.push(Attribute {
+            name,
+            value,
+            offset,
+        });
+    }
+    Ok(attributes)
+}
+
+fn push_text(element: &mut Element, value: &str, offset: usize) {
+    match &mut element.text {
+        Some(text) => text.value.push_str(value),
+        None if value.trim().is_empty() => {}
+        None => {
+            element.text = Some(Text {
+                value: value.to_owned(),
+                offset,
+            })
+        }
+    }
+}
+
+/// Parses a whole document into its root element. Comments and processing instructions are
+/// skipped; text outside the root and a second root are faults.
+pub fn parse(text: &str) -> Result<Element, Diagnostic> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let position = usize::try_from(reader.buffer_position()).unwrap_or(text.len());
+        let event = reader.read_event().map_err(|error| {
+            let at = usize::try_from(reader.error_position()).unwrap_or(position);
+            Diagnostic::at(text, at, format!("the XML is not well-formed: {error}."))
+        })?;
+        match event {
+            Event::Start(start) | Event::Empty(start) if root.is_some() && stack.is_empty() => {
+                let _ = start;
+                return Err(Diagnostic::at(
+                    text,
+                    position,
+                    "a document has one root element.",
+                ));
+            }
+            Event::Start(start) => {
+                stack.push(open(text, &start, position)?);
+            }
+            Event::Empty(start) => {
+                let element = open(text, &start, position)?;
+                close(element, &mut stack, &mut root);
+            }
+            Event::End(_) => {
+                if let Some(element) = stack.pop() {
+                    close(element, &mut stack, &mut root);
+                }
+            }
+            Event::Text(content) => {
+                let offset = offset_in(text, &content).unwrap_or(position);
+                let value = content.unescape().map_err(|error| {
+                    Diagnostic::at(text, offset, format!("the text is not valid XML: {error}."))
+                })?;
+                match stack.last_mut() {
+                    Some(element) => push_text(element, &value, offset),
+                    None if value.trim().is_empty() => {}
+                    None => {
+                        return Err(Diagnostic::at(
+                            text,
+                            offset,
+                            "text outside the root element.",
+                        ));
+                    }
+                }
+            }
+            Event::CData(content) => {
+                let offset = offset_in(text, &content).unwrap_or(position);
+                let value = String::from_utf8_lossy(&content).into_owned();
+                if let Some(element) = stack.last_mut() {
+                    push_text(element, &value, offset);
+                    // CDATA counts even when it is only whitespace.
+                    if element.text.is_none() {
+                        element.text = Some(Text { value, offset });
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(Diagnostic::at(
+            text,
+            open.offset,
+            format!("<{}> is never closed.", open.name),
+        ));
+    }
+    root.ok_or_else(|| Diagnostic::at(text, text.len(), "the document is empty."))
+}
+
+fn open(text: &str, start: &BytesStart<'_>, offset: usize) -> Result<Element, Diagnostic> {
+    Ok(Element {
+        name: String::from_utf8_lossy(start.name().as_ref()).into_owned(),
+        offset,
+        attributes: read_attributes(text, start, offset)?,
+        children: Vec::new(),
+        text: None,
+    })
+}
+
+fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_offsets_of_elements_attributes_and_text() {
+        let doc = "<a>\n  <b x=\"1\" y='two'>hello &amp; bye</b>\n</a>";
+        let root = parse(doc).unwrap();
+        assert_eq!(root.name, "a");
+        let b = &root.children[0];
+        assert_eq!(&doc[b.offset..b.offset + 2], "<b");
+        let y = b.attribute("y").unwrap();
+        assert_eq!(y.value, "two");
+        assert_eq!(&doc[y.offset..y.offset + 3], "two");
+        assert_eq!(b.text_value(), "hello & bye");
+    }
+
+    #[test]
+    fn refuses_what_is_not_one_well_formed_element() {
+        for bad in [
+            "",
+            "<a></b>",
+            "<a>",
+            "<a/><b/>",
+            "text<a/>",
+            "<a x='1' x='2'/>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn keeps_cdata() {
+        let root = parse("<a><![CDATA[ <x> ]]></a>").unwrap();
+        assert_eq!(root.text.unwrap().value, " <x> ");
+    }
+}
