@@ -12,6 +12,8 @@ pub struct ValidationError {
     pub field: String,
     pub code: &'static str,
     pub message: String,
+    /// Every fault, when there can be several (a policy document's lines).
+    pub details: Vec<String>,
 }
 
 impl ValidationError {
@@ -20,7 +22,13 @@ impl ValidationError {
             field: field.into(),
             code,
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
     }
 
     /// The same error reported against another field name, e.g. when a generic parser is

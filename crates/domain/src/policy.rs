@@ -1,12 +1,12 @@
 //! Policy documents: where they attach and the XML itself.
 //!
-//! This module only checks that a document is well-formed APIM policy XML — a `<policies>`
-//! root whose children are the four sections — and reports the line and column of the first
-//! fault. The policy catalogue and its engine build on top of it.
+//! A [`PolicyXml`] built with [`PolicyXml::parse`] has been compiled by the policy engine for
+//! its scope — every policy known, every attribute valid, every expression inside the
+//! supported subset — so a document that would not run is refused before it is stored. The
+//! faults carry their line and column.
 
 use crate::{ApiName, OperationName, ProductName, ValidationError};
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
+use portcullis_policy::{PolicyDocument, ScopeKind};
 use std::fmt;
 
 /// Where a policy document attaches inside a service.
@@ -53,7 +53,9 @@ impl PolicyXml {
         Self(text.to_owned())
     }
 
-    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+    /// Parses and compiles a document for `scope`; every fault is reported, each with its
+    /// line and column (the first in `message`, all of them in `details`).
+    pub fn parse(value: impl Into<String>, scope: &PolicyScope) -> Result<Self, ValidationError> {
         let text = value.into();
         if text.len() > Self::MAX_LEN {
             return Err(ValidationError::new(
@@ -62,8 +64,22 @@ impl PolicyXml {
                 "A policy document has at most 256 KiB.",
             ));
         }
-        check_document(&text)?;
+        compile(&text, scope).map_err(|diagnostics| {
+            let details: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
+            let message = match details.len() {
+                1 => details[0].clone(),
+                n => format!("{} (and {} more)", details[0], n - 1),
+            };
+            ValidationError::new("value", "InvalidPolicy", message).with_details(details)
+        })?;
         Ok(Self(text))
+    }
+
+    /// A document read back from the store, where it was checked when it was saved. It is
+    /// not compiled again here: the gateway compiles it, and refuses calls (fails closed)
+    /// through a scope whose stored document no longer compiles.
+    pub fn from_store(text: String) -> Self {
+        Self(text)
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,95 +87,24 @@ impl PolicyXml {
     }
 }
 
-/// Line and column (both from 1) of a byte offset.
-pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-fn fault_at(text: &str, offset: usize, message: impl fmt::Display) -> ValidationError {
-    let (line, column) = line_and_column(text, offset);
-    ValidationError::new(
-        "value",
-        "InvalidPolicy",
-        format!("Line {line}, column {column}: {message}"),
-    )
-}
-
-fn check_document(text: &str) -> Result<(), ValidationError> {
-    let mut reader = Reader::from_str(text);
-    let mut depth = 0usize;
-    let mut saw_root = false;
-    let mut seen_sections: Vec<String> = Vec::new();
-    loop {
-        let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-        let event = reader.read_event().map_err(|error| {
-            let at = usize::try_from(reader.error_position()).unwrap_or(start);
-            fault_at(text, at, format!("the XML is not well-formed: {error}."))
-        })?;
-        let (name, opens) = match &event {
-            Event::Start(element) => (Some(element.name().as_ref().to_vec()), true),
-            Event::Empty(element) => (Some(element.name().as_ref().to_vec()), false),
-            Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                continue;
-            }
-            Event::Text(t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
-                return Err(fault_at(
-                    text,
-                    start,
-                    "text outside the <policies> element.",
-                ));
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
-        let name = String::from_utf8_lossy(name.as_deref().unwrap_or_default()).into_owned();
-        match depth {
-            0 if saw_root => {
-                return Err(fault_at(
-                    text,
-                    start,
-                    "a document has one <policies> root element.",
-                ));
-            }
-            0 if name != "policies" => {
-                return Err(fault_at(
-                    text,
-                    start,
-                    format!("the root element must be <policies>, not <{name}>."),
-                ));
-            }
-            0 => saw_root = true,
-            1 if !SECTIONS.contains(&name.as_str()) => {
-                return Err(fault_at(
-                    text,
-                    start,
-                    format!(
-                        "<{name}> cannot stand directly in <policies>; use <inbound>, <backend>, <outbound> or <on-error>."
-                    ),
-                ));
-            }
-            1 if seen_sections.contains(&name) => {
-                return Err(fault_at(text, start, format!("<{name}> appears twice.")));
-            }
-            1 => seen_sections.push(name),
-            _ => {}
-        }
-        if opens {
-            depth += 1;
+impl PolicyScope {
+    /// The engine's view of the scope: its kind and a label for traces and counters.
+    pub fn kind(&self) -> ScopeKind {
+        match self {
+            Self::Global => ScopeKind::Global,
+            Self::Product(_) => ScopeKind::Product,
+            Self::Api(_) => ScopeKind::Api,
+            Self::Operation(..) => ScopeKind::Operation,
         }
     }
-    if !saw_root {
-        return Err(fault_at(
-            text,
-            text.len(),
-            "the document is empty; it needs a <policies> element.",
-        ));
-    }
-    Ok(())
+}
+
+/// Compiles `text` as the document of `scope`.
+pub fn compile(
+    text: &str,
+    scope: &PolicyScope,
+) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
+    PolicyDocument::parse(text, scope.kind(), &scope.to_string())
 }
 
 #[cfg(test)]
@@ -168,29 +113,34 @@ mod tests {
 
     #[test]
     fn accepts_defaults_and_real_documents() {
-        assert!(PolicyXml::parse(PolicyXml::default_for(&PolicyScope::Global).as_str()).is_ok());
-        assert!(PolicyXml::parse(PolicyXml::default_for(&PolicyScope::Global).0).is_ok());
+        for scope in [
+            PolicyScope::Global,
+            PolicyScope::Api(ApiName::parse("echo").unwrap()),
+        ] {
+            let default = PolicyXml::default_for(&scope);
+            assert!(PolicyXml::parse(default.as_str(), &scope).is_ok());
+        }
         let doc = r#"<policies><inbound><base/><rate-limit-by-key calls="3" renewal-period="60" counter-key="@(context.Request.IpAddress)"/></inbound></policies>"#;
-        assert!(PolicyXml::parse(doc).is_ok());
+        assert!(PolicyXml::parse(doc, &PolicyScope::Global).is_ok());
     }
 
     #[test]
-    fn reports_line_and_column() {
-        let err =
-            PolicyXml::parse("<policies>\n  <inbound>\n  </outbound>\n</policies>").unwrap_err();
+    fn reports_every_fault_with_line_and_column() {
+        let scope = PolicyScope::Global;
+        let err = PolicyXml::parse(
+            "<policies>\n  <inbound>\n  </outbound>\n</policies>",
+            &scope,
+        )
+        .unwrap_err();
         assert!(err.message.starts_with("Line 3"), "{}", err.message);
-        let err = PolicyXml::parse("<policies>\n  <nonsense/>\n</policies>").unwrap_err();
+        let err = PolicyXml::parse(
+            "<policies>\n  <nonsense/>\n  <inbound><bogus/></inbound>\n</policies>",
+            &scope,
+        )
+        .unwrap_err();
         assert_eq!(err.message.split(':').next(), Some("Line 2, column 3"));
-        let err = PolicyXml::parse("<policy/>").unwrap_err();
-        assert!(err.message.contains("root element"), "{}", err.message);
-        assert!(PolicyXml::parse("").is_err());
-        assert!(PolicyXml::parse("<policies><inbound/><inbound/></policies>").is_err());
-        assert!(PolicyXml::parse("<policies/><policies/>").is_err());
-    }
-
-    #[test]
-    fn line_and_column_counts_characters() {
-        assert_eq!(line_and_column("ab\ncé", 6), (2, 3));
-        assert_eq!(line_and_column("", 0), (1, 1));
+        assert_eq!(err.details.len(), 2, "{:?}", err.details);
+        assert!(PolicyXml::parse("", &scope).is_err());
+        assert!(PolicyXml::parse("<policies/><policies/>", &scope).is_err());
     }
 }

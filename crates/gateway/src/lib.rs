@@ -16,6 +16,7 @@
 pub mod body;
 pub mod operation_table;
 pub mod pipeline;
+pub mod policies;
 pub mod server;
 pub mod settings;
 pub mod snapshot;

@@ -1,6 +1,7 @@
 //! The compiled, immutable configuration the gateway routes by, and the handle that swaps it.
 
 use crate::operation_table::OperationTable;
+use crate::policies::{OperationPipelines, ServicePolicies};
 use crate::settings::GatewaySettings;
 use arc_swap::ArcSwap;
 use http::HeaderName;
@@ -9,6 +10,8 @@ use portcullis_domain::{
     ApiName, OperationName, ProductName, ServiceName, SubscriptionKey, SubscriptionName,
     SubscriptionScope, UrlTemplate,
 };
+use portcullis_policy::catalogue::cors::Cors;
+use portcullis_policy::exchange::SubscriptionInfo;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,6 +29,8 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct CompiledService {
     pub name: ServiceName,
+    /// The name again, shared into every request's policy exchange.
+    pub name_text: Arc<str>,
     pub apis: Vec<CompiledApi>,
     apis_by_suffix: HashMap<String, usize>,
     max_suffix_segments: usize,
@@ -36,8 +41,13 @@ pub struct CompiledService {
 #[derive(Debug)]
 pub struct CompiledApi {
     pub name: ApiName,
+    pub name_text: Arc<str>,
+    pub service_url_text: Arc<str>,
+    /// The `cors` policy (API or global scope) that answers preflights, if any.
+    pub preflight: Option<Arc<Cors>>,
     /// The URL suffix as configured (for the `WWW-Authenticate` realm).
     pub suffix: String,
+    pub suffix_text: Arc<str>,
     suffix_segments: usize,
     pub backend: Backend,
     pub subscription_required: bool,
@@ -54,12 +64,17 @@ pub struct CompiledApi {
 #[derive(Debug)]
 pub struct CompiledOperation {
     pub name: OperationName,
+    pub name_text: Arc<str>,
+    pub method_text: Arc<str>,
+    pub template_text: Arc<str>,
     pub template: UrlTemplate,
+    pub pipelines: OperationPipelines,
 }
 
 #[derive(Debug)]
 pub struct CompiledProduct {
     pub name: ProductName,
+    pub name_text: Arc<str>,
     pub subscription_required: bool,
     /// `apis[i]` is true when API `i` of the service is in this product.
     apis: Vec<bool>,
@@ -88,6 +103,8 @@ pub struct Grant {
     pub subscription: SubscriptionName,
     key: SubscriptionKey,
     pub scope: GrantScope,
+    /// What policy expressions may read of the subscription (`context.Subscription`).
+    pub info: SubscriptionInfo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +265,7 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
             }
             CompiledProduct {
                 name: product.name.clone(),
+                name_text: Arc::from(product.name.as_str()),
                 subscription_required: product.settings.subscription_required,
                 apis,
             }
@@ -259,6 +277,7 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         .map(|(i, p)| (&p.name, i))
         .collect();
 
+    let policies = ServicePolicies::compile(service);
     let mut apis = Vec::with_capacity(service.apis.len());
     let mut apis_by_suffix = HashMap::with_capacity(service.apis.len());
     let mut max_suffix_segments = 0;
@@ -266,7 +285,12 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         let open_product = products
             .iter()
             .position(|p| !p.subscription_required && p.contains(index));
-        let compiled = compile_api(api, open_product);
+        let containing = products
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.contains(index))
+            .map(|(i, p)| (i, &p.name));
+        let compiled = compile_api(api, open_product, &policies, containing);
         max_suffix_segments = max_suffix_segments.max(compiled.suffix_segments);
         apis_by_suffix.insert(api.settings.path.matching_key().to_owned(), index);
         apis.push(compiled);
@@ -288,13 +312,25 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
             tracing::warn!(subscription = %subscription.name, "subscription scope names nothing; its keys are off");
             continue;
         };
-        for key in [&subscription.primary_key, &subscription.secondary_key] {
+        let name_text: Arc<str> = Arc::from(subscription.name.as_str());
+        let primary: Arc<str> = Arc::from(subscription.primary_key.expose());
+        let secondary: Arc<str> = Arc::from(subscription.secondary_key.expose());
+        for (key, text) in [
+            (&subscription.primary_key, &primary),
+            (&subscription.secondary_key, &secondary),
+        ] {
             grants.insert(
                 key.expose().to_owned(),
                 Grant {
                     subscription: subscription.name.clone(),
                     key: key.clone(),
                     scope,
+                    info: SubscriptionInfo {
+                        name: name_text.clone(),
+                        key: text.clone(),
+                        primary_key: primary.clone(),
+                        secondary_key: secondary.clone(),
+                    },
                 },
             );
         }
@@ -302,6 +338,7 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
 
     CompiledService {
         name: service.name.clone(),
+        name_text: Arc::from(service.name.as_str()),
         apis,
         apis_by_suffix,
         max_suffix_segments,
@@ -310,7 +347,12 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
     }
 }
 
-fn compile_api(api: &ApiConfig, open_product: Option<usize>) -> CompiledApi {
+fn compile_api<'a>(
+    api: &ApiConfig,
+    open_product: Option<usize>,
+    policies: &ServicePolicies,
+    containing: impl Iterator<Item = (usize, &'a ProductName)> + Clone,
+) -> CompiledApi {
     let settings = &api.settings;
     let url = settings.service_url.url();
     // ServiceUrl guarantees an absolute http(s) URL with a host, so these conversions hold;
@@ -344,7 +386,11 @@ fn compile_api(api: &ApiConfig, open_product: Option<usize>) -> CompiledApi {
     .unwrap_or_else(|_| HeaderName::from_static("ocp-apim-subscription-key"));
     CompiledApi {
         name: api.name.clone(),
+        name_text: Arc::from(api.name.as_str()),
+        service_url_text: Arc::from(settings.service_url.as_str()),
+        preflight: policies.preflight_cors(&api.name),
         suffix: settings.path.as_str().to_owned(),
+        suffix_text: Arc::from(settings.path.as_str()),
         suffix_segments: settings.path.segment_count(),
         backend,
         subscription_required: settings.subscription_required,
@@ -358,7 +404,11 @@ fn compile_api(api: &ApiConfig, open_product: Option<usize>) -> CompiledApi {
             .iter()
             .map(|op| CompiledOperation {
                 name: op.name.clone(),
+                name_text: Arc::from(op.name.as_str()),
+                method_text: Arc::from(op.settings.method.as_str()),
+                template_text: Arc::from(op.settings.url_template.as_str()),
                 template: op.settings.url_template.clone(),
+                pipelines: policies.operation(&api.name, &op.name, containing.clone()),
             })
             .collect(),
         operation_table: OperationTable::new(

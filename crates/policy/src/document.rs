@@ -174,3 +174,33 @@ fn default_section(scope: ScopeKind, kind: SectionKind) -> Section {
         },
     }
 }
+
+/// Answers every request through it with 500: stands in for a stored document that no
+/// longer compiles, so that a scope never runs without the protection it was given.
+#[derive(Debug)]
+struct Refuse {
+    reason: String,
+}
+
+impl crate::catalogue::Policy for Refuse {
+    fn apply(&self, _: &mut crate::catalogue::Context<'_>) -> crate::catalogue::Outcome {
+        Err(crate::Rejection::Expression(self.reason.clone()))
+    }
+}
+
+impl PolicyDocument {
+    /// A document that fails every request (fail closed), for a stored document that does
+    /// not compile.
+    pub fn refusing(scope: ScopeKind, label: &str, reason: impl Into<String>) -> Self {
+        let mut document = Self::default_for(scope, label);
+        document.sections[SectionKind::Inbound.index()] = Section {
+            steps: vec![Step::Now(
+                "invalid-policy",
+                Box::new(Refuse {
+                    reason: reason.into(),
+                }),
+            )],
+        };
+        document
+    }
+}

@@ -167,10 +167,11 @@ async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> 
                 }
                 _ => None,
             };
-            let xml = PolicyXml::parse(row.xml)
-                .map_err(|e| StoreError::corrupt(format!("policy {}", row.scope_key), e));
-            if let (Some(scope), Some(xml)) = (scope, keep(xml)) {
-                policies_out.push(PolicyConfig { scope, xml });
+            if let Some(scope) = scope {
+                policies_out.push(PolicyConfig {
+                    scope,
+                    xml: PolicyXml::from_store(row.xml),
+                });
             }
         }
 

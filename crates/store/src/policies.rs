@@ -90,11 +90,7 @@ impl Store {
             .filter(policy::Column::ScopeKey.eq(ids.key))
             .one(&self.db)
             .await?;
-        row.map(|row| {
-            PolicyXml::parse(row.xml)
-                .map_err(|e| StoreError::corrupt(format!("policy at {scope}"), e))
-        })
-        .transpose()
+        Ok(row.map(|row| PolicyXml::from_store(row.xml)))
     }
 
     pub async fn put_policy(

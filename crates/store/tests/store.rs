@@ -423,7 +423,7 @@ async fn deleting_an_api_takes_its_operations_links_and_scoped_subscriptions() {
                 &actor(),
                 &service,
                 &PolicyScope::Api(api.clone()),
-                PolicyXml::parse("<policies/>").unwrap(),
+                PolicyXml::parse("<policies/>", &PolicyScope::Global).unwrap(),
             )
             .await
             .unwrap();
@@ -567,7 +567,11 @@ async fn load_config_returns_the_whole_model() {
                 &actor(),
                 &service,
                 &PolicyScope::Operation(api.clone(), op.clone()),
-                PolicyXml::parse("<policies><inbound><base/></inbound></policies>").unwrap(),
+                PolicyXml::parse(
+                    "<policies><inbound><base/></inbound></policies>",
+                    &PolicyScope::Global,
+                )
+                .unwrap(),
             )
             .await
             .unwrap();
@@ -598,7 +602,8 @@ async fn policies_are_stored_per_scope() {
         let service = svc("flowdemo");
         let scope = PolicyScope::Global;
         assert_eq!(store.get_policy(&service, &scope).await.unwrap(), None);
-        let xml = PolicyXml::parse("<policies><inbound/></policies>").unwrap();
+        let xml =
+            PolicyXml::parse("<policies><inbound/></policies>", &PolicyScope::Global).unwrap();
         assert_eq!(
             store
                 .put_policy(&actor(), &service, &scope, xml.clone())

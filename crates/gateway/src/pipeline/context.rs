@@ -18,6 +18,8 @@ pub struct RequestContext {
     pub subscription: Option<String>,
     /// When the backend's response head arrived, for the backend's share of the time.
     pub backend_elapsed: Option<std::time::Duration>,
+    /// A policy stopped the request (the response is its error response).
+    pub rejected: bool,
 }
 
 impl RequestContext {
@@ -31,6 +33,7 @@ impl RequestContext {
             operation: None,
             subscription: None,
             backend_elapsed: None,
+            rejected: false,
         }
     }
 

@@ -3,8 +3,43 @@
 
 use crate::body::GatewayBody;
 use crate::pipeline::RequestContext;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Response, StatusCode, header};
+use portcullis_policy::Rejection;
+use portcullis_policy::exchange::ResponseState;
 use std::time::Duration;
+
+/// Whole seconds, rounded up (a wait of 0.2 s is "1 second").
+fn seconds_up(duration: &Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// A .NET TimeSpan as APIM prints it: `hh:mm:ss`, or `d.hh:mm:ss` past a day.
+fn timespan(duration: &Duration) -> String {
+    let total = seconds_up(duration);
+    let (days, rest) = (total / 86_400, total % 86_400);
+    let clock = format!(
+        "{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    if days > 0 {
+        format!("{days}.{clock}")
+    } else {
+        clock
+    }
+}
+
+fn quota_message(retry_after: &Duration) -> String {
+    if *retry_after == Duration::MAX {
+        "Out of call volume quota. The quota does not renew.".to_owned()
+    } else {
+        format!(
+            "Out of call volume quota. Quota will be replenished in {}.",
+            timespan(retry_after)
+        )
+    }
+}
 
 /// Whose fault an error is: it decides the log level, and later the analytics bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +83,52 @@ pub enum GatewayError {
     BackendTimeout(Duration),
     #[error("Internal server error")]
     Internal(String),
+    /// `rate-limit(-by-key)`.
+    #[error("Rate limit is exceeded. Try again in {} seconds.", seconds_up(.retry_after))]
+    RateLimited {
+        retry_after: Duration,
+        header: Option<HeaderName>,
+    },
+    /// `quota(-by-key)`.
+    #[error("{}", quota_message(.retry_after))]
+    QuotaExceeded { retry_after: Duration },
+    /// `ip-filter`.
+    #[error("Forbidden")]
+    IpForbidden,
+    /// `limit-concurrency`.
+    #[error("Too many concurrent requests. Try again later.")]
+    ConcurrencyLimited,
+    /// `check-header`, `validate-jwt` and other policies with their own status and message.
+    #[error("{message}")]
+    Refused { status: StatusCode, message: String },
+    /// A policy expression failed while the request ran.
+    #[error("Internal server error")]
+    PolicyFailed(String),
+    /// Counters could not be reached and the deployment fails closed.
+    #[error("Service unavailable")]
+    CountersUnavailable(String),
+}
+
+impl From<Rejection> for GatewayError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::IpForbidden => Self::IpForbidden,
+            Rejection::RateLimited {
+                retry_after,
+                retry_after_header,
+            } => Self::RateLimited {
+                retry_after,
+                header: retry_after_header,
+            },
+            Rejection::QuotaExceeded { retry_after } => Self::QuotaExceeded { retry_after },
+            Rejection::ConcurrencyLimited => Self::ConcurrencyLimited,
+            Rejection::Refused { status, message } => Self::Refused { status, message },
+            Rejection::Expression(detail) => Self::PolicyFailed(detail),
+            Rejection::BackendConnection(detail) => Self::BackendConnection(detail),
+            Rejection::BackendTimeout(timeout) => Self::BackendTimeout(timeout),
+            Rejection::CountersUnavailable(detail) => Self::CountersUnavailable(detail),
+        }
+    }
 }
 
 impl GatewayError {
@@ -57,22 +138,39 @@ impl GatewayError {
             Self::MissingKey { .. } | Self::InvalidKey => StatusCode::UNAUTHORIZED,
             Self::BackendConnection(_) => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::PolicyFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::RateLimited { .. } | Self::ConcurrencyLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::QuotaExceeded { .. } | Self::IpForbidden => StatusCode::FORBIDDEN,
+            Self::Refused { status, .. } => *status,
+            Self::CountersUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     pub fn fault(&self) -> Fault {
         match self {
-            Self::NotFound | Self::MissingKey { .. } | Self::InvalidKey => Fault::Caller,
+            Self::NotFound
+            | Self::MissingKey { .. }
+            | Self::InvalidKey
+            | Self::RateLimited { .. }
+            | Self::QuotaExceeded { .. }
+            | Self::IpForbidden
+            | Self::ConcurrencyLimited
+            | Self::Refused { .. } => Fault::Caller,
             Self::BackendConnection(_) | Self::BackendTimeout(_) => Fault::Backend,
-            Self::Internal(_) => Fault::Internal,
+            Self::Internal(_) | Self::PolicyFailed(_) | Self::CountersUnavailable(_) => {
+                Fault::Internal
+            }
         }
     }
 
-    pub fn into_response(self, context: &RequestContext) -> Response<GatewayBody> {
-        match &self {
-            Self::BackendConnection(detail) | Self::Internal(detail) => {
-                tracing::warn!(request_id = %context.request_id, fault = ?self.fault(), %detail, "{self}");
+    /// The error response as the policy pipeline handles it (on-error may change it).
+    pub fn response_state(&self, request_id: &str) -> ResponseState {
+        match self {
+            Self::BackendConnection(detail)
+            | Self::Internal(detail)
+            | Self::PolicyFailed(detail)
+            | Self::CountersUnavailable(detail) => {
+                tracing::warn!(%request_id, fault = ?self.fault(), %detail, "{self}");
             }
             _ => {}
         }
@@ -80,25 +178,86 @@ impl GatewayError {
         let body = ErrorBody {
             status_code: status.as_u16(),
             message: self.to_string(),
-            request_id: &context.request_id,
+            request_id,
         };
         // Serialising three plain fields cannot fail; an empty body would still carry the status.
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = Response::new(GatewayBody::full(bytes));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
+        let mut response = ResponseState::new(status);
+        response.body = Some(bytes.into());
+        let headers = &mut response.headers;
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Self::MissingKey { realm, header_name } = &self {
-            let challenge = format!(
-                "AzureApiManagementKey realm=\"{realm}\",name=\"{header_name}\",type=\"header\""
-            );
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                headers.insert(header::WWW_AUTHENTICATE, value);
+        match self {
+            Self::MissingKey { realm, header_name } => {
+                let challenge = format!(
+                    "AzureApiManagementKey realm=\"{realm}\",name=\"{header_name}\",type=\"header\""
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
             }
+            Self::RateLimited {
+                retry_after,
+                header,
+            } => {
+                let name = header.clone().unwrap_or(header::RETRY_AFTER);
+                headers.insert(name, HeaderValue::from(seconds_up(retry_after)));
+            }
+            Self::QuotaExceeded { retry_after } if *retry_after != Duration::MAX => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(seconds_up(retry_after)),
+                );
+            }
+            _ => {}
         }
         response
+    }
+
+    pub fn into_response(self, context: &RequestContext) -> Response<GatewayBody> {
+        into_response(self.response_state(&context.request_id))
+    }
+}
+
+/// A finished response state as an HTTP response with a body the gateway made.
+pub fn into_response(state: ResponseState) -> Response<GatewayBody> {
+    let body = match state.body {
+        Some(bytes) if !bytes.is_empty() => GatewayBody::full(bytes),
+        _ => GatewayBody::Empty,
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = state.status;
+    *response.headers_mut() = state.headers;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_times_read_as_timespans() {
+        assert_eq!(timespan(&Duration::from_secs(406)), "00:06:46");
+        assert_eq!(timespan(&Duration::from_millis(1)), "00:00:01");
+        assert_eq!(
+            timespan(&Duration::from_secs(5 * 86_400 + 3 * 3600 + 23 * 60 + 11)),
+            "5.03:23:11"
+        );
+    }
+
+    #[test]
+    fn rate_limit_rounds_up() {
+        let error = GatewayError::RateLimited {
+            retry_after: Duration::from_millis(29_100),
+            header: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "Rate limit is exceeded. Try again in 30 seconds."
+        );
+        let state = error.response_state("id");
+        assert_eq!(state.headers[header::RETRY_AFTER], "30");
     }
 }

@@ -8,18 +8,27 @@
 
 use crate::REQUEST_ID_HEADER;
 use crate::body::GatewayBody;
-use crate::pipeline::matching::{Routed, request_host};
-use crate::pipeline::{GatewayError, RequestContext};
+use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
+use crate::snapshot::CompiledApi;
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::request::Parts;
-use http::{Request, Response, Uri};
+use http::uri::Scheme;
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use portcullis_policy::Rejection;
+use portcullis_policy::catalogue::forward_request::ForwardOptions;
+use portcullis_policy::engine::Upstream;
+use portcullis_policy::exchange::{Exchange, ResponseState};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
+use std::time::Instant;
 
 /// Pooled HTTP/1.1 connections to backends, plain or TLS.
 pub struct BackendClient {
@@ -59,7 +68,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 ];
 
 /// Removes hop-by-hop headers, including any that `Connection` names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -73,107 +82,283 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove("proxy-connection");
 }
 
-/// The backend URL for a routed request.
+/// The query the backend gets before any policy edits it: the caller's, without the
+/// subscription key parameter when the API strips keys.
+pub fn initial_backend_query(query: Option<&str>, api: &CompiledApi) -> String {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return String::new();
+    };
+    if api.forward_subscription_key {
+        return query.to_owned();
+    }
+    let key_name = api.key_query.as_str();
+    let mut kept = String::with_capacity(query.len());
+    for pair in query.split('&') {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        if name != key_name && !pair.is_empty() {
+            if !kept.is_empty() {
+                kept.push('&');
+            }
+            kept.push_str(pair);
+        }
+    }
+    kept
+}
+
+/// The backend URL as the exchange now describes it: base URL (the API's, or
+/// set-backend-service's) + path (after the suffix, or rewrite-uri's) + query.
 pub fn backend_uri(
-    routed: &Routed<'_>,
-    parts: &Parts,
-    strip_query_key: bool,
-) -> Result<Uri, GatewayError> {
-    let backend = &routed.api.backend;
-    let rest = routed.rest(parts);
-    let query = parts.uri.query();
-    let mut path_and_query =
-        String::with_capacity(backend.base_path.len() + rest.len() + query.map_or(0, str::len) + 2);
-    path_and_query.push_str(&backend.base_path);
+    exchange: &Exchange,
+    api: &CompiledApi,
+    rest_start: usize,
+) -> Result<Uri, Rejection> {
+    let (scheme, authority, base_path, base_query) = match &exchange.backend_base {
+        Some(base) => (
+            base.scheme().cloned().unwrap_or(Scheme::HTTP),
+            base.authority()
+                .cloned()
+                .ok_or_else(|| Rejection::Expression("the backend URL has no host".into()))?,
+            base.path().trim_end_matches('/'),
+            base.query().filter(|q| !q.is_empty()),
+        ),
+        None => (
+            api.backend.scheme.clone(),
+            api.backend.authority.clone(),
+            api.backend.base_path.as_str(),
+            api.backend.base_query.as_deref(),
+        ),
+    };
+    let rest = match &exchange.backend_path {
+        Some(path) => path.as_str(),
+        None => exchange
+            .request
+            .uri
+            .path()
+            .get(rest_start..)
+            .unwrap_or_default(),
+    };
+    let query = exchange.backend_query.encoded();
+    let mut path_and_query = String::with_capacity(base_path.len() + rest.len() + query.len() + 2);
+    path_and_query.push_str(base_path);
     path_and_query.push_str(rest);
     if path_and_query.is_empty() {
         path_and_query.push('/');
     }
-    let mut first = true;
-    let mut push_pair = |target: &mut String, pair: &str| {
-        target.push(if first { '?' } else { '&' });
-        first = false;
-        target.push_str(pair);
-    };
-    if let Some(base_query) = &backend.base_query {
-        push_pair(&mut path_and_query, base_query);
-    }
-    if let Some(query) = query.filter(|q| !q.is_empty()) {
-        if strip_query_key {
-            let key_name = routed.api.key_query.as_str();
-            for pair in query.split('&') {
-                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
-                if name != key_name && !pair.is_empty() {
-                    push_pair(&mut path_and_query, pair);
-                }
-            }
-        } else {
-            push_pair(&mut path_and_query, query);
+    let mut separator = '?';
+    for part in [base_query.unwrap_or(""), query.as_ref()] {
+        if !part.is_empty() {
+            path_and_query.push(separator);
+            path_and_query.push_str(part);
+            separator = '&';
         }
     }
     Uri::builder()
-        .scheme(backend.scheme.clone())
-        .authority(backend.authority.clone())
+        .scheme(scheme)
+        .authority(authority)
         .path_and_query(path_and_query)
         .build()
-        .map_err(|e| GatewayError::Internal(format!("cannot build the backend URL: {e}")))
+        .map_err(|e| Rejection::Expression(format!("cannot build the backend URL: {e}")))
 }
 
-pub async fn forward(
-    client: &BackendClient,
-    settings: &GatewaySettings,
-    context: &mut RequestContext,
-    routed: &Routed<'_>,
-    parts: Parts,
-    body: Incoming,
-) -> Result<Response<Incoming>, GatewayError> {
-    let strip_key = !routed.api.forward_subscription_key;
-    let uri = backend_uri(routed, &parts, strip_key)?;
-    let original_host = request_host(&parts).map(str::to_owned);
+/// Bodies buffered for `retry` (or `buffer-request-body`) are capped: past this the call
+/// gets 413 rather than the gateway holding unbounded memory.
+const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
 
-    let mut headers = parts.headers;
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
-    if strip_key {
-        headers.remove(&routed.api.key_header);
-    }
-    let peer_ip = context.peer.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(existing) if !existing.trim().is_empty() => format!("{existing}, {peer_ip}"),
-        _ => peer_ip,
-    };
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-        headers.insert("x-forwarded-for", value);
-    }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    if let Some(value) = original_host.and_then(|h| HeaderValue::from_str(&h).ok()) {
-        headers.insert("x-forwarded-host", value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&context.request_id) {
-        headers.insert(REQUEST_ID_HEADER, value);
+/// How many redirects `follow-redirects="true"` follows.
+const MAX_REDIRECTS: usize = 10;
+
+/// The gateway's side of `forward-request` for one request: it owns the caller's body and,
+/// once the backend answered, the backend's body.
+pub struct GatewayUpstream<'g> {
+    client: &'g BackendClient,
+    default_timeout: Duration,
+    api: &'g CompiledApi,
+    rest_start: usize,
+    request_body: Option<Incoming>,
+    buffered_body: Option<Bytes>,
+    /// The backend's response body, streamed back to the caller unless a policy replaces it.
+    pub response_body: Option<Incoming>,
+    /// How long the backend took to answer (the last attempt).
+    pub backend_elapsed: Option<Duration>,
+}
+
+impl<'g> GatewayUpstream<'g> {
+    pub fn new(
+        client: &'g BackendClient,
+        settings: &GatewaySettings,
+        routed: &Routed<'g>,
+        body: Incoming,
+    ) -> Self {
+        Self {
+            client,
+            default_timeout: settings.backend_timeout,
+            api: routed.api,
+            rest_start: routed.rest_start(),
+            request_body: Some(body),
+            buffered_body: None,
+            response_body: None,
+            backend_elapsed: None,
+        }
     }
 
-    let mut request = Request::new(GatewayBody::Streaming(body));
-    *request.method_mut() = parts.method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
+    /// The request headers as the backend gets them.
+    fn backend_headers(&self, exchange: &Exchange) -> HeaderMap {
+        let mut headers = exchange.request.headers.clone();
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::HOST);
+        if !self.api.forward_subscription_key {
+            headers.remove(&self.api.key_header);
+        }
+        let peer_ip = exchange.ip.to_string();
+        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(existing) if !existing.trim().is_empty() => format!("{existing}, {peer_ip}"),
+            _ => peer_ip,
+        };
+        if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+            headers.insert("x-forwarded-for", value);
+        }
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        if let Ok(value) = HeaderValue::from_str(&exchange.host) {
+            headers.insert("x-forwarded-host", value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&exchange.request_id) {
+            headers.insert(REQUEST_ID_HEADER, value);
+        }
+        headers
+    }
 
-    let sent_at = std::time::Instant::now();
-    let outcome =
-        tokio::time::timeout(settings.backend_timeout, client.client.request(request)).await;
-    context.backend_elapsed = Some(sent_at.elapsed());
-    match outcome {
-        Err(_) => Err(GatewayError::BackendTimeout(settings.backend_timeout)),
-        Ok(Err(error)) => Err(GatewayError::BackendConnection(error_chain(&error))),
-        Ok(Ok(response)) => Ok(response),
+    /// The body for this attempt: a policy's, the buffered one, or the caller's stream.
+    async fn body(&mut self, exchange: &Exchange, buffer: bool) -> Result<GatewayBody, Rejection> {
+        if let Some(body) = &exchange.request_body {
+            return Ok(GatewayBody::full(body.clone()));
+        }
+        if let Some(body) = &self.buffered_body {
+            return Ok(GatewayBody::full(body.clone()));
+        }
+        let Some(stream) = self.request_body.take() else {
+            // Streamed to an earlier attempt already and not buffered: nothing left to send.
+            return Ok(GatewayBody::Empty);
+        };
+        if !buffer {
+            return Ok(GatewayBody::Streaming(stream));
+        }
+        let collected = Limited::new(stream, MAX_BUFFERED_BODY)
+            .collect()
+            .await
+            .map_err(|_| Rejection::Refused {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!(
+                    "The request body is larger than the {} MiB a retried request may buffer.",
+                    MAX_BUFFERED_BODY / (1024 * 1024)
+                ),
+            })?
+            .to_bytes();
+        self.buffered_body = Some(collected.clone());
+        Ok(GatewayBody::full(collected))
+    }
+
+    async fn send(
+        &mut self,
+        exchange: &mut Exchange,
+        options: &ForwardOptions,
+    ) -> Result<(), Rejection> {
+        let timeout = options.timeout.unwrap_or(self.default_timeout);
+        let mut uri = backend_uri(exchange, self.api, self.rest_start)?;
+        let mut method = exchange.request.method.clone();
+        let headers = self.backend_headers(exchange);
+        let mut body = self.body(exchange, options.buffer_request_body).await?;
+        let sent_at = Instant::now();
+        let mut redirects = 0;
+        let response = loop {
+            let mut request_headers = headers.clone();
+            frame_length(&mut request_headers, &body);
+            let mut request = Request::new(body);
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri.clone();
+            *request.headers_mut() = request_headers;
+            let outcome = tokio::time::timeout(timeout, self.client.client.request(request)).await;
+            let response = match outcome {
+                Err(_) => return Err(Rejection::BackendTimeout(timeout)),
+                Ok(Err(error)) => return Err(Rejection::BackendConnection(error_chain(&error))),
+                Ok(Ok(response)) => response,
+            };
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| resolve(&uri, l));
+            match location {
+                Some(next)
+                    if options.follow_redirects
+                        && response.status().is_redirection()
+                        && redirects < MAX_REDIRECTS =>
+                {
+                    redirects += 1;
+                    uri = next;
+                    let keeps_method = matches!(
+                        response.status(),
+                        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+                    );
+                    if keeps_method {
+                        body = self.body(exchange, true).await?;
+                    } else {
+                        if method != Method::HEAD {
+                            method = Method::GET;
+                        }
+                        body = GatewayBody::Empty;
+                    }
+                }
+                _ => break response,
+            }
+        };
+        self.backend_elapsed = Some(sent_at.elapsed());
+        let (mut parts, backend_body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        exchange.response = Some(ResponseState {
+            status: parts.status,
+            headers: parts.headers,
+            body: None,
+        });
+        self.response_body = Some(backend_body);
+        Ok(())
     }
 }
 
-/// The backend's response, streamed back without hop-by-hop headers.
-pub fn respond(response: Response<Incoming>) -> Response<GatewayBody> {
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, GatewayBody::Streaming(body))
+/// Makes `Content-Length` describe the body actually sent: a body the gateway made (a
+/// policy's, a buffered copy, none after a redirect) has its own length; the caller's stream
+/// keeps the caller's framing.
+fn frame_length(headers: &mut HeaderMap, body: &GatewayBody) {
+    use http_body::Body;
+    if matches!(body, GatewayBody::Streaming(_)) {
+        return;
+    }
+    headers.remove(header::TRANSFER_ENCODING);
+    match body.size_hint().exact() {
+        Some(0) | None => {
+            headers.remove(header::CONTENT_LENGTH);
+        }
+        Some(length) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
+    }
+}
+
+/// A `Location` resolved against the URL that answered.
+fn resolve(base: &Uri, location: &str) -> Option<Uri> {
+    let base = url::Url::parse(&base.to_string()).ok()?;
+    let next = base.join(location).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(())?;
+    next.as_str().parse().ok()
+}
+
+impl Upstream for GatewayUpstream<'_> {
+    fn forward<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+        options: &'a ForwardOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        Box::pin(self.send(exchange, options))
+    }
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

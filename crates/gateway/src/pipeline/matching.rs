@@ -20,6 +20,11 @@ impl Routed<'_> {
     pub fn rest<'p>(&self, parts: &'p Parts) -> &'p str {
         parts.uri.path().get(self.rest_start..).unwrap_or_default()
     }
+
+    /// Where the part after the API suffix starts in the request path.
+    pub fn rest_start(&self) -> usize {
+        self.rest_start
+    }
 }
 
 /// The host the caller addressed: the URI's authority (absolute-form requests) or `Host`.
@@ -32,25 +37,50 @@ pub fn request_host(parts: &Parts) -> Option<&str> {
     })
 }
 
-pub fn route<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<Routed<'a>, GatewayError> {
+/// A request matched to an API, before its operation is known (preflights stop here).
+pub struct ApiRoute<'a> {
+    pub service: &'a CompiledService,
+    pub api_index: usize,
+    pub api: &'a CompiledApi,
+    rest_start: usize,
+}
+
+/// Host → service, longest URL suffix → API.
+pub fn route_api<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<ApiRoute<'a>, GatewayError> {
     let service = snapshot
         .service_for_host(request_host(parts))
         .ok_or(GatewayError::NotFound)?;
     let path = parts.uri.path();
     let matched = service.match_api(path).ok_or(GatewayError::NotFound)?;
-    let operation_index = matched
-        .api
-        .operation_table
-        .find(parts.method.as_str(), matched.rest, parts.uri.query())
-        .ok_or(GatewayError::NotFound)?;
-    let operation = matched.api.operations.get(operation_index).ok_or_else(|| {
-        GatewayError::Internal("operation table out of step with operations".into())
-    })?;
-    Ok(Routed {
+    Ok(ApiRoute {
         service,
         api_index: matched.index,
         api: matched.api,
-        operation,
         rest_start: path.len() - matched.rest.len(),
     })
+}
+
+/// Method + template → operation, within the matched API.
+pub fn route_operation<'a>(api: ApiRoute<'a>, parts: &Parts) -> Result<Routed<'a>, GatewayError> {
+    let rest = parts.uri.path().get(api.rest_start..).unwrap_or_default();
+    let operation_index = api
+        .api
+        .operation_table
+        .find(parts.method.as_str(), rest, parts.uri.query())
+        .ok_or(GatewayError::NotFound)?;
+    let operation = api.api.operations.get(operation_index).ok_or_else(|| {
+        GatewayError::Internal("operation table out of step with operations".into())
+    })?;
+    Ok(Routed {
+        service: api.service,
+        api_index: api.api_index,
+        api: api.api,
+        operation,
+        rest_start: api.rest_start,
+    })
+}
+
+/// Both steps at once.
+pub fn route<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<Routed<'a>, GatewayError> {
+    route_operation(route_api(snapshot, parts)?, parts)
 }

@@ -1,24 +1,32 @@
 //! The request life cycle, as named phases over one typed context.
 //!
 //! ```text
-//!  request ─► match ─► authenticate ─► inbound ─► forward ─► outbound ─► respond ─► log
-//!               │           │             │          │           │
-//!               └───────────┴─────────────┴──────────┴───────────┴──► GatewayError ─► error body
+//!  request ─► match API ─► [CORS preflight] ─► match operation ─► authenticate
+//!                                                                      │
+//!     ┌────────────────────────────── policy pipeline ─────────────────┘
+//!     ▼
+//!  inbound ─► backend (forward-request ─► backend) ─► outbound ─► respond ─► log
+//!     │             │                                     │
+//!     └─────────────┴──────── rejection ──────────────────┴─► error body ─► on-error
 //! ```
 //!
-//! * **match** ([`matching`]): host → service, longest URL suffix → API, method + template →
-//!   operation. No match is `404 Resource not found`.
+//! * **match** ([`matching`]): host → service, longest URL suffix → API; a CORS preflight is
+//!   answered here by the API's `cors` policy, before the key check; then method + template
+//!   → operation. No match is `404 Resource not found`.
 //! * **authenticate** ([`authenticate`]): read the subscription key (header, then query) and
 //!   decide by the API's products and subscription setting.
-//! * **inbound / outbound**: the policy pipeline's place (policies are stored today and
-//!   enforced by the policy engine when it lands).
-//! * **forward** ([`forward`]): build the backend request — URL, headers, streamed body — and
-//!   wait for the response head within the backend timeout.
-//! * **respond**: pass the backend's response back, streamed, without hop-by-hop headers.
+//! * **policies**: the operation's compiled pipeline (operation → API → product → global,
+//!   joined at `<base/>`) runs inbound, backend and outbound against a
+//!   [`portcullis_policy::Exchange`]; `forward-request` calls back into [`forward`], which
+//!   builds the backend request — URL, headers, streamed body — and waits for the response
+//!   head within the timeout. A policy's rejection becomes an error response that on-error
+//!   may reshape.
+//! * **respond**: the response the pipeline left, with the backend's body streamed through
+//!   unless a policy replaced it.
 //! * **log** ([`log`]): always last, for every outcome.
 //!
-//! Any phase may end the request by returning a [`GatewayError`]; [`error`] is the one place
-//! that turns those into status codes and bodies.
+//! Every error becomes a [`GatewayError`]; [`error`] is the one place that turns those into
+//! status codes and bodies.
 
 pub mod authenticate;
 pub mod context;
@@ -35,6 +43,10 @@ use crate::snapshot::SnapshotHandle;
 use crate::{REQUEST_ID_HEADER, STATUS_PATH};
 use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use portcullis_policy::catalogue::cors;
+use portcullis_policy::counters::{CounterStore, MemoryCounters};
+use portcullis_policy::engine;
+use portcullis_policy::exchange::{BackendQuery, Exchange, Matched, ResponseState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -42,13 +54,23 @@ use std::sync::Arc;
 pub struct Gateway {
     snapshots: Arc<SnapshotHandle>,
     client: forward::BackendClient,
+    counters: Arc<dyn CounterStore>,
 }
 
 impl Gateway {
+    /// A gateway that counts rate limits and quotas in memory (exact on one node).
     pub fn new(snapshots: Arc<SnapshotHandle>) -> Result<Self, rustls::Error> {
+        Self::with_counters(snapshots, Arc::new(MemoryCounters::new()))
+    }
+
+    pub fn with_counters(
+        snapshots: Arc<SnapshotHandle>,
+        counters: Arc<dyn CounterStore>,
+    ) -> Result<Self, rustls::Error> {
         Ok(Self {
             client: forward::BackendClient::new()?,
             snapshots,
+            counters,
         })
     }
 
@@ -86,32 +108,108 @@ impl Gateway {
             return Ok(status_response(snapshot.revision));
         }
 
-        // match
-        let routed = matching::route(&snapshot, &parts)?;
+        // match the API; a CORS preflight is answered before keys and operations.
+        let api_route = matching::route_api(&snapshot, &parts)?;
+        if let Some(cors) = &api_route.api.preflight
+            && cors::is_preflight(&parts.method, &parts.headers)
+            && let Some(answer) = cors.answer_preflight(&parts.headers)
+        {
+            return Ok(error::into_response(answer));
+        }
+        // match the operation
+        let routed = matching::route_operation(api_route, &parts)?;
         context.routed(&routed);
 
         // authenticate
         let caller = authenticate::authenticate(&routed, &parts)?;
         context.authenticated(&caller);
 
-        // inbound policies run here once the policy engine lands.
-
-        // forward
-        let backend_response = forward::forward(
-            &self.client,
-            self.snapshots.settings(),
-            context,
-            &routed,
-            parts,
-            body,
+        // policies: inbound → backend (forward) → outbound, or on-error
+        let pipeline = routed.operation.pipelines.for_product(caller.product);
+        let mut exchange = exchange_for(context, &routed, &caller, parts);
+        let mut upstream =
+            forward::GatewayUpstream::new(&self.client, self.snapshots.settings(), &routed, body);
+        let request_id = context.request_id.clone();
+        let error_response = move |rejection: &portcullis_policy::Rejection, _: &Exchange| {
+            GatewayError::from(rejection.clone()).response_state(&request_id)
+        };
+        let rejection = engine::run(
+            pipeline,
+            &mut exchange,
+            self.counters.as_ref(),
+            &mut upstream,
+            &error_response,
         )
-        .await?;
-
-        // outbound policies run here once the policy engine lands.
+        .await;
+        context.backend_elapsed = upstream.backend_elapsed;
+        context.rejected = rejection.is_some();
 
         // respond
-        Ok(forward::respond(backend_response))
+        Ok(respond(exchange, upstream.response_body.take()))
     }
+}
+
+/// The policy exchange for a matched, authenticated request.
+fn exchange_for(
+    context: &RequestContext,
+    routed: &matching::Routed<'_>,
+    caller: &authenticate::Caller<'_>,
+    parts: http::request::Parts,
+) -> Exchange {
+    let host: Arc<str> = Arc::from(matching::request_host(&parts).unwrap_or("localhost"));
+    let rest = routed.rest(&parts);
+    let matched_parameters = crate::operation_table::matched_parameters(
+        &routed.operation.template,
+        rest,
+        parts.uri.query(),
+    );
+    let backend_query = forward::initial_backend_query(parts.uri.query(), routed.api);
+    let mut exchange = Exchange::new(parts, context.peer.ip(), host);
+    exchange.request_id = Arc::from(context.request_id.as_str());
+    exchange.matched_parameters = matched_parameters;
+    exchange.backend_query = BackendQuery::Original(backend_query);
+    exchange.matched = Matched {
+        service: routed.service.name_text.clone(),
+        api: routed.api.name_text.clone(),
+        api_path: routed.api.suffix_text.clone(),
+        api_service_url: routed.api.service_url_text.clone(),
+        operation: routed.operation.name_text.clone(),
+        operation_method: routed.operation.method_text.clone(),
+        operation_template: routed.operation.template_text.clone(),
+        product: caller
+            .product
+            .and_then(|p| routed.service.products.get(p))
+            .map(|p| p.name_text.clone()),
+        subscription: caller.grant.map(|grant| grant.info.clone()),
+    };
+    exchange
+}
+
+/// The response the pipeline left: the backend's body streams through unless a policy set
+/// one; headers policies added for every response (CORS, remaining calls) go on last.
+fn respond(exchange: Exchange, backend_body: Option<Incoming>) -> Response<GatewayBody> {
+    let state = exchange.response.unwrap_or_else(|| {
+        let mut empty = ResponseState::new(StatusCode::OK);
+        empty.body = Some(Default::default());
+        empty
+    });
+    let body = match (state.body, backend_body) {
+        (Some(bytes), _) if bytes.is_empty() => GatewayBody::Empty,
+        (Some(bytes), _) => GatewayBody::full(bytes),
+        (None, Some(stream)) => GatewayBody::Streaming(stream),
+        (None, None) => GatewayBody::Empty,
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = state.status;
+    *response.headers_mut() = state.headers;
+    if let Some(extra) = exchange.response_headers {
+        for (name, value) in extra {
+            if let Some(name) = name {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
 }
 
 fn status_response(revision: i64) -> Response<GatewayBody> {

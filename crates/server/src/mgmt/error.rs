@@ -54,6 +54,16 @@ impl IntoResponse for MgmtError {
         if let Some(field) = field {
             body["error"]["field"] = json!(field);
         }
+        if let MgmtError::Invalid(error) | MgmtError::Store(StoreError::Invalid(error)) = &self
+            && !error.details.is_empty()
+        {
+            let details: Vec<_> = error
+                .details
+                .iter()
+                .map(|message| json!({ "code": error.code, "message": message }))
+                .collect();
+            body["error"]["details"] = json!(details);
+        }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

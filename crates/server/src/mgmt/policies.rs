@@ -83,7 +83,7 @@ async fn put_at(
             .into());
         }
     }
-    let xml = PolicyXml::parse(body.value.unwrap_or_default())?;
+    let xml = PolicyXml::parse(body.value.unwrap_or_default(), &scope)?;
     let saved = control
         .write(
             control

@@ -149,6 +149,12 @@ impl TestApp {
         }
     }
 
+    /// Sets the policy document at `path` (e.g. `/services/svc/apis/echo/policy`).
+    pub async fn policy(&self, path: &str, xml: &str) {
+        self.put(path, json!({ "format": "xml", "value": xml }))
+            .await;
+    }
+
     /// Creates subscription `sid` with `scope` and returns its primary key.
     pub async fn subscribe(&self, service: &str, sid: &str, scope: &str) -> String {
         self.put(
@@ -184,7 +190,8 @@ pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
     std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(0));
 
 /// A backend that echoes what it received as JSON, with a few special paths:
-/// `…/hang` never answers, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
+/// `…/redirect` answers 302 to `/base/landed`, `…/flaky/{id}` answers 503 twice and then
+/// echoes, `…/hang` never answers, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
 /// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
 /// before it sends `second`.
 pub async fn spawn_backend() -> SocketAddr {
@@ -199,8 +206,28 @@ pub async fn spawn_backend() -> SocketAddr {
     addr
 }
 
+/// Calls per `…/flaky/{id}` path so far: the first two answer 503, then 200.
+static FLAKY: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
+    std::sync::LazyLock::new(Default::default);
+
 async fn echo(request: Request) -> Response {
     let path = request.uri().path().to_owned();
+    if path.ends_with("/redirect") {
+        return (StatusCode::FOUND, [("location", "/base/landed")], "moved").into_response();
+    }
+    if path.contains("/flaky/") {
+        let calls = {
+            let mut seen = FLAKY
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = seen.entry(path.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        if calls <= 2 {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("attempt {calls}")).into_response();
+        }
+    }
     if path.ends_with("/drip") {
         let first = futures_util::stream::once(async {
             Ok::<_, std::io::Error>(Bytes::from_static(b"first;"))

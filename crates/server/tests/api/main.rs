@@ -6,4 +6,6 @@ mod gateway_forwarding;
 mod gateway_matching;
 mod helpers;
 mod management;
+mod policies_access;
+mod policies_transform;
 mod walkthrough;

@@ -1,0 +1,513 @@
+//! Policies that decide who may call and how often, through the real gateway.
+
+use crate::helpers::{TestApp, spawn, status_json};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const ECHO_POLICY: &str = "/services/svc/apis/echo/policy";
+
+/// The echo API behind product `calc` (subscription required) with a product key and an
+/// all-APIs key.
+async fn product_setup(app: &TestApp) -> (String, String) {
+    app.echo_api().await;
+    app.put("/services/svc/apis/echo", json!({ "serviceUrl": app.backend_url("/base"), "path": "echo", "subscriptionRequired": true })).await;
+    app.put(
+        "/services/svc/products/calc",
+        json!({ "displayName": "Calculator", "subscriptionRequired": true, "state": "published" }),
+    )
+    .await;
+    app.put("/services/svc/products/calc/apis/echo", json!({}))
+        .await;
+    let product_key = app.subscribe("svc", "calc-sub", "/products/calc").await;
+    let all_key = app.subscribe("svc", "all-sub", "/apis").await;
+    (product_key, all_key)
+}
+
+async fn get(app: &TestApp, path: &str, key: Option<&str>) -> reqwest::Response {
+    let mut request = app.gateway(Method::GET, "svc.localhost", path);
+    if let Some(key) = key {
+        request = request.header("Ocp-Apim-Subscription-Key", key);
+    }
+    request.send().await.expect("the gateway answers")
+}
+
+#[tokio::test]
+async fn a_product_ip_filter_forbids_the_caller_only_for_product_keys() {
+    let app = spawn().await;
+    let (product_key, all_key) = product_setup(&app).await;
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><base /><ip-filter action="forbid"><address>127.0.0.1</address></ip-filter></inbound></policies>"#,
+    )
+    .await;
+
+    let response = get(&app, "/echo/sum", Some(&product_key)).await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = status_json(response).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body,
+        json!({ "statusCode": 403, "message": "Forbidden", "requestId": request_id })
+    );
+
+    // Product policies apply to product subscriptions only, as in APIM.
+    let response = get(&app, "/echo/sum", Some(&all_key)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // allow: anything outside the list is refused; a range that holds the caller lets it in.
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><ip-filter action="allow"><address-range from="10.0.0.0" to="10.255.255.255" /></ip-filter></inbound></policies>"#,
+    )
+    .await;
+    assert_eq!(
+        get(&app, "/echo/sum", Some(&product_key)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><ip-filter action="allow"><address>10.0.0.1</address><address-range from="127.0.0.0" to="127.0.0.255" /></ip-filter></inbound></policies>"#,
+    )
+    .await;
+    assert_eq!(
+        get(&app, "/echo/sum", Some(&product_key)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_by_key_lets_three_calls_through_and_refuses_the_fourth() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><base /><rate-limit-by-key calls="3" renewal-period="60" counter-key="@(context.Request.IpAddress)" remaining-calls-header-name="x-remaining" /></inbound></policies>"#,
+    )
+    .await;
+    for remaining in ["2", "1", "0"] {
+        let response = get(&app, "/echo/x", None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-remaining"], remaining);
+    }
+    let response = get(&app, "/echo/x", None).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((59..=60).contains(&retry_after), "{retry_after}");
+    let (_, body) = status_json(response).await;
+    assert_eq!(
+        body["message"],
+        format!("Rate limit is exceeded. Try again in {retry_after} seconds.")
+    );
+    assert_eq!(body["statusCode"], 429);
+    // Refused calls are not counted, and the limit holds for every later call in the window.
+    assert_eq!(
+        get(&app, "/echo/x", None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_counts_per_subscription() {
+    let app = spawn().await;
+    let (product_key, _) = product_setup(&app).await;
+    let second_key = app.subscribe("svc", "calc-sub-2", "/products/calc").await;
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><rate-limit calls="2" renewal-period="30" retry-after-header-name="x-wait" /><base /></inbound></policies>"#,
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            get(&app, "/echo/a", Some(&product_key)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refused = get(&app, "/echo/a", Some(&product_key)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused.headers().contains_key("x-wait"),
+        "the configured header carries the wait"
+    );
+    assert!(!refused.headers().contains_key("retry-after"));
+    // Another subscription has its own count.
+    assert_eq!(
+        get(&app, "/echo/a", Some(&second_key)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn quota_refuses_with_the_time_until_it_is_replenished() {
+    let app = spawn().await;
+    let (product_key, _) = product_setup(&app).await;
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><quota calls="1" renewal-period="3600" /><base /></inbound></policies>"#,
+    )
+    .await;
+    assert_eq!(
+        get(&app, "/echo/q", Some(&product_key)).await.status(),
+        StatusCode::OK
+    );
+    let response = get(&app, "/echo/q", Some(&product_key)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&retry_after), "{retry_after}");
+    let (_, body) = status_json(response).await;
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Out of call volume quota. Quota will be replenished in 0")
+            && message.ends_with('.')
+            && (message.contains("01:00:00") || message.contains("00:59:")),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn quota_by_key_counts_per_key_and_prints_days() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><quota-by-key calls="2" renewal-period="172800" counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;x-tenant&quot;, &quot;anonymous&quot;))" /></inbound></policies>"#,
+    )
+    .await;
+    let call = |tenant: &'static str| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/t")
+            .header("x-tenant", tenant)
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(call("alpha").await.unwrap().status(), StatusCode::OK);
+    }
+    let (status, body) = status_json(call("alpha").await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["message"],
+        "Out of call volume quota. Quota will be replenished in 2.00:00:00."
+    );
+    assert_eq!(call("beta").await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn check_header_refuses_missing_or_unlisted_values() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><check-header name="x-tenant" failed-check-httpcode="400" failed-check-error-message="Tenant missing or unknown" ignore-case="true"><value>alpha</value><value>beta</value></check-header></inbound></policies>"#,
+    )
+    .await;
+    let (status, body) = status_json(get(&app, "/echo/c", None).await).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Tenant missing or unknown"))
+    );
+    let send = |value: &'static str| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/c")
+            .header("x-tenant", value)
+            .send()
+    };
+    assert_eq!(
+        send("gamma").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(send("ALPHA").await.unwrap().status(), StatusCode::OK);
+}
+
+mod jwt {
+    use super::*;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+
+    const SECRET: &[u8] = b"secret-key-for-tests";
+    const SECRET_BASE64: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHM=";
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn hs256(claims: serde_json::Value, secret: &[u8]) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    async fn call(app: &TestApp, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut request = app.gateway(Method::GET, "svc.localhost", "/echo/jwt");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        status_json(request.send().await.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn validate_jwt_with_a_shared_secret() {
+        let app = spawn().await;
+        app.echo_api().await;
+        app.policy(
+            ECHO_POLICY,
+            &format!(
+                r#"<policies><inbound><validate-jwt header-name="Authorization" require-scheme="Bearer">
+                <issuer-signing-keys><key>{SECRET_BASE64}</key></issuer-signing-keys>
+                <audiences><audience>api://portcullis</audience></audiences>
+                <required-claims><claim name="role" match="any"><value>admin</value><value>ops</value></claim></required-claims>
+                </validate-jwt></inbound></policies>"#
+            ),
+        )
+        .await;
+        let good = json!({ "aud": "api://portcullis", "exp": now() + 600, "role": "ops" });
+        assert_eq!(call(&app, Some(&hs256(good.clone(), SECRET))).await.0, 200);
+
+        let (status, body) = call(&app, None).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (401, Some("JWT not present."))
+        );
+        let (status, body) = call(&app, Some(&hs256(good.clone(), b"another-secret"))).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                401,
+                Some("JWT Validation Failed: Signature validation failed.")
+            )
+        );
+        let expired = json!({ "aud": "api://portcullis", "exp": now() - 600, "role": "ops" });
+        let (status, body) = call(&app, Some(&hs256(expired, SECRET))).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (401, Some("JWT Validation Failed: JWT Expired."))
+        );
+        let other_audience = json!({ "aud": "api://other", "exp": now() + 600, "role": "ops" });
+        assert_eq!(
+            call(&app, Some(&hs256(other_audience, SECRET))).await.0,
+            401
+        );
+        let wrong_role = json!({ "aud": "api://portcullis", "exp": now() + 600, "role": "guest" });
+        let (status, body) = call(&app, Some(&hs256(wrong_role, SECRET))).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                401,
+                Some("JWT Validation Failed: Claim value mismatch: role.")
+            )
+        );
+        assert_eq!(call(&app, Some("not-a-token")).await.0, 401);
+    }
+
+    #[tokio::test]
+    async fn validate_jwt_with_an_rsa_public_key() {
+        let app = spawn().await;
+        app.echo_api().await;
+        let public = include_str!("fixtures/test-only-rsa-public.pem");
+        app.policy(
+            ECHO_POLICY,
+            &format!(
+                r#"<policies><inbound><validate-jwt failed-validation-httpcode="403" failed-validation-error-message="Go away">
+                <issuer-signing-keys><key>{public}</key></issuer-signing-keys>
+                <issuers><issuer>https://issuer.example</issuer></issuers>
+                </validate-jwt></inbound></policies>"#
+            ),
+        )
+        .await;
+        let private =
+            EncodingKey::from_rsa_pem(include_bytes!("fixtures/test-only-rsa-private.pem"))
+                .unwrap();
+        let claims = json!({ "iss": "https://issuer.example", "exp": now() + 600 });
+        let token = encode(&Header::new(Algorithm::RS256), &claims, &private).unwrap();
+        assert_eq!(call(&app, Some(&token)).await.0, 200);
+        // A token signed with a shared secret is not accepted by an RSA key.
+        let (status, body) = call(&app, Some(&hs256(claims, SECRET))).await;
+        assert_eq!((status, body["message"].as_str()), (403, Some("Go away")));
+    }
+}
+
+#[tokio::test]
+async fn limit_concurrency_refuses_a_second_request_in_flight() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend><limit-concurrency key="@(context.Api.Name)" max-count="1"><forward-request timeout="2" /></limit-concurrency></backend></policies>"#,
+    )
+    .await;
+    let first = get(&app, "/echo/hang", None);
+    let second = get(&app, "/echo/hang", None);
+    let (first, second) = tokio::join!(first, second);
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [429, 504]);
+    // The slot is given back: the next call gets through to the backend again.
+    assert_eq!(get(&app, "/echo/fine", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cors_answers_preflights_before_the_key_check_and_decorates_responses() {
+    let app = spawn().await;
+    let (_, all_key) = product_setup(&app).await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><cors allow-credentials="true">
+            <allowed-origins><origin>https://app.example.com</origin></allowed-origins>
+            <allowed-methods preflight-result-max-age="600"><method>GET</method><method>PUT</method></allowed-methods>
+            <allowed-headers><header>ocp-apim-subscription-key</header><header>content-type</header></allowed-headers>
+            <expose-headers><header>x-request-id</header></expose-headers>
+        </cors><base /></inbound></policies>"#,
+    )
+    .await;
+    let preflight = |origin: &'static str, method: &'static str| {
+        app.gateway(Method::OPTIONS, "svc.localhost", "/echo/anything")
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method)
+            .header(
+                "Access-Control-Request-Headers",
+                "Ocp-Apim-Subscription-Key",
+            )
+            .send()
+    };
+    // No key, no OPTIONS operation: the preflight is still answered.
+    let response = preflight("https://app.example.com", "PUT").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert_eq!(headers["access-control-allow-methods"], "GET, PUT");
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "Ocp-Apim-Subscription-Key"
+    );
+    assert_eq!(headers["access-control-max-age"], "600");
+    // Unmatched origin or method: an empty 200 without CORS headers.
+    for (origin, method) in [
+        ("https://evil.example", "GET"),
+        ("https://app.example.com", "DELETE"),
+    ] {
+        let response = preflight(origin, method).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            !response
+                .headers()
+                .contains_key("access-control-allow-origin")
+        );
+    }
+    // A simple request gets the headers on the backend's response.
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/simple")
+        .header("Origin", "https://app.example.com")
+        .header("Ocp-Apim-Subscription-Key", &all_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(
+        response.headers()["access-control-expose-headers"],
+        "x-request-id"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_document_is_refused_at_save_and_the_old_one_stays_live() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><ip-filter action="forbid"><address>127.0.0.1</address></ip-filter></inbound></policies>"#,
+    )
+    .await;
+    let (status, body) = app
+        .mgmt(
+            Method::PUT,
+            ECHO_POLICY,
+            Some(json!({ "value": "<policies>\n  <inbound>\n    <ip-filter action=\"allow\" />\n    <rate-limit calls=\"many\" renewal-period=\"60\" />\n  </inbound>\n</policies>" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "InvalidPolicy");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("Line 3, column 5: "), "{message}");
+    let details = body["error"]["details"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "{body}");
+    assert!(
+        details[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Line 4, column 24: calls"),
+        "{body}"
+    );
+    // The forbidding document is still the one enforced.
+    assert_eq!(
+        get(&app, "/echo/x", None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (_, stored) = app.mgmt(Method::GET, ECHO_POLICY, None).await;
+    assert!(stored["value"].as_str().unwrap().contains("forbid"));
+}
+
+#[tokio::test]
+async fn on_error_reshapes_the_error_response() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies>
+            <inbound><ip-filter action="forbid"><address>127.0.0.1</address></ip-filter></inbound>
+            <on-error><set-header name="x-blocked" exists-action="override"><value>@(context.Request.IpAddress)</value></set-header></on-error>
+        </policies>"#,
+    )
+    .await;
+    let response = get(&app, "/echo/x", None).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.headers()["x-blocked"], "127.0.0.1");
+
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies>
+            <inbound><set-variable name="n" value="@(int.Parse(&quot;not a number&quot;))" /></inbound>
+            <on-error><return-response><set-status code="503" reason="Later" /><set-body>try again later</set-body></return-response></on-error>
+        </policies>"#,
+    )
+    .await;
+    let response = get(&app, "/echo/x", None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.text().await.unwrap(), "try again later");
+}
+
+#[tokio::test]
+async fn an_expression_that_fails_at_run_time_is_a_500() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><set-header name="x-n" exists-action="override"><value>@((string)context.Variables["missing"])</value></set-header></inbound></policies>"#,
+    )
+    .await;
+    let (status, body) = status_json(get(&app, "/echo/x", None).await).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (500, Some("Internal server error"))
+    );
+}

@@ -1,0 +1,407 @@
+//! Policies that change what the backend and the caller see, and how scopes combine.
+
+use crate::helpers::{TestApp, spawn, status_json};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const ECHO_POLICY: &str = "/services/svc/apis/echo/policy";
+
+async fn call(app: &TestApp, method: Method, path: &str) -> (u16, Value) {
+    let response = app
+        .gateway(method, "svc.localhost", path)
+        .header("x-original", "yes")
+        .body("hello")
+        .send()
+        .await
+        .expect("the gateway answers");
+    status_json(response).await
+}
+
+#[tokio::test]
+async fn set_header_changes_the_request_inbound_and_the_response_outbound() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies>
+            <inbound>
+                <set-header name="x-added" exists-action="override"><value>one</value><value>two</value></set-header>
+                <set-header name="x-original" exists-action="skip"><value>replaced?</value></set-header>
+                <set-header name="x-caller" exists-action="override"><value>@(context.Request.IpAddress + "/" + context.Api.Name)</value></set-header>
+                <set-header name="user-agent" exists-action="delete" />
+            </inbound>
+            <outbound><set-header name="x-served-by" exists-action="override"><value>portcullis</value></set-header></outbound>
+        </policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/h")
+        .header("x-original", "yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-served-by"], "portcullis");
+    let (_, seen) = status_json(response).await;
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-added"], "one,two");
+    assert_eq!(
+        headers["x-original"], "yes",
+        "skip keeps an existing header"
+    );
+    assert_eq!(headers["x-caller"], "127.0.0.1/echo");
+    assert!(headers.get("user-agent").is_none(), "{headers}");
+}
+
+#[tokio::test]
+async fn set_query_parameter_and_rewrite_uri_shape_the_backend_url() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.put(
+        "/services/svc/apis/echo/operations/get-user",
+        json!({ "method": "GET", "urlTemplate": "/users/{id}?view={view}" }),
+    )
+    .await;
+    app.policy(
+        "/services/svc/apis/echo/operations/get-user/policy",
+        r#"<policies><inbound><base />
+            <rewrite-uri template="/v2/people/{id}?format={view}" />
+            <set-query-parameter name="api-version" exists-action="override"><value>2024-01-01</value></set-query-parameter>
+            <set-query-parameter name="drop" exists-action="delete" />
+        </inbound></policies>"#,
+    )
+    .await;
+    let (status, seen) = call(
+        &app,
+        Method::GET,
+        "/echo/users/4%202?view=full&keep=1&drop=x",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["path"], "/base/v2/people/4%202");
+    assert_eq!(seen["query"], "format=full&keep=1&api-version=2024-01-01");
+
+    // copy-unmatched-params="false" keeps only the template's query.
+    app.policy(
+        "/services/svc/apis/echo/operations/get-user/policy",
+        r#"<policies><inbound><rewrite-uri template="/people/{id}" copy-unmatched-params="false" /></inbound></policies>"#,
+    )
+    .await;
+    let (_, seen) = call(&app, Method::GET, "/echo/users/7?view=full&keep=1").await;
+    assert_eq!(
+        (seen["path"].as_str(), seen["query"].as_str()),
+        (Some("/base/people/7"), None)
+    );
+}
+
+#[tokio::test]
+async fn set_backend_service_method_and_body() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        &format!(
+            r#"<policies><inbound>
+                <set-backend-service base-url="{}" />
+                <set-method>PUT</set-method>
+                <set-body>@("from " + context.Request.IpAddress)</set-body>
+            </inbound></policies>"#,
+            app.backend_url("/other")
+        ),
+    )
+    .await;
+    let (status, seen) = call(&app, Method::POST, "/echo/items?x=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["path"], "/other/items");
+    assert_eq!(seen["query"], "x=1");
+    assert_eq!(seen["method"], "PUT");
+    assert_eq!(seen["bodyLength"], "from 127.0.0.1".len());
+}
+
+#[tokio::test]
+async fn outbound_set_status_and_set_body_replace_the_backend_answer() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><outbound>
+            <set-status code="201" reason="Created" />
+            <set-body>@("backend said " + context.Response.StatusCode)</set-body>
+        </outbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/o")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.text().await.unwrap(), "backend said 201");
+}
+
+#[tokio::test]
+async fn return_response_and_mock_response_answer_without_the_backend() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><return-response>
+            <set-status code="418" reason="Teapot" />
+            <set-header name="content-type" exists-action="override"><value>text/plain</value></set-header>
+            <set-body>short and stout</set-body>
+        </return-response></inbound>
+        <outbound><set-header name="x-outbound" exists-action="override"><value>ran</value></set-header></outbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/r")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 418);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert!(
+        !response.headers().contains_key("x-outbound"),
+        "nothing runs after return-response"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.text().await.unwrap(), "short and stout");
+
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><mock-response status-code="202" content-type="application/json" /></inbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/m")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), "");
+}
+
+#[tokio::test]
+async fn forward_request_timeout_and_redirects() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend><forward-request timeout="1" /></backend></policies>"#,
+    )
+    .await;
+    let (status, body) = call(&app, Method::GET, "/echo/hang").await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (504, Some("Backend did not respond within 1 seconds"))
+    );
+    // Without follow-redirects the backend's redirect goes back to the caller.
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/redirect")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend><forward-request follow-redirects="true" /></backend></policies>"#,
+    )
+    .await;
+    let (status, seen) = call(&app, Method::GET, "/echo/redirect").await;
+    assert_eq!((status, seen["path"].as_str()), (200, Some("/base/landed")));
+}
+
+#[tokio::test]
+async fn retry_sends_the_buffered_request_again_until_the_backend_recovers() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend>
+            <retry condition="@(context.Response.StatusCode >= 500)" count="3" interval="0">
+                <forward-request />
+            </retry>
+        </backend></policies>"#,
+    )
+    .await;
+    let id = uuid_like();
+    let (status, seen) = call(&app, Method::POST, &format!("/echo/flaky/{id}")).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(
+        seen["bodyLength"], 5,
+        "the third attempt still carries the body"
+    );
+
+    // Without enough attempts the last failure comes back.
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend><retry condition="@(context.Response.StatusCode >= 500)" count="1" interval="0"><forward-request /></retry></backend></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(
+            Method::GET,
+            "svc.localhost",
+            &format!("/echo/flaky/{}", uuid_like()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.text().await.unwrap(), "attempt 2");
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[tokio::test]
+async fn set_variable_and_choose_pick_a_branch() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound>
+            <set-variable name="tier" value="@(context.Request.Headers.GetValueOrDefault(&quot;x-tier&quot;, &quot;free&quot;).ToLower())" />
+            <choose>
+                <when condition="@(context.Variables.GetValueOrDefault&lt;string&gt;(&quot;tier&quot;, &quot;&quot;) == &quot;gold&quot;)">
+                    <set-header name="x-branch" exists-action="override"><value>gold</value></set-header>
+                </when>
+                <otherwise>
+                    <return-response><set-status code="402" reason="Payment Required" /></return-response>
+                </otherwise>
+            </choose>
+            <trace source="tests"><message>@("tier " + (string)context.Variables["tier"])</message></trace>
+        </inbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/v")
+        .header("x-tier", "GOLD")
+        .send()
+        .await
+        .unwrap();
+    let (status, seen) = status_json(response).await;
+    assert_eq!(
+        (status, seen["headers"]["x-branch"].as_str()),
+        (200, Some("gold"))
+    );
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 402);
+}
+
+/// Each scope appends its name to `x-order`, so the backend sees the order policies ran in.
+fn appender(name: &str) -> String {
+    format!(
+        r#"<set-header name="x-order" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("x-order", "") + "{name};")</value></set-header>"#
+    )
+}
+
+#[tokio::test]
+async fn base_inlines_each_parent_scope_where_it_stands() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.put(
+        "/services/svc/products/gold",
+        json!({ "subscriptionRequired": true, "state": "published" }),
+    )
+    .await;
+    app.put("/services/svc/products/gold/apis/echo", json!({}))
+        .await;
+    let product_key = app.subscribe("svc", "gold-sub", "/products/gold").await;
+    let all_key = app.subscribe("svc", "all-sub", "/apis").await;
+
+    let global = format!(
+        "<policies><inbound>{}</inbound><backend><forward-request /></backend></policies>",
+        appender("global")
+    );
+    app.policy("/services/svc/policy", &global).await;
+    app.policy(
+        "/services/svc/products/gold/policy",
+        &format!(
+            "<policies><inbound>{}<base /></inbound></policies>",
+            appender("product")
+        ),
+    )
+    .await;
+    app.policy(
+        ECHO_POLICY,
+        &format!(
+            "<policies><inbound>{}<base />{}</inbound></policies>",
+            appender("api-before"),
+            appender("api-after")
+        ),
+    )
+    .await;
+    app.policy(
+        "/services/svc/apis/echo/operations/get-all/policy",
+        &format!(
+            "<policies><inbound><base />{}</inbound></policies>",
+            appender("operation")
+        ),
+    )
+    .await;
+
+    let order = |key: String| {
+        let request = app
+            .gateway(Method::GET, "svc.localhost", "/echo/order")
+            .header("Ocp-Apim-Subscription-Key", key);
+        async move {
+            let (_, seen) = status_json(request.send().await.unwrap()).await;
+            seen["headers"]["x-order"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        order(product_key).await,
+        "api-before;product;global;api-after;operation;"
+    );
+    // Without a product subscription the product's policy does not apply.
+    assert_eq!(
+        order(all_key.clone()).await,
+        "api-before;global;api-after;operation;"
+    );
+
+    // An operation section without <base/> drops everything above it.
+    app.policy(
+        "/services/svc/apis/echo/operations/get-all/policy",
+        &format!(
+            "<policies><inbound>{}</inbound></policies>",
+            appender("operation-only")
+        ),
+    )
+    .await;
+    assert_eq!(order(all_key).await, "operation-only;");
+}
+
+#[tokio::test]
+async fn without_forward_request_the_backend_is_not_called() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend /><outbound><set-header name="x-outbound" exists-action="override"><value>ran</value></set-header></outbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/nothing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-outbound"], "ran");
+    assert_eq!(response.text().await.unwrap(), "");
+}
