@@ -3,6 +3,7 @@
 use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::policy::PolicyPage;
 use crate::pages::products::ProductsPage;
 use crate::pages::service_overview::ServiceOverviewPage;
 use crate::pages::services::ServicesPage;
@@ -71,6 +72,42 @@ pub fn App() -> impl IntoView {
                         ParamSegment("api"),
                     )
                     view=ApiPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("policies"))
+                    view=PolicyPage
+                />
+                <Route
+                    path=(
+                        StaticSegment("services"),
+                        ParamSegment("service"),
+                        StaticSegment("products"),
+                        ParamSegment("product"),
+                        StaticSegment("policies"),
+                    )
+                    view=PolicyPage
+                />
+                <Route
+                    path=(
+                        StaticSegment("services"),
+                        ParamSegment("service"),
+                        StaticSegment("apis"),
+                        ParamSegment("api"),
+                        StaticSegment("policies"),
+                    )
+                    view=PolicyPage
+                />
+                <Route
+                    path=(
+                        StaticSegment("services"),
+                        ParamSegment("service"),
+                        StaticSegment("apis"),
+                        ParamSegment("api"),
+                        StaticSegment("operations"),
+                        ParamSegment("operation"),
+                        StaticSegment("policies"),
+                    )
+                    view=PolicyPage
                 />
             </Routes>
         </Router>

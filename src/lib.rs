@@ -17,6 +17,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod pages;
+pub mod policy_text;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -94,6 +94,7 @@ pub fn ServiceFrame(
         ("APIs", "/apis"),
         ("Products", "/products"),
         ("Subscriptions", "/subscriptions"),
+        ("Policies", "/policies"),
         ("Audit log", "/audit"),
     ];
     view! {

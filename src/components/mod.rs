@@ -1,10 +1,12 @@
 //! Building blocks shared by the pages: the signed-in frame, form fields, the copy button.
 
+mod code_editor;
 mod confirm;
 mod copy_button;
 mod field;
 mod frame;
 
+pub use code_editor::{CodeEditor, Jump};
 pub use confirm::confirm;
 pub use copy_button::CopyButton;
 pub use field::{FormError, TextField, error_text, form_feedback};

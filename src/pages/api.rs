@@ -177,6 +177,7 @@ fn ApiView(
         <div class="page-head">
             <h1>{api.display_name.clone()}</h1>
             <div class="actions">
+                <a class="button secondary" href=format!("/services/{}/apis/{}/policies", service.get_untracked(), api.name)>"API policies"</a>
                 <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
                 <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
                     {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}
@@ -238,6 +239,13 @@ fn ApiView(
                                         <td><span class="method">{operation.method.clone()}</span></td>
                                         <td><code>{operation.url_template.clone()}</code></td>
                                         <td class="row-actions">
+                                            <a
+                                                class="button secondary small"
+                                                aria-label=format!("Policies of {}", operation.display_name)
+                                                href=format!("/services/{}/apis/{}/operations/{}/policies", service.get_untracked(), api, name)
+                                            >
+                                                "Policies"
+                                            </a>
                                             <button
                                                 type="button"
                                                 class="button secondary small"

@@ -3,6 +3,9 @@
 pub mod api;
 pub mod apis;
 pub mod audit;
+pub mod effective_policy;
+pub mod policy;
+pub mod policy_forms;
 pub mod products;
 pub mod service_overview;
 pub mod services;

@@ -174,6 +174,13 @@ fn ProductTable(
                                 <td>{if product.published { "Published" } else { "Not published" }}</td>
                                 <td>{if product.apis.is_empty() { "—".to_owned() } else { product.apis.join(", ") }}</td>
                                 <td class="row-actions">
+                                    <a
+                                        class="button secondary small"
+                                        aria-label=format!("Policies of {}", product.display_name)
+                                        href=format!("/services/{}/products/{}/policies", service.get_untracked(), product.name)
+                                    >
+                                        "Policies"
+                                    </a>
                                     <button
                                         type="button"
                                         class="button secondary small"

@@ -88,13 +88,22 @@ impl PolicyXml {
 }
 
 impl PolicyScope {
-    /// The engine's view of the scope: its kind and a label for traces and counters.
+    /// The engine's view of the scope.
     pub fn kind(&self) -> ScopeKind {
         match self {
             Self::Global => ScopeKind::Global,
             Self::Product(_) => ScopeKind::Product,
             Self::Api(_) => ScopeKind::Api,
             Self::Operation(..) => ScopeKind::Operation,
+        }
+    }
+
+    /// How traces, counter keys and the effective policy name the scope: `All APIs`,
+    /// `product starter`, `API echo`, `operation echo/get`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Global => "All APIs".to_owned(),
+            other => other.to_string(),
         }
     }
 }
@@ -104,7 +113,7 @@ pub fn compile(
     text: &str,
     scope: &PolicyScope,
 ) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
-    PolicyDocument::parse(text, scope.kind(), &scope.to_string())
+    PolicyDocument::parse(text, scope.kind(), &scope.label())
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ fn compile(scope: &PolicyScope, text: &str, service: &str) -> Arc<PolicyDocument
             tracing::error!(%service, %scope, %diagnostics, "stored policy does not compile; calls through it are refused");
             Arc::new(PolicyDocument::refusing(
                 scope.kind(),
-                &scope.to_string(),
+                &scope.label(),
                 format!("the policy at {scope} does not compile: {diagnostics}"),
             ))
         }
@@ -82,7 +82,7 @@ impl ServicePolicies {
         let global = global.unwrap_or_else(|| {
             Arc::new(PolicyDocument::default_for(
                 PolicyScope::Global.kind(),
-                &PolicyScope::Global.to_string(),
+                &PolicyScope::Global.label(),
             ))
         });
         Self {
