@@ -91,6 +91,16 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     base_domains: Vec<String>,
+    /// A proxy or load balancer in front of the gateway (address or CIDR range) whose
+    /// `X-Forwarded-For` is believed for `ip-filter` and `context.Request.IpAddress`. Repeat
+    /// for several; without one the caller is always the socket peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PORTCULLIS_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_network
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
@@ -164,9 +174,18 @@ fn init_tracing() {
         .init();
 }
 
+/// An address (`10.0.0.7`) or a CIDR range (`10.0.0.0/8`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{text}' is not an IP address or CIDR range"))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut gateway = GatewaySettings {
         backend_timeout: Duration::from_secs(args.backend_timeout.max(1)),
+        trusted_proxies: args.trusted_proxies,
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

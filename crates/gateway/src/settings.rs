@@ -11,6 +11,9 @@ pub struct GatewaySettings {
     pub backend_timeout: Duration,
     /// Connections served at once; further ones wait in the accept queue.
     pub max_connections: usize,
+    /// Proxies in front of the gateway whose `X-Forwarded-For` is believed: the caller is then
+    /// the right-most address in it that is not one of them. Empty: the socket peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for GatewaySettings {
@@ -19,6 +22,7 @@ impl Default for GatewaySettings {
             base_domains: vec!["localhost".to_owned()],
             backend_timeout: Duration::from_secs(300),
             max_connections: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -29,6 +29,7 @@
 //! status codes and bodies.
 
 pub mod authenticate;
+pub mod client_ip;
 pub mod context;
 pub mod error;
 pub mod forward;
@@ -126,7 +127,12 @@ impl Gateway {
 
         // policies: inbound → backend (forward) → outbound, or on-error
         let pipeline = routed.operation.pipelines.for_product(caller.product);
-        let mut exchange = exchange_for(context, &routed, &caller, parts);
+        let caller_ip = client_ip::client_ip(
+            context.peer.ip(),
+            &parts.headers,
+            &self.snapshots.settings().trusted_proxies,
+        );
+        let mut exchange = exchange_for(context, &routed, &caller, parts, caller_ip);
         let mut upstream =
             forward::GatewayUpstream::new(&self.client, self.snapshots.settings(), &routed, body);
         let request_id = context.request_id.clone();
@@ -155,6 +161,7 @@ fn exchange_for(
     routed: &matching::Routed<'_>,
     caller: &authenticate::Caller<'_>,
     parts: http::request::Parts,
+    caller_ip: std::net::IpAddr,
 ) -> Exchange {
     let host: Arc<str> = Arc::from(matching::request_host(&parts).unwrap_or("localhost"));
     let rest = routed.rest(&parts);
@@ -164,7 +171,7 @@ fn exchange_for(
         parts.uri.query(),
     );
     let backend_query = forward::initial_backend_query(parts.uri.query(), routed.api);
-    let mut exchange = Exchange::new(parts, context.peer.ip(), host);
+    let mut exchange = Exchange::new(parts, caller_ip, host);
     exchange.request_id = Arc::from(context.request_id.as_str());
     exchange.matched_parameters = matched_parameters;
     exchange.backend_query = BackendQuery::Original(backend_query);

@@ -511,3 +511,49 @@ async fn an_expression_that_fails_at_run_time_is_a_500() {
         (500, Some("Internal server error"))
     );
 }
+
+#[tokio::test]
+async fn ip_filter_believes_forwarded_for_only_from_trusted_proxies() {
+    let forbid = r#"<policies><inbound><ip-filter action="forbid"><address>203.0.113.7</address></ip-filter></inbound></policies>"#;
+    let call = |app: &TestApp, forwarded_for: &'static str| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/x")
+            .header("X-Forwarded-For", forwarded_for)
+            .send()
+    };
+
+    // Without trusted proxies a caller cannot pick its address.
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(ECHO_POLICY, forbid).await;
+    assert_eq!(
+        call(&app, "203.0.113.7").await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Behind a trusted proxy (here: loopback) the right-most untrusted entry is the caller.
+    let settings = portcullis_gateway::GatewaySettings {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_with(portcullis_store::testing::sqlite(), settings).await;
+    app.echo_api().await;
+    app.policy(ECHO_POLICY, forbid).await;
+    assert_eq!(
+        call(&app, "203.0.113.7").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&app, "203.0.113.7, 198.51.100.1")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "198.51.100.1, 203.0.113.7, 127.0.0.9")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
