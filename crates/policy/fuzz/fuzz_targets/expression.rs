@@ -16,7 +16,13 @@ fuzz_target!(|text: &str| {
         .body(())
         .map(|r| r.into_parts().0);
     let Ok(parts) = request else { return };
-    let exchange = Exchange::new(parts, "127.0.0.1".parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()), "svc.localhost".into());
+    let exchange = Exchange::new(
+        parts,
+        "127.0.0.1"
+            .parse()
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+        "svc.localhost".into(),
+    );
     if let Ok(expr) = parse(text) {
         let _ = expr.eval(&exchange);
     }

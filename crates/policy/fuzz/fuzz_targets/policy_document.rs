@@ -8,14 +8,25 @@ use portcullis_policy::effective::effective_xml;
 use portcullis_policy::{PolicyDocument, ScopeKind};
 
 fuzz_target!(|text: &str| {
-    for scope in [ScopeKind::Global, ScopeKind::Product, ScopeKind::Api, ScopeKind::Operation] {
+    for scope in [
+        ScopeKind::Global,
+        ScopeKind::Product,
+        ScopeKind::Api,
+        ScopeKind::Operation,
+    ] {
         match PolicyDocument::parse(text, scope, "fuzz") {
             Ok(document) => {
                 let global = PolicyDocument::default_for(ScopeKind::Global, "global");
-                let chain = if scope == ScopeKind::Global { vec![&document] } else { vec![&document, &global] };
+                let chain = if scope == ScopeKind::Global {
+                    vec![&document]
+                } else {
+                    vec![&document, &global]
+                };
                 let merged = effective_xml(&chain);
                 if let Err(diagnostics) = PolicyDocument::parse(&merged, scope, "fuzz") {
-                    panic!("the effective policy of an accepted document does not compile: {diagnostics}\n{merged}");
+                    panic!(
+                        "the effective policy of an accepted document does not compile: {diagnostics}\n{merged}"
+                    );
                 }
             }
             Err(diagnostics) => {
