@@ -3,6 +3,7 @@
 use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::console::ConsolePage;
 use crate::pages::policy::PolicyPage;
 use crate::pages::products::ProductsPage;
 use crate::pages::service_overview::ServiceOverviewPage;
@@ -76,6 +77,16 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("policies"))
                     view=PolicyPage
+                />
+                <Route
+                    path=(
+                        StaticSegment("services"),
+                        ParamSegment("service"),
+                        StaticSegment("apis"),
+                        ParamSegment("api"),
+                        StaticSegment("test"),
+                    )
+                    view=ConsolePage
                 />
                 <Route
                     path=(

@@ -203,7 +203,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let state = PortalState {
         control: app.control().clone(),
+        gateway: app.gateway().clone(),
+        gateway_addr: app.gateway_addr()?,
         gateway_port: app.gateway_addr()?.port(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
         setup_code: Arc::new(SetupCode::new(args.setup_code)),
         sign_in_throttle: Arc::new(SignInThrottle::default()),
     };

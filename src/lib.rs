@@ -16,6 +16,7 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod console_url;
 pub mod pages;
 pub mod policy_text;
 #[cfg(feature = "ssr")]

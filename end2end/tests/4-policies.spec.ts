@@ -24,8 +24,11 @@ async function signIn(page: Page) {
 
 async function productKey(page: Page) {
   await page.goto("/services/flowdemo/subscriptions");
-  await page.getByRole("button", { name: "Copy primary key" }).click();
-  await expect(page.getByText("Copied primary key")).toBeVisible();
+  // Until the page is hydrated the button does nothing: click until the copy is confirmed.
+  await expect(async () => {
+    await page.getByRole("button", { name: "Copy primary key" }).click();
+    await expect(page.getByText("Copied primary key")).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
   return page.evaluate(() => navigator.clipboard.readText());
 }
 
@@ -69,7 +72,7 @@ test("rate-limit-by-key lets 3 calls through and answers the 4th with 429", asyn
   const key = await productKey(page);
 
   await page.goto("/services/flowdemo/apis/calculator");
-  await page.getByRole("link", { name: "API policies" }).click();
+  await page.getByRole("navigation", { name: "API" }).getByRole("link", { name: "Policies" }).click();
   await expect(page.getByTestId("policy-scope")).toHaveText("API: Calculator Flow API");
 
   // A broken document is refused at its line, and nothing is saved.

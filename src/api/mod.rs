@@ -6,6 +6,7 @@
 pub mod apis;
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod policies;
 pub mod products;
 pub mod services;

@@ -1,11 +1,13 @@
 //! Building blocks shared by the pages: the signed-in frame, form fields, the copy button.
 
+mod api_tabs;
 mod code_editor;
 mod confirm;
 mod copy_button;
 mod field;
 mod frame;
 
+pub use api_tabs::ApiTabs;
 pub use code_editor::{CodeEditor, Jump};
 pub use confirm::confirm;
 pub use copy_button::CopyButton;

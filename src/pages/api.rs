@@ -6,7 +6,7 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    CopyButton, FormError, Protected, ServiceFrame, TextField, confirm, form_feedback,
+    ApiTabs, CopyButton, FormError, Protected, ServiceFrame, TextField, confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -19,6 +19,7 @@ pub fn ApiPage() -> impl IntoView {
     view! {
         <Protected>
             <ServiceFrame service current="APIs">
+                <ApiTabs service api current="Design"/>
                 <ApiDetails service api/>
             </ServiceFrame>
         </Protected>
@@ -177,7 +178,6 @@ fn ApiView(
         <div class="page-head">
             <h1>{api.display_name.clone()}</h1>
             <div class="actions">
-                <a class="button secondary" href=format!("/services/{}/apis/{}/policies", service.get_untracked(), api.name)>"API policies"</a>
                 <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
                 <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
                     {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod apis;
 pub mod audit;
+pub mod console;
 pub mod effective_policy;
 pub mod policy;
 pub mod policy_forms;

@@ -6,7 +6,7 @@
 use crate::api::policies::{
     PolicyDiagnostic, PolicyPageData, ResetPolicy, SavePolicy, ScopeRef, policy_page,
 };
-use crate::components::{CodeEditor, Jump, Protected, ServiceFrame, confirm, error_text};
+use crate::components::{ApiTabs, CodeEditor, Jump, Protected, ServiceFrame, confirm, error_text};
 use crate::pages::effective_policy::EffectivePolicyPanel;
 use crate::pages::policy_forms::{IpFilterForm, RateLimitForm};
 use crate::policy_text::{SNIPPETS, insert_into_section};
@@ -41,6 +41,9 @@ pub fn PolicyPage() -> impl IntoView {
     view! {
         <Protected>
             <ServiceFrame service current=current()>
+                <Show when=move || { let s = scope.get(); !s.api.is_empty() && s.operation.is_empty() }>
+                    <ApiTabs service api=Signal::derive(move || scope.get().api) current="Policies"/>
+                </Show>
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {

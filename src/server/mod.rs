@@ -2,6 +2,7 @@
 //! through Leptos context, sessions, the sign-in throttle, the setup code, and the guard
 //! against cross-site requests.
 
+pub mod console;
 mod guard;
 mod session;
 mod setup_code;
@@ -24,8 +25,14 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct PortalState {
     pub control: Arc<Control>,
+    /// The gateway: its trace keys and traces serve the test console.
+    pub gateway: Arc<portcullis_gateway::Gateway>,
+    /// Where the gateway listens (the console calls it there).
+    pub gateway_addr: SocketAddr,
     /// The gateway's port, for the URLs the portal shows.
     pub gateway_port: u16,
+    /// For the console's calls through the gateway.
+    pub http: reqwest::Client,
     pub setup_code: Arc<SetupCode>,
     pub sign_in_throttle: Arc<SignInThrottle>,
 }

@@ -20,6 +20,7 @@ pub mod policies;
 pub mod server;
 pub mod settings;
 pub mod snapshot;
+pub mod trace;
 
 pub use pipeline::Gateway;
 pub use settings::GatewaySettings;

@@ -131,18 +131,24 @@ async fn run_section(pipeline: &Pipeline, kind: SectionKind, cx: &mut Context<'_
     for (step, doc) in pipeline.steps(kind) {
         let started = cx.exchange.trace.is_some().then(Instant::now);
         let outcome = run_step(step, cx).await;
-        if let (Some(started), Some(trace)) = (started, &mut cx.exchange.trace) {
-            trace.push(TraceEvent {
-                section: kind.name(),
-                scope: doc.label.clone(),
-                policy: step.name(),
-                elapsed: started.elapsed(),
-                message: match &outcome {
-                    Ok(Flow::Continue) => "passed".to_owned(),
-                    Ok(Flow::Respond) => "answered the request".to_owned(),
-                    Err(rejection) => format!("stopped the request: {rejection}"),
-                },
-            });
+        if let Some(started) = started {
+            let note = cx.exchange.note.take();
+            let message = match (&outcome, note) {
+                (Err(rejection), Some(note)) => format!("{note}; stopped the request: {rejection}"),
+                (Err(rejection), None) => format!("stopped the request: {rejection}"),
+                (Ok(_), Some(note)) => note,
+                (Ok(Flow::Continue), None) => "done".to_owned(),
+                (Ok(Flow::Respond), None) => "answered the request".to_owned(),
+            };
+            if let Some(trace) = &mut cx.exchange.trace {
+                trace.push(TraceEvent {
+                    section: kind.name(),
+                    scope: doc.label.clone(),
+                    policy: step.name(),
+                    elapsed: started.elapsed(),
+                    message,
+                });
+            }
         }
         if outcome? == Flow::Respond {
             return Ok(Flow::Respond);

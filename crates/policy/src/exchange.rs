@@ -165,6 +165,8 @@ pub struct Exchange {
     pub response_headers: Option<HeaderMap>,
     /// `Some` when the request is traced: every policy adds an event.
     pub trace: Option<Vec<TraceEvent>>,
+    /// What the running policy decided, for the trace (set only while tracing).
+    pub(crate) note: Option<String>,
 }
 
 impl Exchange {
@@ -185,6 +187,20 @@ impl Exchange {
             variables: Vec::new(),
             response_headers: None,
             trace: None,
+            note: None,
+        }
+    }
+
+    /// Whether this request is traced (an administrator's trace token came with it).
+    pub fn is_traced(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Records what a policy decided, for the trace; the message is only built when the
+    /// request is traced.
+    pub fn note(&mut self, message: impl FnOnce() -> String) {
+        if self.trace.is_some() {
+            self.note = Some(message());
         }
     }
 

@@ -71,6 +71,11 @@ impl Application {
         &self.control
     }
 
+    /// The gateway itself: its trace keys and recorded traces are the portal's too.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
     pub fn portal_addr(&self) -> std::io::Result<SocketAddr> {
         self.portal_listener.local_addr()
     }
@@ -153,6 +158,7 @@ impl Application {
         let gateway_addr = self.gateway_addr()?;
         let demo_addr = self.demo_addr();
         let control = self.control.clone();
+        let gateway = self.gateway.clone();
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(self.run_until(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
@@ -162,6 +168,7 @@ impl Application {
             gateway_addr,
             demo_addr,
             control,
+            gateway,
             stop,
             task,
         })
@@ -174,6 +181,7 @@ pub struct RunningApplication {
     pub gateway_addr: SocketAddr,
     pub demo_addr: Option<SocketAddr>,
     pub control: Arc<Control>,
+    pub gateway: Arc<Gateway>,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }

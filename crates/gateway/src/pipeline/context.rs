@@ -20,6 +20,10 @@ pub struct RequestContext {
     pub backend_elapsed: Option<std::time::Duration>,
     /// A policy stopped the request (the response is its error response).
     pub rejected: bool,
+    /// The trace being recorded, when an administrator's trace token came with the request.
+    pub trace: Option<crate::trace::TraceDraft>,
+    /// The request carried an expired trace token.
+    pub trace_expired: bool,
 }
 
 impl RequestContext {
@@ -34,6 +38,8 @@ impl RequestContext {
             subscription: None,
             backend_elapsed: None,
             rejected: false,
+            trace: None,
+            trace_expired: false,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::body::GatewayBody;
 use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
 use crate::snapshot::CompiledApi;
+use crate::trace::MessageView;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::Scheme;
@@ -180,6 +181,9 @@ pub struct GatewayUpstream<'g> {
     pub response_body: Option<Incoming>,
     /// How long the backend took to answer (the last attempt).
     pub backend_elapsed: Option<Duration>,
+    /// For a traced request: the last request sent to the backend and its answer.
+    pub traced_request: Option<MessageView>,
+    pub traced_response: Option<MessageView>,
 }
 
 impl<'g> GatewayUpstream<'g> {
@@ -198,6 +202,8 @@ impl<'g> GatewayUpstream<'g> {
             buffered_body: None,
             response_body: None,
             backend_elapsed: None,
+            traced_request: None,
+            traced_response: None,
         }
     }
 
@@ -206,6 +212,7 @@ impl<'g> GatewayUpstream<'g> {
         let mut headers = exchange.request.headers.clone();
         strip_hop_by_hop(&mut headers);
         headers.remove(header::HOST);
+        headers.remove(crate::trace::DEBUG_AUTHORIZATION);
         if !self.api.forward_subscription_key {
             headers.remove(&self.api.key_header);
         }
@@ -314,6 +321,31 @@ impl<'g> GatewayUpstream<'g> {
         self.backend_elapsed = Some(sent_at.elapsed());
         let (mut parts, backend_body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        if exchange.is_traced() {
+            let key_header = self.api.key_header.as_str();
+            let target = uri.path_and_query().map_or("/", |p| p.as_str());
+            let line = format!(
+                "{method} {}://{}{}",
+                uri.scheme_str().unwrap_or("http"),
+                uri.authority().map_or("", |a| a.as_str()),
+                crate::trace::masked_target(target, &self.api.key_query)
+            );
+            exchange.note(|| {
+                format!(
+                    "{line} → {} in {} ms",
+                    parts.status,
+                    sent_at.elapsed().as_millis()
+                )
+            });
+            self.traced_request = Some(MessageView {
+                line,
+                headers: crate::trace::masked_headers(&headers, key_header),
+            });
+            self.traced_response = Some(MessageView {
+                line: format!("HTTP/1.1 {}", parts.status),
+                headers: crate::trace::masked_headers(&parts.headers, ""),
+            });
+        }
         exchange.response = Some(ResponseState {
             status: parts.status,
             headers: parts.headers,

@@ -41,6 +41,7 @@ pub use error::GatewayError;
 
 use crate::body::GatewayBody;
 use crate::snapshot::SnapshotHandle;
+use crate::trace::{self, TokenError, TraceDraft, TraceKeys, TraceStore};
 use crate::{REQUEST_ID_HEADER, STATUS_PATH};
 use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -56,6 +57,8 @@ pub struct Gateway {
     snapshots: Arc<SnapshotHandle>,
     client: forward::BackendClient,
     counters: Arc<dyn CounterStore>,
+    trace_keys: Arc<TraceKeys>,
+    traces: Arc<TraceStore>,
 }
 
 impl Gateway {
@@ -72,7 +75,19 @@ impl Gateway {
             client: forward::BackendClient::new()?,
             snapshots,
             counters,
+            trace_keys: Arc::new(TraceKeys::random()),
+            traces: Arc::new(TraceStore::default()),
         })
+    }
+
+    /// The key trace tokens are signed with (the portal issues tokens with it).
+    pub fn trace_keys(&self) -> &Arc<TraceKeys> {
+        &self.trace_keys
+    }
+
+    /// Finished traces, by the id responses return in `Apim-Trace-Id`.
+    pub fn traces(&self) -> &Arc<TraceStore> {
+        &self.traces
     }
 
     pub fn snapshots(&self) -> &Arc<SnapshotHandle> {
@@ -89,10 +104,31 @@ impl Gateway {
         let mut context = RequestContext::new(peer);
         let mut response = match self.run(&mut context, request).await {
             Ok(response) => response,
-            Err(error) => error.into_response(&context),
+            Err(error) => {
+                if let Some(trace) = &mut context.trace {
+                    trace.step("gateway", error.to_string());
+                }
+                error.into_response(&context)
+            }
         };
         if let Ok(value) = HeaderValue::from_str(&context.request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        if context.trace_expired {
+            response
+                .headers_mut()
+                .insert(trace::DEBUG_EXPIRED, HeaderValue::from_static("true"));
+        }
+        if let Some(draft) = context.trace.take() {
+            let view = trace::MessageView {
+                line: format!("HTTP/1.1 {}", response.status()),
+                headers: trace::masked_headers(response.headers(), ""),
+            };
+            if let Ok(value) = HeaderValue::from_str(&draft.id) {
+                response.headers_mut().insert(trace::TRACE_ID, value);
+            }
+            self.traces
+                .insert(draft.finish(view, context.started.elapsed()));
         }
         log::record(&context, &response);
         response
@@ -111,6 +147,7 @@ impl Gateway {
 
         // match the API; a CORS preflight is answered before keys and operations.
         let api_route = matching::route_api(&snapshot, &parts)?;
+        self.start_trace(context, &api_route, &parts);
         if let Some(cors) = &api_route.api.preflight
             && cors::is_preflight(&parts.method, &parts.headers)
             && let Some(answer) = cors.answer_preflight(&parts.headers)
@@ -124,6 +161,31 @@ impl Gateway {
         // authenticate
         let caller = authenticate::authenticate(&routed, &parts)?;
         context.authenticated(&caller);
+        if let Some(trace) = &mut context.trace {
+            trace.step(
+                "match",
+                format!(
+                    "API {}, operation {} ({} {})",
+                    routed.api.name,
+                    routed.operation.name,
+                    routed.operation.method_text,
+                    routed.operation.template_text
+                ),
+            );
+            let who = match (
+                caller.grant,
+                caller.product.and_then(|p| routed.service.products.get(p)),
+            ) {
+                (Some(grant), Some(product)) => format!(
+                    "subscription {} (product {})",
+                    grant.subscription, product.name
+                ),
+                (Some(grant), None) => format!("subscription {}", grant.subscription),
+                (None, Some(product)) => format!("no key: open product {}", product.name),
+                (None, None) => "no key needed".to_owned(),
+            };
+            trace.step("authenticate", who);
+        }
 
         // policies: inbound → backend (forward) → outbound, or on-error
         let pipeline = routed.operation.pipelines.for_product(caller.product);
@@ -133,6 +195,9 @@ impl Gateway {
             &self.snapshots.settings().trusted_proxies,
         );
         let mut exchange = exchange_for(context, &routed, &caller, parts, caller_ip);
+        if context.trace.is_some() {
+            exchange.trace = Some(Vec::new());
+        }
         let mut upstream =
             forward::GatewayUpstream::new(&self.client, self.snapshots.settings(), &routed, body);
         let request_id = context.request_id.clone();
@@ -149,9 +214,55 @@ impl Gateway {
         .await;
         context.backend_elapsed = upstream.backend_elapsed;
         context.rejected = rejection.is_some();
+        if let Some(trace) = &mut context.trace {
+            trace
+                .events
+                .extend(exchange.trace.take().unwrap_or_default());
+            trace.backend_request = upstream.traced_request.take();
+            trace.backend_response = upstream.traced_response.take();
+        }
 
         // respond
         Ok(respond(exchange, upstream.response_body.take()))
+    }
+}
+
+impl Gateway {
+    /// Starts a trace when the request carries a valid trace token for its service.
+    fn start_trace(
+        &self,
+        context: &mut RequestContext,
+        route: &matching::ApiRoute<'_>,
+        parts: &http::request::Parts,
+    ) {
+        let Some(token) = parts
+            .headers
+            .get(trace::DEBUG_AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return;
+        };
+        let service = route.service.name.as_str();
+        match self
+            .trace_keys
+            .verify(token, service, std::time::SystemTime::now())
+        {
+            Ok(()) => {
+                let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let request = trace::MessageView {
+                    line: format!(
+                        "{} {} {:?}",
+                        parts.method,
+                        trace::masked_target(target, &route.api.key_query),
+                        parts.version
+                    ),
+                    headers: trace::masked_headers(&parts.headers, route.api.key_header.as_str()),
+                };
+                context.trace = Some(TraceDraft::new(service, request));
+            }
+            Err(TokenError::Expired) => context.trace_expired = true,
+            Err(TokenError::Invalid) => {}
+        }
     }
 }
 

@@ -49,6 +49,14 @@ impl Policy for CheckHeader {
                     }
                 })
             });
+        cx.exchange.note(|| {
+            let verdict = if matches {
+                "an allowed value"
+            } else {
+                "no allowed value"
+            };
+            format!("{} has {verdict}", self.name)
+        });
         if matches {
             Ok(Flow::Continue)
         } else {

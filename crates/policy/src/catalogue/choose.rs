@@ -1,7 +1,7 @@
 //! `<choose><when condition="@(…)">…</when>…<otherwise>…</otherwise></choose>`: runs the
 //! policies of the first `when` whose condition is true, else those of `otherwise`.
 
-use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
+use super::{Compiler, Context, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::engine::run_block;
 use crate::error::Diagnostic;
 use crate::expr::Template;
@@ -16,18 +16,19 @@ pub struct Choose {
 impl WaitingPolicy for Choose {
     fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
         Box::pin(async move {
-            for (condition, steps) in &self.branches {
+            for (index, (condition, steps)) in self.branches.iter().enumerate() {
                 if condition
                     .truth(&*cx.exchange)
                     .map_err(|e| expression_failed("choose/when", e))?
                 {
-                    return run_block(steps, cx).await;
+                    let outcome = run_block(steps, cx).await;
+                    cx.exchange.note(|| format!("when #{} matched", index + 1));
+                    return outcome;
                 }
             }
-            if self.otherwise.is_empty() {
-                return Ok(Flow::Continue);
-            }
-            run_block(&self.otherwise, cx).await
+            let outcome = run_block(&self.otherwise, cx).await;
+            cx.exchange.note(|| "no when matched: otherwise".to_owned());
+            outcome
         })
     }
 }

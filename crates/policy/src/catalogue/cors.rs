@@ -141,7 +141,9 @@ impl Cors {
 pub(crate) fn apply(cors: &Cors, cx: &mut Context<'_>) -> Outcome {
     let headers = &cx.exchange.request.headers;
     if is_preflight(&cx.exchange.request.method, headers) {
-        return Ok(match cors.answer_preflight(headers) {
+        let answer = cors.answer_preflight(headers);
+        cx.exchange.note(|| "preflight answered".to_owned());
+        return Ok(match answer {
             Some(response) => {
                 cx.exchange.response = Some(response);
                 Flow::Respond
@@ -155,6 +157,8 @@ pub(crate) fn apply(cors: &Cors, cx: &mut Context<'_>) -> Outcome {
     match cors.origin_allowed(headers) {
         Some(_) => {
             let origin = origin.clone();
+            cx.exchange
+                .note(|| format!("origin {} allowed", origin.to_str().unwrap_or("?")));
             let extra = cx
                 .exchange
                 .response_headers

@@ -63,6 +63,20 @@ impl Policy for IpFilter {
     fn apply(&self, cx: &mut Context<'_>) -> Outcome {
         let ip = cx.exchange.ip;
         let listed = self.ranges.iter().any(|range| range.contains(ip));
+        let allowed = matches!(
+            (self.action, listed),
+            (Action::Allow, true) | (Action::Forbid, false)
+        );
+        cx.exchange.note(|| {
+            let list = if self.action == Action::Allow {
+                "allow"
+            } else {
+                "forbid"
+            };
+            let verdict = if allowed { "allowed" } else { "refused" };
+            let on = if listed { "on" } else { "not on" };
+            format!("{ip} {verdict} ({on} the {list} list)")
+        });
         match (self.action, listed) {
             (Action::Allow, true) | (Action::Forbid, false) => Ok(Flow::Continue),
             _ => Err(Rejection::IpForbidden),

@@ -43,6 +43,8 @@ impl WaitingPolicy for LimitConcurrency {
                 .await
                 .map_err(|e| Rejection::CountersUnavailable(e.0))?;
             if !taken {
+                cx.exchange
+                    .note(|| format!("{} of {} slots taken", self.max, self.max));
                 return Err(Rejection::ConcurrencyLimited);
             }
             let _slot = Slot { counters, key };

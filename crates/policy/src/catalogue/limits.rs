@@ -51,13 +51,28 @@ impl Reporting {
 
     /// Applies a rate-limit decision: counted → continue (noting remaining calls);
     /// refused → 429.
+    /// `limit` calls per `period`; the note says how many of them are used.
     pub fn rate_outcome(
         &self,
         cx: &mut Context<'_>,
         limit: u64,
+        period: std::time::Duration,
         decision: Result<Decision, CounterError>,
     ) -> Outcome {
-        match decision.map_err(|e| Rejection::CountersUnavailable(e.0))? {
+        let decision = decision.map_err(|e| Rejection::CountersUnavailable(e.0))?;
+        cx.exchange.note(|| match decision {
+            Decision::Allowed { remaining } => format!(
+                "{} of {limit} calls in {} s",
+                limit.saturating_sub(remaining),
+                period.as_secs()
+            ),
+            Decision::Refused { retry_after } => format!(
+                "{limit} of {limit} calls in {} s used; the next fits in {:.1} s",
+                period.as_secs(),
+                retry_after.as_secs_f64()
+            ),
+        });
+        match decision {
             Decision::Allowed { remaining } => {
                 if let Some(name) = &self.remaining_calls_variable {
                     cx.exchange.set_variable(
@@ -93,8 +108,22 @@ impl Reporting {
 }
 
 /// Applies a quota decision: counted → continue; refused → 403.
-pub fn quota_outcome(decision: Result<Decision, CounterError>) -> Outcome {
-    match decision.map_err(|e| Rejection::CountersUnavailable(e.0))? {
+pub fn quota_outcome(
+    cx: &mut Context<'_>,
+    limit: u64,
+    decision: Result<Decision, CounterError>,
+) -> Outcome {
+    let decision = decision.map_err(|e| Rejection::CountersUnavailable(e.0))?;
+    cx.exchange.note(|| match decision {
+        Decision::Allowed { remaining } => {
+            format!(
+                "{} of {limit} calls of the quota used",
+                limit.saturating_sub(remaining)
+            )
+        }
+        Decision::Refused { .. } => format!("quota of {limit} calls used up"),
+    });
+    match decision {
         Decision::Allowed { .. } => Ok(Flow::Continue),
         Decision::Refused { retry_after } => Err(Rejection::QuotaExceeded { retry_after }),
     }

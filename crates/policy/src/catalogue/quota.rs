@@ -20,13 +20,15 @@ impl WaitingPolicy for Quota {
     fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
         Box::pin(async move {
             let Some(key) = subscription_key("q", cx, &self.label) else {
+                cx.exchange
+                    .note(|| "no subscription key: not counted".to_owned());
                 return Ok(Flow::Continue);
             };
-            quota_outcome(
-                cx.counters
-                    .hit_quota(&key, self.calls, self.period, 1)
-                    .await,
-            )
+            let decision = cx
+                .counters
+                .hit_quota(&key, self.calls, self.period, 1)
+                .await;
+            quota_outcome(cx, self.calls, decision)
         })
     }
 }

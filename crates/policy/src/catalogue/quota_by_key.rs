@@ -37,11 +37,11 @@ impl WaitingPolicy for QuotaByKey {
                 let period = self.period.map_or(0, |p| p.as_secs());
                 format!("qk|{}|{period}|{value}", cx.exchange.matched.service)
             };
-            quota_outcome(
-                cx.counters
-                    .hit_quota(&key, self.calls, self.period, self.increment_count)
-                    .await,
-            )
+            let decision = cx
+                .counters
+                .hit_quota(&key, self.calls, self.period, self.increment_count)
+                .await;
+            quota_outcome(cx, self.calls, decision)
         })
     }
 }

@@ -25,13 +25,16 @@ impl WaitingPolicy for RateLimit {
     fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
         Box::pin(async move {
             let Some(key) = subscription_key("rl", cx, &self.label) else {
+                cx.exchange
+                    .note(|| "no subscription key: not counted".to_owned());
                 return Ok(Flow::Continue);
             };
             let decision = cx
                 .counters
                 .hit_window(&key, self.calls, self.period, 1)
                 .await;
-            self.reporting.rate_outcome(cx, self.calls, decision)
+            self.reporting
+                .rate_outcome(cx, self.calls, self.period, decision)
         })
     }
 }

@@ -29,6 +29,8 @@ impl WaitingPolicy for RateLimitByKey {
                     .truth(&*cx.exchange)
                     .map_err(|e| expression_failed("rate-limit-by-key increment-condition", e))?;
                 if !counts {
+                    cx.exchange
+                        .note(|| "increment-condition false: not counted".to_owned());
                     return Ok(Flow::Continue);
                 }
             }
@@ -47,7 +49,8 @@ impl WaitingPolicy for RateLimitByKey {
                 .counters
                 .hit_window(&key, self.calls, self.period, self.increment_count)
                 .await;
-            self.reporting.rate_outcome(cx, self.calls, decision)
+            self.reporting
+                .rate_outcome(cx, self.calls, self.period, decision)
         })
     }
 }

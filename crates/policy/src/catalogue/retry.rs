@@ -47,6 +47,7 @@ impl WaitingPolicy for Retry {
             loop {
                 let outcome = run_block(&self.steps, cx).await;
                 if matches!(outcome, Ok(Flow::Respond)) || attempt >= self.count {
+                    cx.exchange.note(|| format!("{} attempt(s)", attempt + 1));
                     return outcome;
                 }
                 // An error counts as a reason to retry only if the condition says so; the
@@ -56,6 +57,7 @@ impl WaitingPolicy for Retry {
                     .truth(&*cx.exchange)
                     .map_err(|e| expression_failed("retry condition", e))?;
                 if !again {
+                    cx.exchange.note(|| format!("{} attempt(s)", attempt + 1));
                     return outcome;
                 }
                 tokio::time::sleep(self.wait(attempt)).await;

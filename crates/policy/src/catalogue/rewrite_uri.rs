@@ -100,6 +100,7 @@ impl Policy for RewriteUri {
             }
         }
         cx.exchange.backend_query = BackendQuery::Edited(pairs);
+        cx.exchange.note(|| format!("backend path {path}"));
         cx.exchange.backend_path = Some(path);
         Ok(Flow::Continue)
     }

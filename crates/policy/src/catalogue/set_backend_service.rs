@@ -30,6 +30,7 @@ impl Policy for SetBackendService {
             .render(&*cx.exchange)
             .map_err(|e| expression_failed("set-backend-service", e))?;
         let uri = parse_base(&text).map_err(|e| expression_failed("set-backend-service", e))?;
+        cx.exchange.note(|| format!("backend {uri}"));
         cx.exchange.backend_base = Some(uri);
         Ok(Flow::Continue)
     }

@@ -119,6 +119,19 @@ impl SetHeader {
 impl Policy for SetHeader {
     fn apply(&self, cx: &mut Context<'_>) -> Outcome {
         let rendered = self.render(&*cx.exchange)?;
+        let on_response = cx.exchange.response.is_some()
+            && matches!(
+                cx.section,
+                crate::document::SectionKind::Outbound | crate::document::SectionKind::OnError
+            );
+        cx.exchange.note(|| {
+            let target = if on_response { "response" } else { "request" };
+            let values: Vec<&str> = rendered.iter().filter_map(|v| v.to_str().ok()).collect();
+            match self.action {
+                ExistsAction::Delete => format!("{target} header {} deleted", self.name),
+                _ => format!("{target} header {}: {}", self.name, values.join(",")),
+            }
+        });
         self.write(cx.target_headers(), rendered);
         Ok(Flow::Continue)
     }

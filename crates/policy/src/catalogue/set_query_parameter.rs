@@ -23,6 +23,8 @@ impl Policy for SetQueryParameter {
                 .map_err(|e| expression_failed("set-query-parameter", e))?;
             rendered.push(text.into_owned());
         }
+        cx.exchange
+            .note(|| format!("query parameter {}: {}", self.name, rendered.join(",")));
         let pairs = cx.exchange.backend_query.pairs_mut();
         let exists = pairs.iter().any(|(n, _)| *n == self.name);
         match self.action {

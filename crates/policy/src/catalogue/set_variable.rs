@@ -22,6 +22,8 @@ impl Policy for SetVariable {
                 .map_err(|e| expression_failed("set-variable", e))?
                 .into_owned(),
         };
+        cx.exchange
+            .note(|| format!("{} = {}", self.name, value.clone().into_text()));
         cx.exchange.set_variable(&self.name, value);
         Ok(Flow::Continue)
     }

@@ -232,13 +232,19 @@ fn json_text(value: &serde_json::Value) -> String {
 
 impl Policy for ValidateJwt {
     fn apply(&self, cx: &mut Context<'_>) -> Outcome {
-        let Some(token) = self.token(cx)? else {
+        let Some(token) = self.token(cx)?.map(std::borrow::Cow::into_owned) else {
             return Err(self.refuse("JWT not present."));
         };
         let claims = self.verify(&token)?;
         self.check_claims(&claims)?;
+        cx.exchange.note(|| {
+            let subject = claims
+                .get("sub")
+                .map(json_text)
+                .unwrap_or_else(|| "-".to_owned());
+            format!("token valid (sub {subject})")
+        });
         if let Some(name) = &self.output_variable {
-            let token = token.into_owned();
             cx.exchange
                 .set_variable(name, Value::Str(Cow::Owned(token)));
         }

@@ -8,4 +8,5 @@ mod helpers;
 mod management;
 mod policies_access;
 mod policies_transform;
+mod tracing;
 mod walkthrough;
