@@ -101,6 +101,9 @@ struct ServeArgs {
         value_parser = parse_network
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Do not record calls for analytics and `/metrics` (for measuring what recording costs).
+    #[arg(long, env = "PORTCULLIS_NO_ANALYTICS")]
+    no_analytics: bool,
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
@@ -199,6 +202,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gateway_addr: args.gateway_addr,
         demo_addr: (!args.no_demo).then_some(args.demo_addr),
         gateway,
+        analytics: !args.no_analytics,
     };
     let app = Application::build(config).await?;
     let state = PortalState {

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_config_store;
 mod m20261127_000002_sessions;
+mod m20261127_000003_usage;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_config_store::Migration),
             Box::new(m20261127_000002_sessions::Migration),
+            Box::new(m20261127_000003_usage::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ pub mod product;
 pub mod service_url;
 pub mod subscription;
 pub mod url_template;
+pub mod usage;
 
 pub use api_suffix::ApiSuffix;
 pub use display_name::DisplayName;

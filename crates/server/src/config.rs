@@ -13,6 +13,8 @@ pub struct ServeConfig {
     /// `None` turns the demo flow off.
     pub demo_addr: Option<SocketAddr>,
     pub gateway: GatewaySettings,
+    /// Record every call for analytics and `/metrics` (on unless turned off).
+    pub analytics: bool,
 }
 
 /// The database to use: `database_url` when given, else `portcullis.db` in `data_dir`

@@ -11,6 +11,7 @@
 //!
 //! The Leptos portal lives in the root crate and plugs its router into [`startup`].
 
+pub mod analytics;
 pub mod config;
 pub mod control;
 pub mod demo;

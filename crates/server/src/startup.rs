@@ -2,6 +2,7 @@
 //! told to stop. Listeners are bound in [`Application::build`] (port 0 allowed), so callers —
 //! the binary and the tests alike — know the real addresses before anything runs.
 
+use crate::analytics::Analytics;
 use crate::{Control, ServeConfig, demo, mgmt};
 use anyhow::Context;
 use axum::Router;
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 pub struct Application {
     control: Arc<Control>,
     gateway: Arc<Gateway>,
+    analytics: Option<Analytics>,
     portal_listener: TcpListener,
     gateway_listener: TcpListener,
     demo_listener: Option<TcpListener>,
@@ -45,7 +47,14 @@ impl Application {
             .try_publish()
             .await
             .context("cannot load the configuration for the gateway")?;
-        let gateway = Arc::new(Gateway::new(snapshots).context("cannot set up TLS for backends")?);
+        let mut gateway = Gateway::new(snapshots).context("cannot set up TLS for backends")?;
+        let analytics = config
+            .analytics
+            .then(|| Analytics::start(control.store().clone()));
+        if let Some(analytics) = &analytics {
+            gateway.record_calls_to(analytics.sink());
+        }
+        let gateway = Arc::new(gateway);
         let bind = |addr: SocketAddr, what: &'static str| async move {
             TcpListener::bind(addr)
                 .await
@@ -60,6 +69,7 @@ impl Application {
         Ok(Self {
             control,
             gateway,
+            analytics,
             portal_listener,
             gateway_listener,
             demo_listener,
@@ -69,6 +79,11 @@ impl Application {
 
     pub fn control(&self) -> &Arc<Control> {
         &self.control
+    }
+
+    /// The analytics aggregator, when calls are recorded.
+    pub fn analytics(&self) -> Option<&Analytics> {
+        self.analytics.as_ref()
     }
 
     /// The gateway itself: its trace keys and recorded traces are the portal's too.
@@ -121,6 +136,28 @@ impl Application {
             )
             .merge(mgmt::router(self.control.clone()))
             .merge(self.portal_routes);
+        let portal = match &self.analytics {
+            Some(analytics) => {
+                let metrics = analytics.metrics().clone();
+                portal.route(
+                    "/metrics",
+                    get(move || {
+                        let metrics = metrics.clone();
+                        async move {
+                            (
+                                [(
+                                    axum::http::header::CONTENT_TYPE,
+                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                                )],
+                                metrics.render(),
+                            )
+                        }
+                    }),
+                )
+            }
+            None => portal,
+        };
+        let analytics = self.analytics.clone();
         let portal_task = tokio::spawn(
             axum::serve(
                 self.portal_listener,
@@ -149,6 +186,9 @@ impl Application {
         if let Some(task) = demo_task {
             task.await?.context("demo flow listener failed")?;
         }
+        if let Some(analytics) = analytics {
+            analytics.flush().await;
+        }
         Ok(())
     }
 
@@ -159,6 +199,7 @@ impl Application {
         let demo_addr = self.demo_addr();
         let control = self.control.clone();
         let gateway = self.gateway.clone();
+        let analytics = self.analytics.clone();
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(self.run_until(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
@@ -169,6 +210,7 @@ impl Application {
             demo_addr,
             control,
             gateway,
+            analytics,
             stop,
             task,
         })
@@ -182,6 +224,7 @@ pub struct RunningApplication {
     pub demo_addr: Option<SocketAddr>,
     pub control: Arc<Control>,
     pub gateway: Arc<Gateway>,
+    pub analytics: Option<Analytics>,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }

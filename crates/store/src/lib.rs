@@ -26,6 +26,7 @@ mod services;
 mod sessions;
 mod subscriptions;
 mod tokens;
+mod usage;
 
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -41,3 +42,4 @@ pub use services::ServiceRecord;
 pub use sessions::SessionRecords;
 pub use subscriptions::KeySlot;
 pub use tokens::TokenRecord;
+pub use usage::{RECENT_CALLS_KEPT, RecentFilter};

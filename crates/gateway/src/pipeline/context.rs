@@ -3,6 +3,7 @@
 use crate::pipeline::authenticate::Caller;
 use crate::pipeline::matching::Routed;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug)]
@@ -12,10 +13,14 @@ pub struct RequestContext {
     /// The socket peer: the caller, or the last proxy in front of the gateway.
     pub peer: SocketAddr,
     pub started: Instant,
-    pub service: Option<String>,
-    pub api: Option<String>,
-    pub operation: Option<String>,
-    pub subscription: Option<String>,
+    pub service: Option<Arc<str>>,
+    pub api: Option<Arc<str>>,
+    pub operation: Option<Arc<str>>,
+    pub product: Option<Arc<str>>,
+    pub subscription: Option<Arc<str>>,
+    /// Method and path as received, for the recent-calls log.
+    pub method: http::Method,
+    pub path: String,
     /// When the backend's response head arrived, for the backend's share of the time.
     pub backend_elapsed: Option<std::time::Duration>,
     /// A policy stopped the request (the response is its error response).
@@ -32,9 +37,12 @@ impl RequestContext {
             request_id: uuid::Uuid::new_v4().simple().to_string(),
             peer,
             started: Instant::now(),
+            method: http::Method::GET,
+            path: String::new(),
             service: None,
             api: None,
             operation: None,
+            product: None,
             subscription: None,
             backend_elapsed: None,
             rejected: false,
@@ -44,14 +52,16 @@ impl RequestContext {
     }
 
     pub(crate) fn routed(&mut self, routed: &Routed<'_>) {
-        self.service = Some(routed.service.name.as_str().to_owned());
-        self.api = Some(routed.api.name.as_str().to_owned());
-        self.operation = Some(routed.operation.name.as_str().to_owned());
+        self.service = Some(routed.service.name_text.clone());
+        self.api = Some(routed.api.name_text.clone());
+        self.operation = Some(routed.operation.name_text.clone());
     }
 
-    pub(crate) fn authenticated(&mut self, caller: &Caller<'_>) {
-        self.subscription = caller
-            .grant
-            .map(|grant| grant.subscription.as_str().to_owned());
+    pub(crate) fn authenticated(&mut self, caller: &Caller<'_>, routed: &Routed<'_>) {
+        self.subscription = caller.grant.map(|grant| grant.info.name.clone());
+        self.product = caller
+            .product
+            .and_then(|p| routed.service.products.get(p))
+            .map(|p| p.name_text.clone());
     }
 }

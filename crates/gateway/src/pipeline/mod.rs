@@ -40,6 +40,7 @@ pub use context::RequestContext;
 pub use error::GatewayError;
 
 use crate::body::GatewayBody;
+use crate::calls::CallSink;
 use crate::snapshot::SnapshotHandle;
 use crate::trace::{self, TokenError, TraceDraft, TraceKeys, TraceStore};
 use crate::{REQUEST_ID_HEADER, STATUS_PATH};
@@ -59,6 +60,7 @@ pub struct Gateway {
     counters: Arc<dyn CounterStore>,
     trace_keys: Arc<TraceKeys>,
     traces: Arc<TraceStore>,
+    calls: Option<Arc<dyn CallSink>>,
 }
 
 impl Gateway {
@@ -77,7 +79,13 @@ impl Gateway {
             counters,
             trace_keys: Arc::new(TraceKeys::random()),
             traces: Arc::new(TraceStore::default()),
+            calls: None,
         })
+    }
+
+    /// Sends a record of every call to `sink` (analytics).
+    pub fn record_calls_to(&mut self, sink: Arc<dyn CallSink>) {
+        self.calls = Some(sink);
     }
 
     /// The key trace tokens are signed with (the portal issues tokens with it).
@@ -130,7 +138,7 @@ impl Gateway {
             self.traces
                 .insert(draft.finish(view, context.started.elapsed()));
         }
-        log::record(&context, &response);
+        log::record(&context, &response, self.calls.as_deref());
         response
     }
 
@@ -144,9 +152,15 @@ impl Gateway {
         if parts.uri.path() == STATUS_PATH {
             return Ok(status_response(snapshot.revision));
         }
+        if self.calls.is_some() {
+            context.method = parts.method.clone();
+            context.path = parts.uri.path().to_owned();
+        }
 
         // match the API; a CORS preflight is answered before keys and operations.
         let api_route = matching::route_api(&snapshot, &parts)?;
+        context.service = Some(api_route.service.name_text.clone());
+        context.api = Some(api_route.api.name_text.clone());
         self.start_trace(context, &api_route, &parts);
         if let Some(cors) = &api_route.api.preflight
             && cors::is_preflight(&parts.method, &parts.headers)
@@ -160,7 +174,7 @@ impl Gateway {
 
         // authenticate
         let caller = authenticate::authenticate(&routed, &parts)?;
-        context.authenticated(&caller);
+        context.authenticated(&caller, &routed);
         if let Some(trace) = &mut context.trace {
             trace.step(
                 "match",

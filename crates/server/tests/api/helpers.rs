@@ -38,6 +38,7 @@ pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
         gateway_addr: loopback,
         demo_addr: Some(loopback),
         gateway,
+        analytics: true,
     };
     let app = Application::build_with_store(config, store)
         .await
@@ -58,6 +59,39 @@ pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
 }
 
 impl TestApp {
+    /// Stops Portcullis and starts it again on the same database, as after a restart.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            app,
+            token,
+            http,
+            backend,
+            _db: db,
+        } = self;
+        app.stop().await.expect("Portcullis stops");
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+        let config = ServeConfig {
+            database_url: db.url.clone(),
+            portal_addr: loopback,
+            gateway_addr: loopback,
+            demo_addr: Some(loopback),
+            gateway: GatewaySettings::default(),
+            analytics: true,
+        };
+        let app = Application::build_with_store(config, db.store().await)
+            .await
+            .expect("Portcullis starts again")
+            .spawn()
+            .expect("Portcullis serves again");
+        TestApp {
+            app,
+            token,
+            http,
+            backend,
+            _db: db,
+        }
+    }
+
     pub fn mgmt_url(&self, path: &str) -> String {
         format!("http://{}/mgmt{path}", self.app.portal_addr)
     }

@@ -1,6 +1,7 @@
 //! Integration tests: the real servers on loopback port 0, a fresh database per test, real
 //! backends. One binary (`tests/api/`) so the crate links once.
 
+mod analytics;
 mod gateway_auth;
 mod gateway_forwarding;
 mod gateway_matching;

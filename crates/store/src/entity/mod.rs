@@ -10,6 +10,8 @@ pub mod operation;
 pub mod policy;
 pub mod product;
 pub mod product_api;
+pub mod recent_call;
 pub mod service;
 pub mod session;
 pub mod subscription;
+pub mod usage_minute;

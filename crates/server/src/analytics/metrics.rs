@@ -1,0 +1,98 @@
+//! The Prometheus endpoint's numbers: request counts and latency histograms labelled by
+//! service, API, operation, product and status class. Updated by the aggregator task, never
+//! on the request path.
+
+use portcullis_domain::usage::StatusClass;
+use portcullis_gateway::calls::CallRecord;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: String,
+    api: String,
+    operation: String,
+    product: String,
+    status_class: String,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0].into_iter()
+}
+
+/// The registry and the families the aggregator updates.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<CallLabels, Counter>,
+    duration: Family<CallLabels, Histogram>,
+    backend_duration: Family<CallLabels, Histogram>,
+    dropped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<CallLabels, Counter>::default();
+        let duration = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        let backend_duration = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        let dropped = Counter::default();
+        registry.register("gateway_requests", "Calls answered by the gateway", requests.clone());
+        registry.register(
+            "gateway_request_duration_seconds",
+            "Time from the request to the response head, in the gateway",
+            duration.clone(),
+        );
+        registry.register(
+            "gateway_backend_duration_seconds",
+            "Time the backend took to answer (calls that reached it)",
+            backend_duration.clone(),
+        );
+        registry.register(
+            "analytics_dropped_records",
+            "Call records dropped because the aggregator fell behind",
+            dropped.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            duration,
+            backend_duration,
+            dropped,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn observe(&self, call: &CallRecord) {
+        let labels = CallLabels {
+            service: call.service.to_string(),
+            api: call.api.as_deref().unwrap_or_default().to_owned(),
+            operation: call.operation.as_deref().unwrap_or_default().to_owned(),
+            product: call.product.as_deref().unwrap_or_default().to_owned(),
+            status_class: StatusClass::of(call.status).as_str().to_owned(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.duration.get_or_create(&labels).observe(call.total.as_secs_f64());
+        if let Some(backend) = call.backend {
+            self.backend_duration.get_or_create(&labels).observe(backend.as_secs_f64());
+        }
+    }
+
+    pub fn dropped(&self, count: u64) {
+        self.dropped.inc_by(count);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        let registry = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
