@@ -1,5 +1,6 @@
 //! The portal's HTML shell and its routes.
 
+use crate::pages::analytics::AnalyticsPage;
 use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
@@ -77,6 +78,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("policies"))
                     view=PolicyPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("analytics"))
+                    view=AnalyticsPage
                 />
                 <Route
                     path=(

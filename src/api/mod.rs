@@ -3,6 +3,7 @@
 //! grouped by area. Server functions are thin: they check the session, parse input into
 //! domain types and call the same control plane as the management API.
 
+pub mod analytics;
 pub mod apis;
 pub mod audit;
 pub mod auth;

@@ -95,6 +95,7 @@ pub fn ServiceFrame(
         ("Products", "/products"),
         ("Subscriptions", "/subscriptions"),
         ("Policies", "/policies"),
+        ("Analytics", "/analytics"),
         ("Audit log", "/audit"),
     ];
     view! {

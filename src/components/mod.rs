@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages: the signed-in frame, form fields, the copy button.
 
 mod api_tabs;
+mod charts;
 mod code_editor;
 mod confirm;
 mod copy_button;
@@ -8,6 +9,7 @@ mod field;
 mod frame;
 
 pub use api_tabs::ApiTabs;
+pub use charts::{CallsChart, LatencyChart};
 pub use code_editor::{CodeEditor, Jump};
 pub use confirm::confirm;
 pub use copy_button::CopyButton;

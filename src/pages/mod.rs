@@ -1,5 +1,6 @@
 //! One file per page (or page family), each a component the router mounts.
 
+pub mod analytics;
 pub mod api;
 pub mod apis;
 pub mod audit;

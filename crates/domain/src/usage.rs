@@ -39,9 +39,9 @@ impl StatusClass {
 
 /// Upper bounds of the latency buckets, in milliseconds; the last bucket has no bound.
 pub const LATENCY_BOUNDS_MS: [f64; 29] = [
-    0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0,
-    300.0, 500.0, 700.0, 1_000.0, 1_500.0, 2_000.0, 3_000.0, 5_000.0, 7_000.0, 10_000.0,
-    15_000.0, 20_000.0, 30_000.0, 60_000.0,
+    0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0, 300.0,
+    500.0, 700.0, 1_000.0, 1_500.0, 2_000.0, 3_000.0, 5_000.0, 7_000.0, 10_000.0, 15_000.0,
+    20_000.0, 30_000.0, 60_000.0,
 ];
 
 /// Counts of latencies per bucket (one more bucket than bounds: the overflow).
@@ -93,12 +93,19 @@ impl Histogram {
 
     /// `3,0,12,…`: how the store keeps it.
     pub fn encode(&self) -> String {
-        self.0.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+        self.0
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Reads [`Histogram::encode`]'s text; anything malformed reads as empty.
     pub fn decode(text: &str) -> Self {
-        let counts: Vec<u64> = text.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        let counts: Vec<u64> = text
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
         if counts.len() == LATENCY_BOUNDS_MS.len() + 1 {
             Self(counts)
         } else {

@@ -5,8 +5,7 @@ use crate::entity::{recent_call, usage_minute};
 use crate::{Store, StoreError};
 use portcullis_domain::usage::{Histogram, RecentCall, UsageCounts, UsageKey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 /// Rows per INSERT: well under SQLite's limit of bound values per statement.
@@ -39,26 +38,28 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let models = rows.into_iter().map(|(key, counts)| usage_minute::ActiveModel {
-            service: Set(key.service),
-            minute: Set(key.minute),
-            api: Set(key.api),
-            operation: Set(key.operation),
-            product: Set(key.product),
-            subscription: Set(key.subscription),
-            calls: Set(count(counts.calls)),
-            success: Set(count(counts.success)),
-            blocked: Set(count(counts.blocked)),
-            failed: Set(count(counts.failed)),
-            other: Set(count(counts.other)),
-            bytes: Set(count(counts.bytes)),
-            total_ms_sum: Set(counts.total_ms_sum),
-            backend_ms_sum: Set(counts.backend_ms_sum),
-            backend_calls: Set(count(counts.backend_calls)),
-            total_histogram: Set(counts.total.encode()),
-            backend_histogram: Set(counts.backend.encode()),
-            ..Default::default()
-        });
+        let models = rows
+            .into_iter()
+            .map(|(key, counts)| usage_minute::ActiveModel {
+                service: Set(key.service),
+                minute: Set(key.minute),
+                api: Set(key.api),
+                operation: Set(key.operation),
+                product: Set(key.product),
+                subscription: Set(key.subscription),
+                calls: Set(count(counts.calls)),
+                success: Set(count(counts.success)),
+                blocked: Set(count(counts.blocked)),
+                failed: Set(count(counts.failed)),
+                other: Set(count(counts.other)),
+                bytes: Set(count(counts.bytes)),
+                total_ms_sum: Set(counts.total_ms_sum),
+                backend_ms_sum: Set(counts.backend_ms_sum),
+                backend_calls: Set(count(counts.backend_calls)),
+                total_histogram: Set(counts.total.encode()),
+                backend_histogram: Set(counts.backend.encode()),
+                ..Default::default()
+            });
         let models: Vec<_> = models.collect();
         let _guard = self.write_guard().await;
         for chunk in models.chunks(ROWS_PER_INSERT) {
@@ -71,7 +72,12 @@ impl Store {
 
     /// Usage of `service` in the minutes `from..to` (unix minutes, `to` exclusive), one entry
     /// per stored part.
-    pub async fn usage(&self, service: &str, from: i64, to: i64) -> Result<Vec<(UsageKey, UsageCounts)>, StoreError> {
+    pub async fn usage(
+        &self,
+        service: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(UsageKey, UsageCounts)>, StoreError> {
         let rows = usage_minute::Entity::find()
             .filter(usage_minute::Column::Service.eq(service))
             .filter(usage_minute::Column::Minute.gte(from))
@@ -157,11 +163,17 @@ impl Store {
                 .await?;
             if let Some(keep_from) = keep_from {
                 let sql = match backend {
-                    sea_orm::DatabaseBackend::Postgres => "DELETE FROM recent_call WHERE service = $1 AND id < $2",
+                    sea_orm::DatabaseBackend::Postgres => {
+                        "DELETE FROM recent_call WHERE service = $1 AND id < $2"
+                    }
                     _ => "DELETE FROM recent_call WHERE service = ? AND id < ?",
                 };
                 self.db
-                    .execute(Statement::from_sql_and_values(backend, sql, [service.clone().into(), keep_from.into()]))
+                    .execute(Statement::from_sql_and_values(
+                        backend,
+                        sql,
+                        [service.clone().into(), keep_from.into()],
+                    ))
                     .await?;
             }
         }
@@ -169,16 +181,23 @@ impl Store {
     }
 
     /// The newest recent calls of `service`, newest first.
-    pub async fn recent_calls(&self, service: &str, filter: &RecentFilter) -> Result<Vec<RecentCall>, StoreError> {
+    pub async fn recent_calls(
+        &self,
+        service: &str,
+        filter: &RecentFilter,
+    ) -> Result<Vec<RecentCall>, StoreError> {
         use portcullis_domain::usage::StatusClass;
-        let mut query = recent_call::Entity::find().filter(recent_call::Column::Service.eq(service));
+        let mut query =
+            recent_call::Entity::find().filter(recent_call::Column::Service.eq(service));
         if let Some(subscription) = &filter.subscription {
             query = query.filter(recent_call::Column::Subscription.eq(subscription.as_str()));
         }
         query = match filter.class {
             None => query,
             Some(StatusClass::Success) => query.filter(recent_call::Column::Status.lt(400)),
-            Some(StatusClass::Blocked) => query.filter(recent_call::Column::Status.is_in([401, 403, 429])),
+            Some(StatusClass::Blocked) => {
+                query.filter(recent_call::Column::Status.is_in([401, 403, 429]))
+            }
             Some(StatusClass::Failed) => query.filter(
                 sea_orm::Condition::any()
                     .add(recent_call::Column::Status.eq(400))

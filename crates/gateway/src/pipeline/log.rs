@@ -8,7 +8,11 @@ use http::Response;
 use http_body::Body;
 use std::time::SystemTime;
 
-pub fn record(context: &RequestContext, response: &Response<GatewayBody>, calls: Option<&dyn CallSink>) {
+pub fn record(
+    context: &RequestContext,
+    response: &Response<GatewayBody>,
+    calls: Option<&dyn CallSink>,
+) {
     let elapsed = context.started.elapsed();
     tracing::debug!(
         request_id = %context.request_id,

@@ -31,10 +31,12 @@ impl Pending {
         };
         let total_ms = call.total.as_secs_f64() * 1000.0;
         let backend_ms = call.backend.map(|d| d.as_secs_f64() * 1000.0);
-        self.minutes
-            .entry(key)
-            .or_default()
-            .add_call(call.status, total_ms, backend_ms, call.bytes);
+        self.minutes.entry(key).or_default().add_call(
+            call.status,
+            total_ms,
+            backend_ms,
+            call.bytes,
+        );
         self.recent.push(RecentCall {
             service: call.service.to_string(),
             at_ms,
@@ -110,7 +112,10 @@ mod tests {
         assert_eq!(minutes.len(), 2);
         let (first_key, first) = &minutes[0];
         assert_eq!(first_key.minute, 29_000_000);
-        assert_eq!((first.calls, first.success, first.blocked, first.bytes), (2, 1, 1, 20));
+        assert_eq!(
+            (first.calls, first.success, first.blocked, first.bytes),
+            (2, 1, 1, 20)
+        );
         assert_eq!(first.backend_calls, 2);
         let (second_key, second) = &minutes[1];
         assert_eq!(second_key.minute, 29_000_001);

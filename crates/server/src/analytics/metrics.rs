@@ -21,7 +21,10 @@ struct CallLabels {
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0].into_iter()
+    [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    ]
+    .into_iter()
 }
 
 /// The registry and the families the aggregator updates.
@@ -37,10 +40,18 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("portcullis");
         let requests = Family::<CallLabels, Counter>::default();
-        let duration = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
-        let backend_duration = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        let duration = Family::<CallLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
+        let backend_duration = Family::<CallLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
         let dropped = Counter::default();
-        registry.register("gateway_requests", "Calls answered by the gateway", requests.clone());
+        registry.register(
+            "gateway_requests",
+            "Calls answered by the gateway",
+            requests.clone(),
+        );
         registry.register(
             "gateway_request_duration_seconds",
             "Time from the request to the response head, in the gateway",
@@ -76,9 +87,13 @@ impl Metrics {
             status_class: StatusClass::of(call.status).as_str().to_owned(),
         };
         self.requests.get_or_create(&labels).inc();
-        self.duration.get_or_create(&labels).observe(call.total.as_secs_f64());
+        self.duration
+            .get_or_create(&labels)
+            .observe(call.total.as_secs_f64());
         if let Some(backend) = call.backend {
-            self.backend_duration.get_or_create(&labels).observe(backend.as_secs_f64());
+            self.backend_duration
+                .get_or_create(&labels)
+                .observe(backend.as_secs_f64());
         }
     }
 
@@ -89,7 +104,10 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut text = String::new();
-        let registry = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
             text.clear();
         }

@@ -27,6 +27,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// Records waiting for the aggregator at most.
 const QUEUE: usize = 65_536;
 
+// Nearly every message is a call; boxing it would cost an allocation per request to shrink
+// the rare flush message.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Call(CallRecord),
     /// Write everything counted so far, then answer.

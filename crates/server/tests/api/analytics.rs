@@ -18,7 +18,14 @@ async fn flush(app: &TestApp) {
 
 async fn totals(app: &TestApp) -> UsageCounts {
     let mut sum = UsageCounts::default();
-    for (_, counts) in app.app.control.store().usage("svc", 0, i64::MAX).await.unwrap() {
+    for (_, counts) in app
+        .app
+        .control
+        .store()
+        .usage("svc", 0, i64::MAX)
+        .await
+        .unwrap()
+    {
         sum.merge(&counts);
     }
     sum
@@ -35,11 +42,19 @@ async fn calls(app: &TestApp, key: &str, ok: usize, refused: usize, missing: usi
         assert_eq!(response.status(), 200);
     }
     for _ in 0..refused {
-        let response = app.gateway(Method::GET, "svc.localhost", "/echo/no-key").send().await.unwrap();
+        let response = app
+            .gateway(Method::GET, "svc.localhost", "/echo/no-key")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401);
     }
     for _ in 0..missing {
-        let response = app.gateway(Method::DELETE, "svc.localhost", "/echo/x").send().await.unwrap();
+        let response = app
+            .gateway(Method::DELETE, "svc.localhost", "/echo/x")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 404);
     }
 }
@@ -62,30 +77,70 @@ async fn calls_are_counted_by_class_and_survive_a_restart() {
     flush(&app).await;
     let counted = totals(&app).await;
     assert_eq!(
-        (counted.calls, counted.success, counted.blocked, counted.other, counted.failed),
+        (
+            counted.calls,
+            counted.success,
+            counted.blocked,
+            counted.other,
+            counted.failed
+        ),
         (8, 5, 2, 1, 0)
     );
-    assert_eq!(counted.backend_calls, 5, "only calls that reached the backend");
+    assert_eq!(
+        counted.backend_calls, 5,
+        "only calls that reached the backend"
+    );
     assert_eq!(counted.total.count(), 8);
-    let rows = app.app.control.store().usage("svc", 0, i64::MAX).await.unwrap();
-    assert!(rows.iter().any(|(key, counts)| key.subscription == "tester" && key.operation == "get-all" && counts.success == 5));
+    let rows = app
+        .app
+        .control
+        .store()
+        .usage("svc", 0, i64::MAX)
+        .await
+        .unwrap();
+    assert!(rows.iter().any(|(key, counts)| key.subscription == "tester"
+        && key.operation == "get-all"
+        && counts.success == 5));
 
     // Recent calls, newest first, filtered by class and subscription.
     let store = app.app.control.store();
-    let recent = store.recent_calls("svc", &RecentFilter { limit: 100, ..Default::default() }).await.unwrap();
+    let recent = store
+        .recent_calls(
+            "svc",
+            &RecentFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(recent.len(), 8);
-    assert_eq!((recent[0].method.as_str(), recent[0].status), ("DELETE", 404));
+    assert_eq!(
+        (recent[0].method.as_str(), recent[0].status),
+        ("DELETE", 404)
+    );
     assert_eq!(recent[7].path, "/echo/ok");
     let blocked = store
         .recent_calls(
             "svc",
-            &RecentFilter { class: Some(portcullis_domain::usage::StatusClass::Blocked), limit: 100, ..Default::default() },
+            &RecentFilter {
+                class: Some(portcullis_domain::usage::StatusClass::Blocked),
+                limit: 100,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(blocked.len(), 2);
     let mine = store
-        .recent_calls("svc", &RecentFilter { subscription: Some("tester".into()), limit: 100, ..Default::default() })
+        .recent_calls(
+            "svc",
+            &RecentFilter {
+                subscription: Some("tester".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(mine.len(), 5);
@@ -116,11 +171,22 @@ async fn metrics_are_exposed_for_prometheus() {
         .unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("portcullis_gateway_requests_total{") && l.contains("status_class=\"success\""))
+        .find(|l| {
+            l.starts_with("portcullis_gateway_requests_total{")
+                && l.contains("status_class=\"success\"")
+        })
         .unwrap_or_else(|| panic!("no success counter in\n{text}"));
-    assert!(line.contains("service=\"svc\"") && line.contains("api=\"echo\"") && line.contains("operation=\"get-all\""), "{line}");
+    assert!(
+        line.contains("service=\"svc\"")
+            && line.contains("api=\"echo\"")
+            && line.contains("operation=\"get-all\""),
+        "{line}"
+    );
     assert!(line.ends_with(" 3"), "{line}");
-    assert!(text.contains("portcullis_gateway_request_duration_seconds_bucket{"), "{text}");
+    assert!(
+        text.contains("portcullis_gateway_request_duration_seconds_bucket{"),
+        "{text}"
+    );
     assert!(text.contains("status_class=\"blocked\""), "{text}");
 }
 
@@ -145,9 +211,21 @@ async fn the_recent_log_keeps_the_newest_calls_only() {
         request_id: i.to_string(),
     };
     let kept = portcullis_store::RECENT_CALLS_KEPT;
-    store.record_calls((0..kept * 3).map(call).collect()).await.unwrap();
+    store
+        .record_calls((0..kept * 3).map(call).collect())
+        .await
+        .unwrap();
     store.record_calls(vec![call(kept * 3)]).await.unwrap();
-    let recent = store.recent_calls("svc", &RecentFilter { limit: 10_000, ..Default::default() }).await.unwrap();
+    let recent = store
+        .recent_calls(
+            "svc",
+            &RecentFilter {
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(recent.len() as i64, kept);
     assert_eq!(recent[0].path, format!("/{}", kept * 3));
 }

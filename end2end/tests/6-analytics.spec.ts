@@ -1,0 +1,52 @@
+import { expect, test, type Page } from "@playwright/test";
+import { ADMIN, GATEWAY } from "../playwright.config";
+
+/** After N calls through the gateway, the Analytics page counts N more. */
+
+async function signIn(page: Page) {
+  await page.goto("/sign-in");
+  await page.getByLabel("Username").fill(ADMIN.username);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/services$/);
+}
+
+test("the analytics page counts every call and lists the recent ones", async ({ page, context, baseURL }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
+  await signIn(page);
+  await page.goto("/services/flowdemo/subscriptions");
+  await expect(async () => {
+    await page.getByRole("button", { name: "Copy primary key" }).first().click();
+    await expect(page.getByText("Copied primary key")).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  const key = await page.evaluate(() => navigator.clipboard.readText());
+
+  await page.getByRole("link", { name: "Analytics" }).click();
+  const total = page.getByTestId("total-calls");
+  await expect(total).toBeVisible();
+  const before = Number(await total.textContent());
+
+  const N = 5;
+  for (let i = 0; i < N; i++) {
+    const response = await page.request.post(`http://${GATEWAY}/calc`, {
+      headers: { Host: "flowdemo.localhost", "Content-Type": "application/json", "Ocp-Apim-Subscription-Key": key },
+      data: { a: i, b: 1 },
+    });
+    expect(response.status()).toBe(200);
+  }
+  // Counts reach the database within a few seconds; Refresh until they show.
+  await expect(async () => {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect(total).toHaveText(String(before + N), { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByRole("img", { name: "Calls over time by result" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "By operation" })).toContainText("calculator › add2numbers");
+  await page.screenshot({ path: "test-results/analytics.png", fullPage: true });
+
+  await page.getByRole("tab", { name: "Requests" }).click();
+  const recent = page.getByRole("table", { name: "Recent calls" });
+  await expect(recent.getByRole("row").nth(1)).toContainText("POST");
+  await expect(recent.getByRole("row").nth(1)).toContainText("/calc");
+  await page.getByLabel("Status").selectOption("blocked");
+  await expect(page.getByRole("table", { name: "Recent calls" }).or(page.getByText("No calls match."))).toBeVisible();
+});
