@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, GATEWAY } from "../playwright.config";
+import { GATEWAY } from "../playwright.config";
+import { copyFirstPrimaryKey, signIn } from "./helpers";
 
 /**
  * The seed's two policy scenarios, written with the portal's policy forms: a product policy
@@ -14,29 +15,11 @@ async function call(page: Page, key: string) {
   });
 }
 
-async function signIn(page: Page) {
-  await page.goto("/sign-in");
-  await page.getByLabel("Username").fill(ADMIN.username);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/services$/);
-}
-
-async function productKey(page: Page) {
-  await page.goto("/services/flowdemo/subscriptions");
-  // Until the page is hydrated the button does nothing: click until the copy is confirmed.
-  await expect(async () => {
-    await page.getByRole("button", { name: "Copy primary key" }).click();
-    await expect(page.getByText("Copied primary key")).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 15_000 });
-  return page.evaluate(() => navigator.clipboard.readText());
-}
-
 test("a product policy that forbids the caller's IP answers 403", async ({ page, context, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   page.on("dialog", (dialog) => dialog.accept());
   await signIn(page);
-  const key = await productKey(page);
+  const key = await copyFirstPrimaryKey(page);
   expect((await call(page, key)).status()).toBe(200);
 
   await page.getByRole("link", { name: "Products" }).click();
@@ -69,7 +52,7 @@ test("a product policy that forbids the caller's IP answers 403", async ({ page,
 test("rate-limit-by-key lets 3 calls through and answers the 4th with 429", async ({ page, context, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   await signIn(page);
-  const key = await productKey(page);
+  const key = await copyFirstPrimaryKey(page);
 
   await page.goto("/services/flowdemo/apis/calculator");
   await page.getByRole("navigation", { name: "API" }).getByRole("link", { name: "Policies" }).click();

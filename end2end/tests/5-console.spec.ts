@@ -1,15 +1,7 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ADMIN } from "../playwright.config";
+import { expect, test } from "@playwright/test";
+import { signIn } from "./helpers";
 
 /** The Test tab: a real call through the gateway, and its trace. */
-
-async function signIn(page: Page) {
-  await page.goto("/sign-in");
-  await page.getByLabel("Username").fill(ADMIN.username);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/services$/);
-}
 
 test("the console calls the operation through the gateway and traces it", async ({ page }) => {
   await signIn(page);

@@ -1,25 +1,13 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, GATEWAY } from "../playwright.config";
+import { expect, test } from "@playwright/test";
+import { GATEWAY } from "../playwright.config";
+import { copyFirstPrimaryKey, signIn } from "./helpers";
 
 /** After N calls through the gateway, the Analytics page counts N more. */
-
-async function signIn(page: Page) {
-  await page.goto("/sign-in");
-  await page.getByLabel("Username").fill(ADMIN.username);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/services$/);
-}
 
 test("the analytics page counts every call and lists the recent ones", async ({ page, context, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   await signIn(page);
-  await page.goto("/services/flowdemo/subscriptions");
-  await expect(async () => {
-    await page.getByRole("button", { name: "Copy primary key" }).first().click();
-    await expect(page.getByText("Copied primary key")).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 15_000 });
-  const key = await page.evaluate(() => navigator.clipboard.readText());
+  const key = await copyFirstPrimaryKey(page);
 
   await page.getByRole("link", { name: "Analytics" }).click();
   const total = page.getByTestId("total-calls");

@@ -17,7 +17,8 @@ pub struct CallRecord {
     pub product: Option<Arc<str>>,
     pub subscription: Option<Arc<str>>,
     pub method: http::Method,
-    pub path: String,
+    /// The request URI (its path is what the recent-calls log shows).
+    pub uri: http::Uri,
     pub status: u16,
     pub total: Duration,
     pub backend: Option<Duration>,

@@ -18,9 +18,9 @@ pub struct RequestContext {
     pub operation: Option<Arc<str>>,
     pub product: Option<Arc<str>>,
     pub subscription: Option<Arc<str>>,
-    /// Method and path as received, for the recent-calls log.
+    /// Method and URI as received, for the recent-calls log (cloning a URI shares its bytes).
     pub method: http::Method,
-    pub path: String,
+    pub uri: http::Uri,
     /// When the backend's response head arrived, for the backend's share of the time.
     pub backend_elapsed: Option<std::time::Duration>,
     /// A policy stopped the request (the response is its error response).
@@ -38,7 +38,7 @@ impl RequestContext {
             peer,
             started: Instant::now(),
             method: http::Method::GET,
-            path: String::new(),
+            uri: http::Uri::default(),
             service: None,
             api: None,
             operation: None,

@@ -8,8 +8,10 @@ use http::Response;
 use http_body::Body;
 use std::time::SystemTime;
 
+/// Logs the request and hands its record to `calls`; the context is spent afterwards (its
+/// request id moves into the record).
 pub fn record(
-    context: &RequestContext,
+    context: &mut RequestContext,
     response: &Response<GatewayBody>,
     calls: Option<&dyn CallSink>,
 ) {
@@ -44,12 +46,12 @@ pub fn record(
         product: context.product.clone(),
         subscription: context.subscription.clone(),
         method: context.method.clone(),
-        path: context.path.clone(),
+        uri: std::mem::take(&mut context.uri),
         status: response.status().as_u16(),
         total: elapsed,
         backend: context.backend_elapsed,
         bytes,
         ip: context.peer.ip(),
-        request_id: context.request_id.clone(),
+        request_id: std::mem::take(&mut context.request_id),
     });
 }

@@ -138,7 +138,7 @@ impl Gateway {
             self.traces
                 .insert(draft.finish(view, context.started.elapsed()));
         }
-        log::record(&context, &response, self.calls.as_deref());
+        log::record(&mut context, &response, self.calls.as_deref());
         response
     }
 
@@ -154,7 +154,7 @@ impl Gateway {
         }
         if self.calls.is_some() {
             context.method = parts.method.clone();
-            context.path = parts.uri.path().to_owned();
+            context.uri = parts.uri.clone();
         }
 
         // match the API; a CORS preflight is answered before keys and operations.

@@ -9,7 +9,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -27,6 +28,24 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
     .into_iter()
 }
 
+/// A label set by the snapshot's shared names: looking one up allocates nothing.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct SeriesKey {
+    service: Arc<str>,
+    api: Option<Arc<str>>,
+    operation: Option<Arc<str>>,
+    product: Option<Arc<str>>,
+    class: StatusClass,
+}
+
+/// The three series of one label set (each a shared handle into its family).
+#[derive(Clone)]
+struct Series {
+    requests: Counter,
+    duration: Histogram,
+    backend_duration: Histogram,
+}
+
 /// The registry and the families the aggregator updates.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -34,6 +53,7 @@ pub struct Metrics {
     duration: Family<CallLabels, Histogram>,
     backend_duration: Family<CallLabels, Histogram>,
     dropped: Counter,
+    series: Mutex<HashMap<SeriesKey, Series>>,
 }
 
 impl Default for Metrics {
@@ -73,27 +93,39 @@ impl Default for Metrics {
             duration,
             backend_duration,
             dropped,
+            series: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl Metrics {
     pub fn observe(&self, call: &CallRecord) {
-        let labels = CallLabels {
-            service: call.service.to_string(),
-            api: call.api.as_deref().unwrap_or_default().to_owned(),
-            operation: call.operation.as_deref().unwrap_or_default().to_owned(),
-            product: call.product.as_deref().unwrap_or_default().to_owned(),
-            status_class: StatusClass::of(call.status).as_str().to_owned(),
+        let key = SeriesKey {
+            service: call.service.clone(),
+            api: call.api.clone(),
+            operation: call.operation.clone(),
+            product: call.product.clone(),
+            class: StatusClass::of(call.status),
         };
-        self.requests.get_or_create(&labels).inc();
-        self.duration
-            .get_or_create(&labels)
-            .observe(call.total.as_secs_f64());
+        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let series = series.entry(key).or_insert_with_key(|key| {
+            let labels = CallLabels {
+                service: key.service.to_string(),
+                api: key.api.as_deref().unwrap_or_default().to_owned(),
+                operation: key.operation.as_deref().unwrap_or_default().to_owned(),
+                product: key.product.as_deref().unwrap_or_default().to_owned(),
+                status_class: key.class.as_str().to_owned(),
+            };
+            Series {
+                requests: self.requests.get_or_create(&labels).clone(),
+                duration: self.duration.get_or_create(&labels).clone(),
+                backend_duration: self.backend_duration.get_or_create(&labels).clone(),
+            }
+        });
+        series.requests.inc();
+        series.duration.observe(call.total.as_secs_f64());
         if let Some(backend) = call.backend {
-            self.backend_duration
-                .get_or_create(&labels)
-                .observe(backend.as_secs_f64());
+            series.backend_duration.observe(backend.as_secs_f64());
         }
     }
 

@@ -114,7 +114,7 @@ async fn run(
             message = receiver.recv() => match message {
                 Some(Message::Call(call)) => {
                     metrics.observe(&call);
-                    pending.add(&call);
+                    pending.add(call);
                 }
                 Some(Message::Flush(done)) => {
                     write(&store, &mut pending).await;

@@ -21,6 +21,19 @@ pub struct TestApp {
     _db: TestDatabase,
 }
 
+/// Every listener on a free loopback port, analytics on.
+fn config(db: &TestDatabase, gateway: GatewaySettings) -> ServeConfig {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+    ServeConfig {
+        database_url: db.url.clone(),
+        portal_addr: loopback,
+        gateway_addr: loopback,
+        demo_addr: Some(loopback),
+        gateway,
+        analytics: true,
+    }
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(testing::sqlite(), GatewaySettings::default()).await
 }
@@ -31,16 +44,7 @@ pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
         .create_token("tests")
         .await
         .expect("a management token");
-    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
-    let config = ServeConfig {
-        database_url: db.url.clone(),
-        portal_addr: loopback,
-        gateway_addr: loopback,
-        demo_addr: Some(loopback),
-        gateway,
-        analytics: true,
-    };
-    let app = Application::build_with_store(config, store)
+    let app = Application::build_with_store(config(&db, gateway), store)
         .await
         .expect("Portcullis starts")
         .spawn()
@@ -69,20 +73,14 @@ impl TestApp {
             _db: db,
         } = self;
         app.stop().await.expect("Portcullis stops");
-        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
-        let config = ServeConfig {
-            database_url: db.url.clone(),
-            portal_addr: loopback,
-            gateway_addr: loopback,
-            demo_addr: Some(loopback),
-            gateway: GatewaySettings::default(),
-            analytics: true,
-        };
-        let app = Application::build_with_store(config, db.store().await)
-            .await
-            .expect("Portcullis starts again")
-            .spawn()
-            .expect("Portcullis serves again");
+        let app = Application::build_with_store(
+            config(&db, GatewaySettings::default()),
+            db.store().await,
+        )
+        .await
+        .expect("Portcullis starts again")
+        .spawn()
+        .expect("Portcullis serves again");
         TestApp {
             app,
             token,

@@ -1,0 +1,22 @@
+import { expect, type Page } from "@playwright/test";
+import { ADMIN } from "../playwright.config";
+
+/** Signs the test administrator in (created by the first spec). */
+export async function signIn(page: Page) {
+  await page.goto("/sign-in");
+  await page.getByLabel("Username").fill(ADMIN.username);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/services$/);
+}
+
+/** The primary key of the first subscription of flowdemo, copied through the clipboard. */
+export async function copyFirstPrimaryKey(page: Page) {
+  await page.goto("/services/flowdemo/subscriptions");
+  // Until the page is hydrated the button does nothing: click until the copy is confirmed.
+  await expect(async () => {
+    await page.getByRole("button", { name: "Copy primary key" }).first().click();
+    await expect(page.getByText("Copied primary key")).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  return page.evaluate(() => navigator.clipboard.readText());
+}
