@@ -48,12 +48,15 @@ impl Pending {
         };
         let total_ms = call.total.as_secs_f64() * 1000.0;
         let backend_ms = call.backend.map(|d| d.as_secs_f64() * 1000.0);
-        self.minutes
-            .entry(key)
-            .or_default()
-            .add_call(call.status, total_ms, backend_ms, call.bytes);
+        self.minutes.entry(key).or_default().add_call(
+            call.status,
+            total_ms,
+            backend_ms,
+            call.bytes,
+        );
         // Only the newest calls are ever kept, so a burst need not all be written.
-        if self.recent.len() >= usize::try_from(portcullis_store::RECENT_CALLS_KEPT).unwrap_or(1000) {
+        if self.recent.len() >= usize::try_from(portcullis_store::RECENT_CALLS_KEPT).unwrap_or(1000)
+        {
             self.recent.pop_front();
         }
         self.recent.push_back(call);
@@ -141,14 +144,23 @@ mod tests {
         minutes.sort_by_key(|(key, _)| key.minute);
         assert_eq!(minutes.len(), 2);
         let (first_key, first) = &minutes[0];
-        assert_eq!((first_key.minute, first_key.product.as_str()), (29_000_000, ""));
-        assert_eq!((first.calls, first.success, first.blocked, first.bytes), (2, 1, 1, 20));
+        assert_eq!(
+            (first_key.minute, first_key.product.as_str()),
+            (29_000_000, "")
+        );
+        assert_eq!(
+            (first.calls, first.success, first.blocked, first.bytes),
+            (2, 1, 1, 20)
+        );
         assert_eq!(first.backend_calls, 2);
         let (second_key, second) = &minutes[1];
         assert_eq!(second_key.minute, 29_000_001);
         assert_eq!((second.calls, second.failed), (1, 1));
         assert_eq!(recent.len(), 3);
-        assert_eq!((recent[2].status, recent[2].path.as_str()), (502, "/echo/x"));
+        assert_eq!(
+            (recent[2].status, recent[2].path.as_str()),
+            (502, "/echo/x")
+        );
     }
 
     #[test]
@@ -160,6 +172,9 @@ mod tests {
         }
         let (minutes, recent) = pending.take();
         assert_eq!(recent.len(), kept);
-        assert_eq!(minutes.iter().map(|(_, c)| c.calls).sum::<u64>(), (kept + 10) as u64);
+        assert_eq!(
+            minutes.iter().map(|(_, c)| c.calls).sum::<u64>(),
+            (kept + 10) as u64
+        );
     }
 }

@@ -107,7 +107,10 @@ impl Metrics {
             product: call.product.clone(),
             class: StatusClass::of(call.status),
         };
-        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let series = series.entry(key).or_insert_with_key(|key| {
             let labels = CallLabels {
                 service: key.service.to_string(),

@@ -2,12 +2,14 @@
 //! config database (with a bounded log of recent calls), and exposed to Prometheus.
 //!
 //! ```text
-//!  gateway log phase ─try_send─► bounded channel ─► aggregator task ─► every 2 s: store
-//!                                                        └─► Prometheus families (/metrics)
+//!  gateway log phase ─push─► bounded lock-free queue ◄─drain every 50 ms─ aggregator task
+//!                                                         ├─► Prometheus families (/metrics)
+//!                                                         └─► every 2 s: the store
 //! ```
 //!
-//! A full channel drops the record and counts the loss (`portcullis_analytics_dropped_records`):
-//! a slow database never slows the gateway.
+//! Recording is one push onto a queue: no lock, no allocation, and no task woken per call
+//! (the aggregator drains in batches). A full queue drops the record and counts the loss
+//! (`portcullis_analytics_dropped_records`): a slow database never slows the gateway.
 
 mod aggregate;
 mod metrics;
@@ -15,6 +17,7 @@ mod metrics;
 pub use metrics::Metrics;
 
 use aggregate::Pending;
+use crossbeam_queue::ArrayQueue;
 use portcullis_gateway::calls::{CallRecord, CallSink};
 use portcullis_store::Store;
 use std::sync::Arc;
@@ -24,27 +27,20 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How often counted calls are written to the store.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// How often the aggregator drains the queue.
+const DRAIN_EVERY: Duration = Duration::from_millis(50);
 /// Records waiting for the aggregator at most.
 const QUEUE: usize = 65_536;
 
-// Nearly every message is a call; boxing it would cost an allocation per request to shrink
-// the rare flush message.
-#[allow(clippy::large_enum_variant)]
-enum Message {
-    Call(CallRecord),
-    /// Write everything counted so far, then answer.
-    Flush(oneshot::Sender<()>),
-}
-
-/// The gateway's side: hands records to the aggregator, never waiting.
-pub struct ChannelSink {
-    sender: mpsc::Sender<Message>,
+/// The gateway's side: pushes records onto the queue, never waiting.
+pub struct QueueSink {
+    queue: ArrayQueue<CallRecord>,
     dropped: AtomicU64,
 }
 
-impl CallSink for ChannelSink {
+impl CallSink for QueueSink {
     fn record(&self, call: CallRecord) {
-        if self.sender.try_send(Message::Call(call)).is_err() {
+        if self.queue.push(call).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -53,21 +49,27 @@ impl CallSink for ChannelSink {
 /// A handle on the running aggregator.
 #[derive(Clone)]
 pub struct Analytics {
-    sink: Arc<ChannelSink>,
+    sink: Arc<QueueSink>,
     metrics: Arc<Metrics>,
+    /// Asks the aggregator to write everything now; answered when done.
+    flushes: mpsc::Sender<oneshot::Sender<()>>,
 }
 
 impl Analytics {
     /// Starts the aggregator task; it writes to `store` until every handle is gone.
     pub fn start(store: Store) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
+        let (flushes, requests) = mpsc::channel(16);
         let metrics = Arc::new(Metrics::default());
-        let sink = Arc::new(ChannelSink {
-            sender,
+        let sink = Arc::new(QueueSink {
+            queue: ArrayQueue::new(QUEUE),
             dropped: AtomicU64::new(0),
         });
-        tokio::spawn(run(store, receiver, metrics.clone(), Arc::downgrade(&sink)));
-        Self { sink, metrics }
+        tokio::spawn(run(store, sink.clone(), requests, metrics.clone()));
+        Self {
+            sink,
+            metrics,
+            flushes,
+        }
     }
 
     pub fn sink(&self) -> Arc<dyn CallSink> {
@@ -81,10 +83,19 @@ impl Analytics {
     /// Writes everything recorded so far to the store (tests, and shutdown).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.sink.sender.send(Message::Flush(done)).await.is_ok() {
+        if self.flushes.send(done).await.is_ok() {
             let _ = wait.await;
         }
     }
+}
+
+/// Moves every queued record into the counts.
+fn drain(sink: &QueueSink, metrics: &Metrics, pending: &mut Pending) {
+    while let Some(call) = sink.queue.pop() {
+        metrics.observe(&call);
+        pending.add(call);
+    }
+    metrics.dropped(sink.dropped.swap(0, Ordering::Relaxed));
 }
 
 async fn write(store: &Store, pending: &mut Pending) {
@@ -102,33 +113,32 @@ async fn write(store: &Store, pending: &mut Pending) {
 
 async fn run(
     store: Store,
-    mut receiver: mpsc::Receiver<Message>,
+    sink: Arc<QueueSink>,
+    mut flushes: mpsc::Receiver<oneshot::Sender<()>>,
     metrics: Arc<Metrics>,
-    sink: std::sync::Weak<ChannelSink>,
 ) {
     let mut pending = Pending::default();
-    let mut ticker = tokio::time::interval(FLUSH_EVERY);
+    let mut ticker = tokio::time::interval(DRAIN_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_write = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            message = receiver.recv() => match message {
-                Some(Message::Call(call)) => {
-                    metrics.observe(&call);
-                    pending.add(call);
-                }
-                Some(Message::Flush(done)) => {
-                    write(&store, &mut pending).await;
-                    let _ = done.send(());
-                }
-                None => break,
-            },
-            _ = ticker.tick() => {
-                if let Some(sink) = sink.upgrade() {
-                    metrics.dropped(sink.dropped.swap(0, Ordering::Relaxed));
-                }
+            request = flushes.recv() => {
+                drain(&sink, &metrics, &mut pending);
                 write(&store, &mut pending).await;
+                last_write = tokio::time::Instant::now();
+                match request {
+                    Some(done) => { let _ = done.send(()); }
+                    None => break,
+                }
+            }
+            _ = ticker.tick() => {
+                drain(&sink, &metrics, &mut pending);
+                if last_write.elapsed() >= FLUSH_EVERY {
+                    write(&store, &mut pending).await;
+                    last_write = tokio::time::Instant::now();
+                }
             }
         }
     }
-    write(&store, &mut pending).await;
 }
