@@ -78,7 +78,7 @@ pub fn CallsChart(buckets: Vec<Bucket>) -> impl IntoView {
                 <line x1=LEFT y1=mid x2=WIDTH y2=mid class="grid"/>
                 <line x1=LEFT y1=HEIGHT - BOTTOM x2=WIDTH y2=HEIGHT - BOTTOM class="baseline"/>
                 <text x=LEFT - 6.0 y=TOP + 4.0 text-anchor="end" class="axis">{max.to_string()}</text>
-                <text x=LEFT - 6.0 y=mid + 4.0 text-anchor="end" class="axis">{(max / 2).to_string()}</text>
+                <text x=LEFT - 6.0 y=mid + 4.0 text-anchor="end" class="axis">{(max as f64 / 2.0).to_string()}</text>
                 <text x=LEFT - 6.0 y=HEIGHT - BOTTOM + 4.0 text-anchor="end" class="axis">"0"</text>
                 {bars}
             </svg>

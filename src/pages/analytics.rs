@@ -230,7 +230,7 @@ fn RequestsView(service: Signal<String>) -> impl IntoView {
                                             <td>{if row.operation.is_empty() { "—".to_owned() } else { format!("{} › {}", row.api, row.operation) }}</td>
                                             <td>{if row.subscription.is_empty() { "—".to_owned() } else { row.subscription }}</td>
                                             <td class="nowrap">{format!("{:.1} ms", row.total_ms)}</td>
-                                            <td><code class="small">{row.request_id}</code></td>
+                                            <td><code class="small" title=row.request_id.clone()>{row.request_id.chars().take(12).collect::<String>()}"…"</code></td>
                                         </tr>
                                     }
                                 }).collect_view()}
