@@ -211,22 +211,3 @@ async fn recover(
         tracing::warn!(request_id = %cx.exchange.request_id, error = %second, "on-error policy failed");
     }
 }
-
-/// Runs only on-error, for a request the gateway refused before the pipeline (a missing or
-/// invalid key), so that documents can reshape those answers too.
-pub async fn run_on_error(
-    pipeline: &Pipeline,
-    exchange: &mut Exchange,
-    counters: &dyn CounterStore,
-    upstream: &mut dyn Upstream,
-    rejection: &Rejection,
-    error_response: &ErrorResponder,
-) {
-    let mut cx = Context {
-        exchange,
-        section: SectionKind::OnError,
-        counters,
-        upstream,
-    };
-    recover(pipeline, &mut cx, rejection, error_response).await;
-}

@@ -217,15 +217,21 @@ impl GatewayError {
     }
 
     pub fn into_response(self, context: &RequestContext) -> Response<GatewayBody> {
-        into_response(self.response_state(&context.request_id))
+        into_response(self.response_state(&context.request_id), None)
     }
 }
 
-/// A finished response state as an HTTP response with a body the gateway made.
-pub fn into_response(state: ResponseState) -> Response<GatewayBody> {
-    let body = match state.body {
-        Some(bytes) if !bytes.is_empty() => GatewayBody::full(bytes),
-        _ => GatewayBody::Empty,
+/// The one way a response state becomes an HTTP response: a body a policy or the gateway
+/// set wins; otherwise the backend's body streams through (if there is one).
+pub fn into_response(
+    state: ResponseState,
+    backend_body: Option<hyper::body::Incoming>,
+) -> Response<GatewayBody> {
+    let body = match (state.body, backend_body) {
+        (Some(bytes), _) if bytes.is_empty() => GatewayBody::Empty,
+        (Some(bytes), _) => GatewayBody::full(bytes),
+        (None, Some(stream)) => GatewayBody::Streaming(stream),
+        (None, None) => GatewayBody::Empty,
     };
     let mut response = Response::new(body);
     *response.status_mut() = state.status;

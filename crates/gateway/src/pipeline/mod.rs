@@ -166,7 +166,7 @@ impl Gateway {
             && cors::is_preflight(&parts.method, &parts.headers)
             && let Some(answer) = cors.answer_preflight(&parts.headers)
         {
-            return Ok(error::into_response(answer));
+            return Ok(error::into_response(answer, None));
         }
         // match the operation
         let routed = matching::route_operation(api_route, &parts)?;
@@ -325,15 +325,7 @@ fn respond(exchange: Exchange, backend_body: Option<Incoming>) -> Response<Gatew
         empty.body = Some(Default::default());
         empty
     });
-    let body = match (state.body, backend_body) {
-        (Some(bytes), _) if bytes.is_empty() => GatewayBody::Empty,
-        (Some(bytes), _) => GatewayBody::full(bytes),
-        (None, Some(stream)) => GatewayBody::Streaming(stream),
-        (None, None) => GatewayBody::Empty,
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = state.status;
-    *response.headers_mut() = state.headers;
+    let mut response = error::into_response(state, backend_body);
     if let Some(extra) = exchange.response_headers {
         for (name, value) in extra {
             if let Some(name) = name {

@@ -48,7 +48,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         if child.name == "when" {
             cx.only_attributes(child, &["condition"])?;
             let attribute = cx.required(child, "condition")?;
-            let condition = cx.expression(attribute)?;
+            let condition = cx.template(attribute)?;
             if !condition.is_expression() {
                 return Err(cx.fault(attribute.offset, "condition must be an expression @( … )."));
             }

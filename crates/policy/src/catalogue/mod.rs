@@ -563,12 +563,6 @@ impl<'t> Compiler<'t> {
             .transpose()
     }
 
-    /// An expression attribute that must be `@(…)` (conditions, counter keys).
-    pub fn expression(&self, attribute: &Attribute) -> Result<Template, Diagnostic> {
-        let template = self.template(attribute)?;
-        Ok(template)
-    }
-
     /// The element's text, which may be an expression.
     pub fn text_template(&self, element: &Element) -> Result<Option<Template>, Diagnostic> {
         element

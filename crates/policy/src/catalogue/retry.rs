@@ -79,7 +79,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             "first-fast-retry",
         ],
     )?;
-    let condition = cx.expression(cx.required(element, "condition")?)?;
+    let condition = cx.template(cx.required(element, "condition")?)?;
     let count = cx.number(cx.required(element, "count")?, 1..=50)?;
     let interval = cx.number(cx.required(element, "interval")?, 0..=300)?;
     let max_interval = cx.optional_number(element, "max-interval", 0..=300)?;
