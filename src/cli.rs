@@ -104,6 +104,10 @@ struct ServeArgs {
     /// Do not record calls for analytics and `/metrics` (for measuring what recording costs).
     #[arg(long, env = "PORTCULLIS_NO_ANALYTICS")]
     no_analytics: bool,
+    /// Threads serving gateway traffic, each with its own runtime, like nginx's worker
+    /// processes; 0 (the default) means one per CPU core this process may use.
+    #[arg(long, env = "PORTCULLIS_GATEWAY_WORKERS", default_value_t = 0)]
+    gateway_workers: usize,
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
@@ -189,6 +193,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut gateway = GatewaySettings {
         backend_timeout: Duration::from_secs(args.backend_timeout.max(1)),
         trusted_proxies: args.trusted_proxies,
+        workers: args.gateway_workers,
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

@@ -14,6 +14,8 @@ pub struct GatewaySettings {
     /// Proxies in front of the gateway whose `X-Forwarded-For` is believed: the caller is then
     /// the right-most address in it that is not one of them. Empty: the socket peer.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Threads serving gateway traffic, each with its own runtime; 0: one per core.
+    pub workers: usize,
 }
 
 impl Default for GatewaySettings {
@@ -23,6 +25,7 @@ impl Default for GatewaySettings {
             backend_timeout: Duration::from_secs(300),
             max_connections: 10_000,
             trusted_proxies: Vec::new(),
+            workers: 0,
         }
     }
 }

@@ -166,9 +166,11 @@ impl Application {
             .with_graceful_shutdown(waiter(stopped.clone()))
             .into_future(),
         );
-        let gateway_task = tokio::spawn(server::serve(
+        let workers = self.gateway.snapshots().settings().workers;
+        let gateway_task = tokio::spawn(server::serve_on_workers(
             self.gateway_listener,
             self.gateway,
+            workers,
             waiter(stopped.clone()),
         ));
         let demo_task = self.demo_listener.map(|listener| {
@@ -182,7 +184,7 @@ impl Application {
         tracing::info!("shutting down");
         let _ = stop.send(true);
         portal_task.await?.context("portal listener failed")?;
-        gateway_task.await?;
+        gateway_task.await?.context("gateway listener failed")?;
         if let Some(task) = demo_task {
             task.await?.context("demo flow listener failed")?;
         }

@@ -31,9 +31,19 @@ use std::pin::Pin;
 use std::time::Duration;
 use std::time::Instant;
 
-/// Pooled HTTP/1.1 connections to backends, plain or TLS.
+type PooledClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
+
+/// Pooled HTTP/1.1 connections to backends, plain or TLS — one pool per thread.
+///
+/// Each gateway worker has its own runtime; a pooled connection is driven by a task on the
+/// runtime that opened it. Keeping one pool per thread means a request only ever uses
+/// connections its own worker drives: no cross-thread wake-ups, no contended pool lock.
 pub struct BackendClient {
-    client: Client<HttpsConnector<HttpConnector>, GatewayBody>,
+    connector: HttpsConnector<HttpConnector>,
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Option<PooledClient>> = const { std::cell::RefCell::new(None) };
 }
 
 impl BackendClient {
@@ -48,11 +58,21 @@ impl BackendClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(connector);
-        Ok(Self { client })
+        Ok(Self { connector })
+    }
+
+    /// This thread's pool (a cheap handle), created on first use.
+    fn pool(&self) -> PooledClient {
+        POOL.with(|pool| {
+            pool.borrow_mut()
+                .get_or_insert_with(|| {
+                    Client::builder(TokioExecutor::new())
+                        .pool_idle_timeout(Duration::from_secs(90))
+                        .pool_max_idle_per_host(256)
+                        .build(self.connector.clone())
+                })
+                .clone()
+        })
     }
 }
 
@@ -283,7 +303,7 @@ impl<'g> GatewayUpstream<'g> {
             *request.method_mut() = method.clone();
             *request.uri_mut() = uri.clone();
             *request.headers_mut() = request_headers;
-            let outcome = tokio::time::timeout(timeout, self.client.client.request(request)).await;
+            let outcome = tokio::time::timeout(timeout, self.client.pool().request(request)).await;
             let response = match outcome {
                 Err(_) => return Err(Rejection::BackendTimeout(timeout)),
                 Ok(Err(error)) => return Err(Rejection::BackendConnection(error_chain(&error))),

@@ -6,6 +6,7 @@ mod gateway_auth;
 mod gateway_forwarding;
 mod gateway_matching;
 mod helpers;
+mod hot_path;
 mod management;
 mod policies_access;
 mod policies_transform;

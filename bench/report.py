@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw measurements into the Markdown table kept in bench/results/.
+
+    report.py RAW ROUNDS SECONDS CONNECTIONS RATE CHANGES APIS OPERATIONS SUBSCRIPTIONS COMMIT
+
+RAW has tab-separated lines:
+    saturated <target> <rps p50 p99 p99.9 errors>
+    fixed <target> <p50 p99 p99.9 errors>
+    propagation <instance> <write_ms|propagation_ms> <p50 p99 max>
+    rss <instance> <peak KiB> <now KiB>
+"""
+import datetime
+import os
+import platform
+import statistics
+import sys
+from collections import defaultdict
+
+
+def mean_columns(rows):
+    return [statistics.mean(column) for column in zip(*rows)]
+
+
+def main():
+    (raw, rounds, seconds, connections, rate, changes, apis, operations, subscriptions,
+     commit) = sys.argv[1:11]
+    saturated, fixed = defaultdict(list), defaultdict(list)
+    propagation, rss = {}, {}
+    order = []
+    with open(raw) as lines:
+        for line in lines:
+            kind, name, *rest = line.rstrip("\n").split("\t")
+            if kind == "saturated":
+                if name not in order:
+                    order.append(name)
+                saturated[name].append([float(x) for x in rest[0].split()])
+            elif kind == "fixed":
+                fixed[name].append([float(x) for x in rest[0].split()])
+            elif kind == "propagation":
+                propagation[(name, rest[0])] = [float(x) for x in rest[1].split()]
+            elif kind == "rss":
+                rss[name] = [int(x) for x in rest[0].split()]
+
+    mean = {name: mean_columns(rows) for name, rows in saturated.items()}
+    nginx_rps = mean["nginx"][0]
+    direct = mean["direct"]
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(l.split(":", 1)[1].strip() for l in info if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+
+    out = []
+    out.append(f"# Gateway benchmark — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    out.append("")
+    out.append(f"Commit `{commit}` · {cpu} · {os.cpu_count()} cores · Linux {platform.release()}")
+    out.append(f"wrk -t1 -c{connections}, {rounds} rounds × {seconds} s alternating targets "
+               "after a warm-up round; load generator and targets on different cores; "
+               "numbers are means over the rounds.")
+    out.append("")
+    out.append("## Saturation (requests/s as fast as 32 connections go)")
+    out.append("")
+    out.append("| target | req/s | ÷ nginx | p50 ms | p99 ms | p99.9 ms | added p99 over direct | errors |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in order:
+        rps, p50, p99, p999, errors = mean[name]
+        added = "—" if name == "direct" else f"{p99 - direct[2]:+.3f} ms"
+        out.append(f"| {name} | {rps:,.0f} | {rps / nginx_rps:.2f} | {p50:.3f} | {p99:.3f} "
+                   f"| {p999:.3f} | {added} | {sum(r[4] for r in saturated[name]):.0f} |")
+
+    out.append("")
+    out.append(f"## Latency at a fixed rate ({int(rate):,} req/s = half of nginx's saturation; oha with latency correction)")
+    out.append("")
+    out.append("| target | p50 ms | p99 ms | p99.9 ms | added p50 | added p99 | non-200 |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    fixed_mean = {name: mean_columns(rows) for name, rows in fixed.items()}
+    direct_fixed = fixed_mean.get("direct", [0, 0, 0, 0])
+    for name, (p50, p99, p999, bad) in fixed_mean.items():
+        added50 = "—" if name == "direct" else f"{p50 - direct_fixed[0]:+.3f} ms"
+        added99 = "—" if name == "direct" else f"{p99 - direct_fixed[1]:+.3f} ms"
+        out.append(f"| {name} | {p50:.3f} | {p99:.3f} | {p999:.3f} | {added50} | {added99} | {bad:.0f} |")
+
+    out.append("")
+    out.append(f"## Propagation ({changes} ip-filter changes through the management API)")
+    out.append("")
+    out.append("| instance | write round trip p50 / p99 / max ms | write returned → first call that sees it p50 / p99 / max ms |")
+    out.append("|---|---:|---:|")
+    for instance in ("small", "large"):
+        write = propagation.get((instance, "write_ms"), [0, 0, 0])
+        seen = propagation.get((instance, "propagation_ms"), [0, 0, 0])
+        out.append(f"| {label(instance, apis, operations, subscriptions)} | "
+                   f"{write[0]:.1f} / {write[1]:.1f} / {write[2]:.1f} | "
+                   f"{seen[0]:.2f} / {seen[1]:.2f} / {seen[2]:.2f} |")
+
+    out.append("")
+    out.append("## Memory")
+    out.append("")
+    out.append("| instance | peak RSS | RSS at the end |")
+    out.append("|---|---:|---:|")
+    for instance in ("small", "large"):
+        peak, now = rss.get(instance, [0, 0])
+        out.append(f"| {label(instance, apis, operations, subscriptions)} | {peak / 1024:.1f} MiB | {now / 1024:.1f} MiB |")
+
+    out.append("")
+    out.append("## Targets")
+    out.append("")
+    c1 = mean["c (key+policies), 1 API"][0]
+    c_large = mean[f"c (key+policies), {apis} APIs"][0]
+    fixed_c = fixed_mean.get("c (key+policies), 1 API", [0, 0, 0, 0])
+    checks = [
+        ("case (c) ≥ 1.0× nginx req/s", f"{c1 / nginx_rps:.2f}×", c1 / nginx_rps >= 1.0),
+        ("added p99 over direct ≤ 0.5 ms at half saturation (case c)",
+         f"{fixed_c[1] - direct_fixed[1]:+.3f} ms", fixed_c[1] - direct_fixed[1] <= 0.5),
+        ("1,000 APIs within 5% of 1 API (case c)", f"{c_large / c1:.3f}", c_large / c1 >= 0.95),
+        ("RSS < 100 MB with the large config", f"{rss.get('large', [0])[0] / 1024:.1f} MiB",
+         rss.get("large", [0])[0] * 1024 < 100_000_000),
+        ("propagation p99 < 50 ms (large config)",
+         f"{propagation.get(('large', 'propagation_ms'), [0, 0])[1]:.2f} ms",
+         propagation.get(("large", "propagation_ms"), [0, 99])[1] < 50),
+    ]
+    out.append("| target | measured | met |")
+    out.append("|---|---:|:---:|")
+    for what, measured, met in checks:
+        out.append(f"| {what} | {measured} | {'yes' if met else '**no**'} |")
+    print("\n".join(out))
+
+
+def label(instance, apis, operations, subscriptions):
+    if instance == "small":
+        return "1 API (4 APIs, 1 subscription)"
+    return f"{int(apis):,} APIs × {operations} operations, {int(subscriptions):,} subscriptions"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# The gateway benchmark: Portcullis against Debian's nginx as a plain reverse proxy and
+# against calling the upstream directly, on loopback, on this machine, in one run.
+#
+#   bash bench/run.sh                     # 3 rounds × 10 s per target, results in bench/results/
+#   ROUNDS=5 SECONDS_PER_ROUND=20 bash bench/run.sh
+#
+# What runs where: the load generator (wrk; oha for the fixed-rate latency runs) on core
+# $LOAD_CORE; the upstream, nginx and Portcullis share core $TARGET_CORE, so every proxy gets
+# the same single core and the upstream costs all of them the same.
+#
+# Targets: the upstream directly; nginx `proxy_pass` with upstream keep-alive (1 worker);
+# Portcullis (a) open API, no policies, (b) subscription key, (c) key + ip-filter +
+# rate-limit-by-key (never triggers) + set-header — each at 1 API and at 1,000 APIs × 10
+# operations with 100,000 subscriptions. Rounds alternate the targets; a warm-up round is
+# not counted. Then: added latency at a fixed rate (half of nginx's saturation rate),
+# propagation of 100 policy changes, and peak RSS. See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_PER_ROUND:-10}
+connections=${CONNECTIONS:-32}
+load_core=${LOAD_CORE:-0}
+target_core=${TARGET_CORE:-1}
+changes=${CHANGES:-100}
+large_apis=${LARGE_APIS:-1000}
+large_operations=${LARGE_OPERATIONS:-10}
+large_subscriptions=${LARGE_SUBSCRIPTIONS:-100000}
+
+need() { command -v "$1" > /dev/null || { echo "bench: installing $2"; sudo_apt "$2"; }; }
+sudo_apt() {
+  local prefix=""
+  [ "$(id -u)" = 0 ] || prefix=sudo
+  $prefix apt-get update -qq && $prefix apt-get install -y -qq "$@"
+}
+need nginx nginx
+need wrk wrk
+need taskset util-linux
+need python3 python3
+if ! command -v oha > /dev/null; then
+  echo "bench: installing oha (the fixed-rate load generator) with cargo"
+  cargo install oha --locked
+fi
+
+echo "bench: building release binaries"
+cargo build --release --features ssr --bin portcullis -p portcullis
+cargo build --release -p portcullis-bench
+portcullis=target/release/portcullis
+upstream_bin=target/release/bench-upstream
+propagation_bin=target/release/bench-propagation
+
+work=$(mktemp -d -p /dev/shm portcullis-bench.XXXXXX 2> /dev/null || mktemp -d)
+cleanup() {
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2> /dev/null
+  kill $(jobs -p) 2> /dev/null || true
+  wait 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+upstream_port=18181
+nginx_port=18190
+host=bench.localhost
+upstream_url="http://127.0.0.1:$upstream_port"
+
+taskset -c "$target_core" "$upstream_bin" "127.0.0.1:$upstream_port" > "$work/upstream.log" 2>&1 &
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend {
+    server 127.0.0.1:$upstream_port;
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+taskset -c "$target_core" nginx -c "$work/nginx.conf"
+
+# ---------------------------------------------------------------- Portcullis instances
+wait_healthy() { # $1: portal port
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$1/healthz" > /dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: Portcullis on portal port $1 did not start"; exit 1
+}
+
+start_portcullis() { # $1: name → pid in $work/$1.pid
+  local dir="$work/$1" portal gateway
+  portal=$(cat "$dir/portal-port") gateway=$(cat "$dir/gateway-port")
+  taskset -c "$target_core" "$portcullis" serve --data-dir "$dir/data" \
+    --portal-addr "127.0.0.1:$portal" --gateway-addr "127.0.0.1:$gateway" --no-demo \
+    > "$dir/server.log" 2>&1 &
+  echo $! > "$dir/pid"
+  wait_healthy "$portal"
+}
+
+stop_portcullis() { # $1: name
+  local pid
+  pid=$(cat "$work/$1/pid")
+  kill "$pid"; wait "$pid" 2> /dev/null || true
+}
+
+mgmt() { # $1: name, $2: method, $3: path, $4: JSON body
+  local dir="$work/$1"
+  curl -sf -X "$2" "http://127.0.0.1:$(cat "$dir/portal-port")/mgmt/services/bench$3" \
+    -H "Authorization: Bearer $(cat "$dir/token")" -H 'Content-Type: application/json' \
+    ${4:+-d "$4"}
+}
+
+policy_c='<policies><inbound><base /><ip-filter action="allow"><address-range from="127.0.0.0" to="127.255.255.255" /></ip-filter><rate-limit-by-key calls="1000000000" renewal-period="60" counter-key="@(context.Subscription.Id)" /><set-header name="x-bench" exists-action="override"><value>portcullis</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'
+
+# The measured APIs, identical in both instances: open (a), keyed (b), policied (c), and
+# probe (propagation).
+configure() { # $1: name, $2: portal port, $3: gateway port
+  local dir="$work/$1"
+  mkdir -p "$dir/data"
+  echo "$2" > "$dir/portal-port"; echo "$3" > "$dir/gateway-port"
+  start_portcullis "$1"
+  "$portcullis" token create --name bench --data-dir "$dir/data" 2> /dev/null | tail -1 > "$dir/token"
+  mgmt "$1" PUT "" '{"displayName":"Bench"}' > /dev/null
+  mgmt "$1" PUT /products/bench '{"subscriptionRequired":true,"state":"published"}' > /dev/null
+  local api
+  for api in open keyed policied probe; do
+    local required=true
+    [ "$api" = open ] || [ "$api" = probe ] && required=false
+    mgmt "$1" PUT "/apis/$api" \
+      "{\"serviceUrl\":\"$upstream_url\",\"path\":\"$api\",\"subscriptionRequired\":$required}" > /dev/null
+    mgmt "$1" PUT "/apis/$api/operations/get" '{"method":"GET","urlTemplate":"/*"}' > /dev/null
+    mgmt "$1" PUT "/products/bench/apis/$api" > /dev/null
+  done
+  python3 -c 'import json,sys; print(json.dumps({"format":"xml","value":sys.argv[1]}))' "$policy_c" \
+    > "$dir/policy.json"
+  curl -sf -X PUT "http://127.0.0.1:$2/mgmt/services/bench/apis/policied/policy" \
+    -H "Authorization: Bearer $(cat "$dir/token")" -H 'Content-Type: application/json' \
+    -d @"$dir/policy.json" > /dev/null
+  mgmt "$1" PUT /subscriptions/bench '{"scope":"/products/bench"}' > /dev/null
+  mgmt "$1" POST /subscriptions/bench/listSecrets \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["primaryKey"])' > "$dir/key"
+}
+
+echo "bench: configuring Portcullis with 1 API"
+configure small 18200 18300
+echo "bench: configuring Portcullis with $large_apis APIs × $large_operations operations, $large_subscriptions subscriptions"
+configure large 18201 18301
+stop_portcullis large
+python3 bench/seed_large.py "$work/large/data/portcullis.db" bench bench "$upstream_url" \
+  "$large_apis" "$large_operations" "$large_subscriptions"
+start_portcullis large
+
+key=$(cat "$work/small/key")
+large_key=$(cat "$work/large/key")
+
+# ---------------------------------------------------------------- targets
+# name|URL|key (or -)
+targets=(
+  "direct|$upstream_url/api/hello|-"
+  "nginx|http://127.0.0.1:$nginx_port/api/hello|-"
+  "a (open), 1 API|http://127.0.0.1:18300/open/hello|-"
+  "b (key), 1 API|http://127.0.0.1:18300/keyed/hello|$key"
+  "c (key+policies), 1 API|http://127.0.0.1:18300/policied/hello|$key"
+  "a (open), $large_apis APIs|http://127.0.0.1:18301/open/hello|-"
+  "b (key), $large_apis APIs|http://127.0.0.1:18301/keyed/hello|$large_key"
+  "c (key+policies), $large_apis APIs|http://127.0.0.1:18301/policied/hello|$large_key"
+)
+
+for target in "${targets[@]}"; do
+  IFS='|' read -r name url target_key <<< "$target"
+  args=(-s -o /dev/null -w '%{http_code}' -H "Host: $host")
+  [ "$target_key" = - ] || args+=(-H "Ocp-Apim-Subscription-Key: $target_key")
+  status=$(curl "${args[@]}" "$url")
+  [ "$status" = 200 ] || { echo "bench: $name answers $status"; cat "$work"/*/server.log; exit 1; }
+done
+
+run_wrk() { # $1: URL, $2: key or -, $3: seconds → RESULT line fields
+  local headers=(-H "Host: $host")
+  [ "$2" = - ] || headers+=(-H "Ocp-Apim-Subscription-Key: $2")
+  taskset -c "$load_core" wrk -t1 -c"$connections" -d"$3s" -s bench/wrk-report.lua \
+    "${headers[@]}" "$1" | awk '/^RESULT/ { print $2, $3, $4, $5, $6 }'
+}
+
+raw="$work/raw.tsv"
+: > "$raw"
+echo "bench: warm-up (not counted)"
+for target in "${targets[@]}"; do
+  IFS='|' read -r name url target_key <<< "$target"
+  run_wrk "$url" "$target_key" 3 > /dev/null
+done
+for round in $(seq "$rounds"); do
+  for target in "${targets[@]}"; do
+    IFS='|' read -r name url target_key <<< "$target"
+    result=$(run_wrk "$url" "$target_key" "$seconds")
+    printf 'round %s  %-28s %s\n' "$round" "$name" "$result"
+    printf 'saturated\t%s\t%s\n' "$name" "$result" >> "$raw"
+  done
+done
+
+# ---------------------------------------------------------------- fixed-rate latency
+nginx_rps=$(awk -F'\t' '$1 == "saturated" && $2 == "nginx" { split($3, f, " "); s += f[1]; n++ } END { printf "%d", s / n }' "$raw")
+rate=$((nginx_rps / 2))
+echo "bench: latency at a fixed $rate req/s (half of nginx's saturation rate)"
+run_oha() { # $1: URL, $2: key or - → p50 p99 p99.9 in ms
+  local headers=(-H "Host: $host")
+  [ "$2" = - ] || headers+=(-H "Ocp-Apim-Subscription-Key: $2")
+  taskset -c "$load_core" oha --no-tui --output-format json -z "${seconds}s" -c "$connections" \
+    -q "$rate" --latency-correction "${headers[@]}" "$1" \
+    | python3 bench/oha_summary.py
+}
+fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[4]}" "${targets[7]}")
+for round in $(seq "$rounds"); do
+  for target in "${fixed_targets[@]}"; do
+    IFS='|' read -r name url target_key <<< "$target"
+    result=$(run_oha "$url" "$target_key")
+    printf 'fixed-rate round %s  %-28s %s\n' "$round" "$name" "$result"
+    printf 'fixed\t%s\t%s\n' "$name" "$result" >> "$raw"
+  done
+done
+
+# ---------------------------------------------------------------- propagation
+echo "bench: propagation over $changes policy changes"
+for instance in small large; do
+  dir="$work/$instance"
+  "$propagation_bin" \
+    "http://127.0.0.1:$(cat "$dir/portal-port")/mgmt/services/bench/apis/probe/policy" \
+    "$(cat "$dir/token")" "http://127.0.0.1:$(cat "$dir/gateway-port")/probe/hello" "$host" \
+    "$changes" | while read -r what p50 p99 max; do
+      printf 'propagation\t%s\t%s\t%s %s %s\n' "$instance" "$what" "$p50" "$p99" "$max" >> "$raw"
+      printf '%s %s: p50 %s ms, p99 %s ms, max %s ms\n' "$instance" "$what" "$p50" "$p99" "$max"
+    done
+done
+
+# ---------------------------------------------------------------- memory
+for instance in small large; do
+  pid=$(cat "$work/$instance/pid")
+  peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+  now=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+  printf 'rss\t%s\t%s %s\n' "$instance" "$peak" "$now" >> "$raw"
+  printf '%s: peak RSS %s MiB, now %s MiB\n' "$instance" "$((peak / 1024))" "$((now / 1024))"
+done
+
+mkdir -p bench/results
+out="bench/results/$(date -u +%F).md"
+python3 bench/report.py "$raw" "$rounds" "$seconds" "$connections" "$rate" "$changes" \
+  "$large_apis" "$large_operations" "$large_subscriptions" "$(git -C "$root" rev-parse --short HEAD)" > "$out"
+cat "$out"
+echo "bench: written to $out"
