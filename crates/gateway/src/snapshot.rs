@@ -7,13 +7,13 @@ use arc_swap::ArcSwap;
 use http::HeaderName;
 use portcullis_domain::model::{ApiConfig, ConfigModel, ServiceConfig};
 use portcullis_domain::{
-    ApiName, OperationName, ProductName, ServiceName, SubscriptionKey, SubscriptionName,
-    SubscriptionScope, UrlTemplate,
+    ApiName, OperationName, ProductName, ServiceName, SubscriptionScope, UrlTemplate,
 };
 use portcullis_policy::catalogue::cors::Cors;
 use portcullis_policy::exchange::SubscriptionInfo;
 use std::collections::HashMap;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// Everything a request needs to be routed and authorised, precomputed.
 #[derive(Debug, Default)]
@@ -35,7 +35,24 @@ pub struct CompiledService {
     apis_by_suffix: HashMap<String, usize>,
     max_suffix_segments: usize,
     pub products: Vec<CompiledProduct>,
-    grants: HashMap<String, Grant>,
+    /// Active key → index into `grants`. Keys are kept as their 16 bytes, not 32 hex
+    /// characters: at 100,000 subscriptions (200,000 keys) the table stays a few MB.
+    grant_index: HashMap<KeyBytes, u32>,
+    grants: Vec<Grant>,
+}
+
+/// A subscription key's 16 bytes (keys are 32 lowercase hex digits).
+type KeyBytes = [u8; 16];
+
+/// The bytes of a well-formed key; `None` for anything that cannot be a key (APIM keys are
+/// case-sensitive, so uppercase digits are not one).
+fn key_bytes(text: &str) -> Option<KeyBytes> {
+    let lowercase_hex = text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut bytes = [0; 16];
+    (lowercase_hex && hex::decode_to_slice(text, &mut bytes).is_ok()).then_some(bytes)
 }
 
 #[derive(Debug)]
@@ -97,14 +114,15 @@ pub struct Backend {
     pub base_query: Option<String>,
 }
 
-/// What an active subscription key opens.
+/// What an active subscription key opens (one per key: the info names the key used).
 #[derive(Debug)]
 pub struct Grant {
-    pub subscription: SubscriptionName,
-    key: SubscriptionKey,
+    pub subscription: Arc<str>,
+    key: KeyBytes,
     pub scope: GrantScope,
-    /// What policy expressions may read of the subscription (`context.Subscription`).
-    pub info: SubscriptionInfo,
+    /// What policy expressions may read of the subscription (`context.Subscription`),
+    /// shared into each request's exchange with one reference count.
+    pub info: Arc<SubscriptionInfo>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,9 +258,11 @@ impl CompiledService {
 
     /// The grant of an active key, compared in constant time once found.
     pub fn grant_for_key(&self, presented: &str) -> Option<&Grant> {
+        let presented = key_bytes(presented)?;
+        let index = *self.grant_index.get(&presented)?;
         self.grants
-            .get(presented)
-            .filter(|grant| grant.key.matches(presented.as_bytes()))
+            .get(usize::try_from(index).ok()?)
+            .filter(|grant| bool::from(grant.key.ct_eq(&presented)))
     }
 }
 
@@ -296,7 +316,8 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         apis.push(compiled);
     }
 
-    let mut grants = HashMap::with_capacity(service.subscriptions.len() * 2);
+    let mut grant_index = HashMap::with_capacity(service.subscriptions.len() * 2);
+    let mut grants = Vec::with_capacity(service.subscriptions.len() * 2);
     for subscription in &service.subscriptions {
         if !subscription.settings.state.is_active() {
             continue;
@@ -312,27 +333,29 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
             tracing::warn!(subscription = %subscription.name, "subscription scope names nothing; its keys are off");
             continue;
         };
-        let name_text: Arc<str> = Arc::from(subscription.name.as_str());
+        let name: Arc<str> = Arc::from(subscription.name.as_str());
         let primary: Arc<str> = Arc::from(subscription.primary_key.expose());
         let secondary: Arc<str> = Arc::from(subscription.secondary_key.expose());
         for (key, text) in [
             (&subscription.primary_key, &primary),
             (&subscription.secondary_key, &secondary),
         ] {
-            grants.insert(
-                key.expose().to_owned(),
-                Grant {
-                    subscription: subscription.name.clone(),
-                    key: key.clone(),
-                    scope,
-                    info: SubscriptionInfo {
-                        name: name_text.clone(),
-                        key: text.clone(),
-                        primary_key: primary.clone(),
-                        secondary_key: secondary.clone(),
-                    },
-                },
-            );
+            let (Some(bytes), Ok(index)) = (key_bytes(key.expose()), u32::try_from(grants.len()))
+            else {
+                continue; // SubscriptionKey guarantees the form; a u32 holds 4 billion keys
+            };
+            grant_index.insert(bytes, index);
+            grants.push(Grant {
+                subscription: name.clone(),
+                key: bytes,
+                scope,
+                info: Arc::new(SubscriptionInfo {
+                    name: name.clone(),
+                    key: text.clone(),
+                    primary_key: primary.clone(),
+                    secondary_key: secondary.clone(),
+                }),
+            });
         }
     }
 
@@ -343,6 +366,7 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         apis_by_suffix,
         max_suffix_segments,
         products,
+        grant_index,
         grants,
     }
 }
@@ -588,6 +612,17 @@ mod tests {
             "whole segments only"
         );
         assert_eq!(matched("/"), Some(("root".into(), "/".into())));
+    }
+
+    #[test]
+    fn only_well_formed_lowercase_keys_have_bytes() {
+        let key = "0123456789abcdef0123456789abcdef";
+        assert_eq!(key_bytes(key).map(hex::encode).as_deref(), Some(key));
+        assert_eq!(key_bytes(&key.to_uppercase()), None);
+        assert_eq!(key_bytes(&key[..31]), None);
+        assert_eq!(key_bytes(&format!("{key}0")), None);
+        assert_eq!(key_bytes("0123456789abcdef0123456789abcdeg"), None);
+        assert_eq!(key_bytes("é123456789abcdef0123456789abcde"), None);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct Matched {
     pub operation_method: Arc<str>,
     pub operation_template: Arc<str>,
     pub product: Option<Arc<str>>,
-    pub subscription: Option<SubscriptionInfo>,
+    pub subscription: Option<Arc<SubscriptionInfo>>,
 }
 
 /// The caller's subscription. The key is only readable through expressions; it is never

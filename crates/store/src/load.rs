@@ -7,12 +7,14 @@
 use crate::entity::{api, config_revision, operation, policy, product, service, subscription};
 use crate::subscriptions::ScopeNames;
 use crate::{Store, StoreError, apis, operations, products, services};
+use futures_util::TryStreamExt;
 use portcullis_domain::model::{
     ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig,
 };
 use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -68,17 +70,6 @@ async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> 
         .await?
     {
         product_rows.entry(row.service_id).or_default().push(row);
-    }
-    let mut subscription_rows: HashMap<i64, Vec<subscription::Model>> = HashMap::new();
-    for row in subscription::Entity::find()
-        .order_by_asc(subscription::Column::Id)
-        .all(txn)
-        .await?
-    {
-        subscription_rows
-            .entry(row.service_id)
-            .or_default()
-            .push(row);
     }
     let mut policy_rows: HashMap<i64, Vec<policy::Model>> = HashMap::new();
     for row in policy::Entity::find().all(txn).await? {
@@ -142,12 +133,21 @@ async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> 
                 .map(|(id, name)| (*id, name.as_str().to_owned()))
                 .collect(),
         };
-        let subscriptions_out = subscription_rows
-            .remove(&service_row.id)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|row| keep(scope_names.record(row)))
-            .collect();
+        // Subscriptions are the one table that runs to 100,000s of rows: stream them, so
+        // that each row becomes its small parsed form at once instead of all of them
+        // waiting side by side as database rows.
+        let mut subscriptions_out = Vec::new();
+        let mut rows = subscription::Entity::find()
+            .filter(subscription::Column::ServiceId.eq(service_row.id))
+            .order_by_asc(subscription::Column::Id)
+            .stream(txn)
+            .await?;
+        while let Some(row) = rows.try_next().await? {
+            if let Some(subscription) = keep(scope_names.record(&row)) {
+                subscriptions_out.push(subscription);
+            }
+        }
+        drop(rows);
 
         let mut policies_out = Vec::new();
         for row in policy_rows.remove(&service_row.id).unwrap_or_default() {
