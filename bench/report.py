@@ -17,8 +17,9 @@ import sys
 from collections import defaultdict
 
 
-def mean_columns(rows):
-    return [statistics.mean(column) for column in zip(*rows)]
+def median_columns(rows):
+    """Per column, the median over the rounds: one disturbed round does not move it."""
+    return [statistics.median(column) for column in zip(*rows)]
 
 
 def main():
@@ -41,9 +42,9 @@ def main():
             elif kind == "rss":
                 rss[name] = [int(x) for x in rest[0].split()]
 
-    mean = {name: mean_columns(rows) for name, rows in saturated.items()}
-    nginx_rps = mean["nginx"][0]
-    direct = mean["direct"]
+    median = {name: median_columns(rows) for name, rows in saturated.items()}
+    nginx_rps = median["nginx"][0]
+    direct = median["direct"]
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as info:
@@ -57,26 +58,26 @@ def main():
     out.append(f"Commit `{commit}` · {cpu} · {os.cpu_count()} cores · Linux {platform.release()}")
     out.append(f"wrk -t1 -c{connections}, {rounds} rounds × {seconds} s alternating targets "
                "after a warm-up round; load generator and targets on different cores; "
-               "numbers are means over the rounds.")
+               "numbers are medians over the rounds.")
     out.append("")
     out.append("## Saturation (requests/s as fast as 32 connections go)")
     out.append("")
     out.append("| target | req/s | ÷ nginx | p50 ms | p99 ms | p99.9 ms | added p99 over direct | errors |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in order:
-        rps, p50, p99, p999, errors = mean[name]
+        rps, p50, p99, p999, errors = median[name]
         added = "—" if name == "direct" else f"{p99 - direct[2]:+.3f} ms"
         out.append(f"| {name} | {rps:,.0f} | {rps / nginx_rps:.2f} | {p50:.3f} | {p99:.3f} "
                    f"| {p999:.3f} | {added} | {sum(r[4] for r in saturated[name]):.0f} |")
 
     out.append("")
-    out.append(f"## Latency at a fixed rate ({int(rate):,} req/s = half of nginx's saturation; oha with latency correction)")
+    out.append(f"## Latency at a fixed rate ({int(rate):,} req/s = half of case (c)'s saturation; oha with latency correction)")
     out.append("")
     out.append("| target | p50 ms | p99 ms | p99.9 ms | added p50 | added p99 | non-200 |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
-    fixed_mean = {name: mean_columns(rows) for name, rows in fixed.items()}
-    direct_fixed = fixed_mean.get("direct", [0, 0, 0, 0])
-    for name, (p50, p99, p999, bad) in fixed_mean.items():
+    fixed_median = {name: median_columns(rows) for name, rows in fixed.items()}
+    direct_fixed = fixed_median.get("direct", [0, 0, 0, 0])
+    for name, (p50, p99, p999, bad) in fixed_median.items():
         added50 = "—" if name == "direct" else f"{p50 - direct_fixed[0]:+.3f} ms"
         added99 = "—" if name == "direct" else f"{p99 - direct_fixed[1]:+.3f} ms"
         out.append(f"| {name} | {p50:.3f} | {p99:.3f} | {p999:.3f} | {added50} | {added99} | {bad:.0f} |")
@@ -105,9 +106,9 @@ def main():
     out.append("")
     out.append("## Targets")
     out.append("")
-    c1 = mean["c (key+policies), 1 API"][0]
-    c_large = mean[f"c (key+policies), {apis} APIs"][0]
-    fixed_c = fixed_mean.get("c (key+policies), 1 API", [0, 0, 0, 0])
+    c1 = median["c (key+policies), 1 API"][0]
+    c_large = median[f"c (key+policies), {apis} APIs"][0]
+    fixed_c = fixed_median.get("c (key+policies), 1 API", [0, 0, 0, 0])
     checks = [
         ("case (c) ≥ 1.0× nginx req/s", f"{c1 / nginx_rps:.2f}×", c1 / nginx_rps >= 1.0),
         ("added p99 over direct ≤ 0.5 ms at half saturation (case c)",

@@ -13,7 +13,7 @@
 # Portcullis (a) open API, no policies, (b) subscription key, (c) key + ip-filter +
 # rate-limit-by-key (never triggers) + set-header — each at 1 API and at 1,000 APIs × 10
 # operations with 100,000 subscriptions. Rounds alternate the targets; a warm-up round is
-# not counted. Then: added latency at a fixed rate (half of nginx's saturation rate),
+# not counted. Then: added latency at a fixed rate (half of case (c)'s saturation rate),
 # propagation of 100 policy changes, and peak RSS. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -210,9 +210,12 @@ for round in $(seq "$rounds"); do
 done
 
 # ---------------------------------------------------------------- fixed-rate latency
-nginx_rps=$(awk -F'\t' '$1 == "saturated" && $2 == "nginx" { split($3, f, " "); s += f[1]; n++ } END { printf "%d", s / n }' "$raw")
-rate=$((nginx_rps / 2))
-echo "bench: latency at a fixed $rate req/s (half of nginx's saturation rate)"
+# Half of the saturation rate of the gateway under test (case (c), 1 API, median round),
+# offered to the upstream, nginx and Portcullis alike: added latency at 50 % load.
+c_rps=$(awk -F'\t' '$1 == "saturated" && $2 == "c (key+policies), 1 API" { split($3, f, " "); print f[1] }' "$raw" \
+  | sort -n | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] }')
+rate=${RATE:-$((c_rps / 2))}
+echo "bench: latency at a fixed $rate req/s (half of case (c)'s saturation rate)"
 run_oha() { # $1: URL, $2: key or - → p50 p99 p99.9 in ms
   local headers=(-H "Host: $host")
   [ "$2" = - ] || headers+=(-H "Ocp-Apim-Subscription-Key: $2")
@@ -254,6 +257,7 @@ done
 
 mkdir -p bench/results
 out="bench/results/$(date -u +%F).md"
+cp "$raw" "bench/results/$(date -u +%F).raw.tsv"
 python3 bench/report.py "$raw" "$rounds" "$seconds" "$connections" "$rate" "$changes" \
   "$large_apis" "$large_operations" "$large_subscriptions" "$(git -C "$root" rev-parse --short HEAD)" > "$out"
 cat "$out"
