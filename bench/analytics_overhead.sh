@@ -5,8 +5,8 @@
 #   bash bench/analytics_overhead.sh            # 3 rounds of 10 s each
 #   ROUNDS=5 SECONDS_PER_ROUND=20 bash bench/analytics_overhead.sh
 #
-# Needs wrk and nginx (Debian packages) and a release build (built here if missing). The
-# gateway runs on core 0; nginx (the backend) and wrk share core 1.
+# Needs wrk (Debian package) and release builds (built here if missing). The gateway runs
+# on core 0; the backend (bench-upstream) and wrk share core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,23 +16,11 @@ connections=${CONNECTIONS:-32}
 binary=target/release/portcullis
 [ -x "$binary" ] || cargo build --release --features ssr --bin portcullis
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# A backend that costs next to nothing.
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:18181;
-    location / { return 200 "ok"; }
-  }
-}
-NGINX
-taskset -c 1 nginx -c "$work/nginx.conf"
+# A backend that costs next to nothing: the harness's own upstream (see bench/run.sh).
+[ -x target/release/bench-upstream ] || cargo build --release -p portcullis-bench
+taskset -c 1 target/release/bench-upstream 127.0.0.1:18181 > "$work/upstream.log" 2>&1 &
 
 run_gateway() { # $1: extra flag, $2: port offset
   local dir="$work/data$2"

@@ -9,7 +9,8 @@
 //! A request then runs the phases of [`pipeline`]: match → authenticate → inbound → forward
 //! → outbound → log, each able to end it with a response; every failure becomes a
 //! [`GatewayError`](pipeline::GatewayError), turned into the APIM-shaped error body in one
-//! place. [`server::serve`] accepts connections and drives that pipeline.
+//! place. [`server::serve_on_workers`] accepts connections, one worker thread per core, and
+//! drives that pipeline.
 //!
 //! This crate knows nothing of the database, the portal or the management API.
 

@@ -5,7 +5,6 @@ use crate::helpers::{TestApp, spawn};
 use portcullis_domain::usage::UsageCounts;
 use portcullis_store::RecentFilter;
 use reqwest::Method;
-use serde_json::json;
 
 async fn flush(app: &TestApp) {
     app.app
@@ -60,12 +59,7 @@ async fn calls(app: &TestApp, key: &str, ok: usize, refused: usize, missing: usi
 }
 
 async fn setup(app: &TestApp) -> String {
-    app.echo_api().await;
-    app.put(
-        "/services/svc/apis/echo",
-        json!({ "serviceUrl": app.backend_url("/base"), "path": "echo", "subscriptionRequired": true }),
-    )
-    .await;
+    app.keyed_echo_api().await;
     app.subscribe("svc", "tester", "/apis").await
 }
 

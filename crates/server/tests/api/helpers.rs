@@ -181,6 +181,16 @@ impl TestApp {
         }
     }
 
+    /// [`Self::echo_api`] with a subscription key required.
+    pub async fn keyed_echo_api(&self) {
+        self.echo_api().await;
+        self.put(
+            "/services/svc/apis/echo",
+            json!({ "serviceUrl": self.backend_url("/base"), "path": "echo", "subscriptionRequired": true }),
+        )
+        .await;
+    }
+
     /// Sets the policy document at `path` (e.g. `/services/svc/apis/echo/policy`).
     pub async fn policy(&self, path: &str, xml: &str) {
         self.put(path, json!({ "format": "xml", "value": xml }))

@@ -3,17 +3,11 @@
 
 use crate::helpers::{spawn, status_json};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
 #[tokio::test]
 async fn the_gateway_serves_every_phase_with_the_database_closed() {
     let app = spawn().await;
-    app.echo_api().await;
-    app.put(
-        "/services/svc/apis/echo",
-        json!({ "serviceUrl": app.backend_url("/base"), "path": "echo", "subscriptionRequired": true }),
-    )
-    .await;
+    app.keyed_echo_api().await;
     let key = app.subscribe("svc", "tester", "/apis").await;
     app.policy(
         "/services/svc/apis/echo/policy",

@@ -9,8 +9,7 @@ const ECHO_POLICY: &str = "/services/svc/apis/echo/policy";
 /// The echo API behind product `calc` (subscription required) with a product key and an
 /// all-APIs key.
 async fn product_setup(app: &TestApp) -> (String, String) {
-    app.echo_api().await;
-    app.put("/services/svc/apis/echo", json!({ "serviceUrl": app.backend_url("/base"), "path": "echo", "subscriptionRequired": true })).await;
+    app.keyed_echo_api().await;
     app.put(
         "/services/svc/products/calc",
         json!({ "displayName": "Calculator", "subscriptionRequired": true, "state": "published" }),

@@ -3,14 +3,12 @@
 use crate::helpers::{spawn, status_json};
 use portcullis_gateway::trace::{DEBUG_AUTHORIZATION, DEBUG_EXPIRED, TRACE_ID, TraceKeys};
 use reqwest::Method;
-use serde_json::json;
 use std::time::{Duration, SystemTime};
 
 #[tokio::test]
 async fn a_valid_token_traces_every_policy_and_the_backend_call() {
     let app = spawn().await;
-    app.echo_api().await;
-    app.put("/services/svc/apis/echo", json!({ "serviceUrl": app.backend_url("/base"), "path": "echo", "subscriptionRequired": true })).await;
+    app.keyed_echo_api().await;
     let key = app.subscribe("svc", "tester", "/apis").await;
     app.policy(
         "/services/svc/apis/echo/policy",
