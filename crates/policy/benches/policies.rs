@@ -1,7 +1,8 @@
 //! What the policy engine costs per request, measured without any network: a compiled
 //! pipeline (the benchmark's case (c): `ip-filter`, `rate-limit-by-key`, `set-header`, under
 //! the default API and global documents) run against an exchange, with an upstream that
-//! answers at once. Also what compiling that document costs when it is saved.
+//! answers at once. Also what compiling that document costs when it is saved, and what a
+//! sliding-window counter costs once a minute of traffic is in it.
 //!
 //! `cargo bench -p portcullis-policy`
 
@@ -17,6 +18,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 const CASE_C: &str = r#"<policies>
   <inbound>
@@ -101,5 +103,25 @@ fn compile_document(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, run_pipeline, compile_document);
+/// One key's sliding window after a minute of steady traffic (a call every millisecond, the
+/// load `bench/run.sh` puts on case (c)): what each further call costs the counter.
+fn busy_window(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    let _clock = runtime.enter();
+    let counters = MemoryCounters::new();
+    let minute = Duration::from_secs(60);
+    for _ in 0..60_000 {
+        counters.hit_window_now("busy", u64::MAX, minute, 1);
+        runtime.block_on(tokio::time::advance(Duration::from_millis(1)));
+    }
+    c.bench_function("rate-limit window after a busy minute", |b| {
+        b.iter(|| counters.hit_window_now(black_box("busy"), u64::MAX, minute, 1))
+    });
+}
+
+criterion_group!(benches, run_pipeline, compile_document, busy_window);
 criterion_main!(benches);

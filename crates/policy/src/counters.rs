@@ -7,10 +7,10 @@
 //! limit refuses are not counted; keys idle longer than their window are swept so memory
 //! stays bounded. A shared implementation (Redis) plugs in behind the same trait.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, VecDeque};
+use hashbrown::{DefaultHashBuilder, HashMap};
+use std::collections::VecDeque;
 use std::future::Future;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,10 +105,20 @@ struct Shard {
     counters: HashMap<String, Counter>,
 }
 
+impl Shard {
+    /// The key's counter, made by `new` on its first call. The key is copied only then, not
+    /// on every call.
+    fn counter(&mut self, key: &str, new: impl FnOnce() -> Counter) -> &mut Counter {
+        self.counters.entry_ref(key).or_insert_with(new)
+    }
+}
+
 #[derive(Debug)]
 pub struct MemoryCounters {
     origin: Instant,
     shards: Vec<Mutex<Shard>>,
+    /// Picks a key's shard.
+    shard_of: DefaultHashBuilder,
     /// Calls so far; every [`SWEEP_EVERY`]th sweeps the next shard in turn.
     hits: AtomicU64,
 }
@@ -144,6 +154,7 @@ impl MemoryCounters {
         Self {
             origin: Instant::now(),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shard_of: DefaultHashBuilder::default(),
             hits: AtomicU64::new(0),
         }
     }
@@ -168,9 +179,8 @@ impl MemoryCounters {
         if tick.is_multiple_of(SWEEP_EVERY) {
             self.sweep((tick / SWEEP_EVERY) as usize % SHARDS, now);
         }
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        f(&mut self.lock(hasher.finish() as usize % SHARDS), now)
+        let shard = self.shard_of.hash_one(key) as usize % SHARDS;
+        f(&mut self.lock(shard), now)
     }
 
     fn lock(&self, index: usize) -> std::sync::MutexGuard<'_, Shard> {
@@ -191,14 +201,11 @@ impl MemoryCounters {
     pub fn hit_window_now(&self, key: &str, limit: u64, window: Duration, amount: u64) -> Decision {
         let origin = self.origin;
         self.with_shard(key, |shard, now| {
-            let counter = shard
-                .counters
-                .entry(key.to_owned())
-                .or_insert_with(|| Counter::Window {
-                    window,
-                    log: VecDeque::new(),
-                    total: 0,
-                });
+            let counter = shard.counter(key, || Counter::Window {
+                window,
+                log: VecDeque::new(),
+                total: 0,
+            });
             let Counter::Window {
                 window: kept,
                 log,
@@ -212,15 +219,22 @@ impl MemoryCounters {
             // The same key used with a longer period keeps the longer log.
             *kept = (*kept).max(window);
             let now_ms = now_ms(now, origin);
+            let kept_ms = window_ms(*kept);
             let window_ms = window_ms(window);
             evict(log, total, now_ms, *kept);
-            // Calls inside this policy's window (the log may be longer for another policy).
-            let in_window: u64 = log
-                .iter()
-                .rev()
-                .take_while(|(at, _)| at.saturating_add(window_ms) > now_ms)
-                .map(|(_, c)| c)
-                .sum();
+            // Calls inside this policy's window. After eviction the log holds exactly the
+            // kept window, so when this policy's window is the kept one that is the running
+            // total (O(1) however busy the key); only a shorter window sharing the key with a
+            // longer one scans the log's tail.
+            let in_window: u64 = if window_ms >= kept_ms {
+                *total
+            } else {
+                log.iter()
+                    .rev()
+                    .take_while(|(at, _)| at.saturating_add(window_ms) > now_ms)
+                    .map(|(_, c)| c)
+                    .sum()
+            };
             if in_window.saturating_add(amount) > limit {
                 // Free up as soon as enough old calls leave the window.
                 let mut freed = 0;
@@ -260,14 +274,11 @@ impl MemoryCounters {
         amount: u64,
     ) -> Decision {
         self.with_shard(key, |shard, now| {
-            let counter = shard
-                .counters
-                .entry(key.to_owned())
-                .or_insert_with(|| Counter::Quota {
-                    started: now,
-                    period,
-                    count: 0,
-                });
+            let counter = shard.counter(key, || Counter::Quota {
+                started: now,
+                period,
+                count: 0,
+            });
             let Counter::Quota {
                 started,
                 period: kept,
@@ -305,10 +316,7 @@ impl MemoryCounters {
 
     pub fn acquire_now(&self, key: &str, max: u64) -> bool {
         self.with_shard(key, |shard, _| {
-            let counter = shard
-                .counters
-                .entry(key.to_owned())
-                .or_insert(Counter::Slots { taken: 0 });
+            let counter = shard.counter(key, || Counter::Slots { taken: 0 });
             match counter {
                 Counter::Slots { taken } if *taken < max => {
                     *taken += 1;
@@ -408,6 +416,30 @@ mod tests {
             counters.hit_window_now("k", 2, MINUTE, 1),
             Decision::Refused { .. }
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shorter_window_on_a_shared_key_counts_only_its_own_period() {
+        let counters = MemoryCounters::new();
+        let ten_seconds = Duration::from_secs(10);
+        for _ in 0..3 {
+            counters.hit_window_now("shared", 100, MINUTE, 1);
+        }
+        // The 10 s policy sees the three calls while they are inside its window...
+        assert_eq!(
+            counters.hit_window_now("shared", 4, ten_seconds, 1),
+            Decision::Allowed { remaining: 0 }
+        );
+        tokio::time::advance(Duration::from_secs(11)).await;
+        // ...and none of them once they left it, although the minute still holds all four.
+        assert_eq!(
+            counters.hit_window_now("shared", 4, ten_seconds, 1),
+            Decision::Allowed { remaining: 3 }
+        );
+        assert_eq!(
+            counters.hit_window_now("shared", 100, MINUTE, 1),
+            Decision::Allowed { remaining: 94 }
+        );
     }
 
     #[tokio::test(start_paused = true)]
