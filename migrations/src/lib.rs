@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_config_store;
 mod m20261127_000002_sessions;
 mod m20261127_000003_usage;
+mod m20261127_000004_grants_revision;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_config_store::Migration),
             Box::new(m20261127_000002_sessions::Migration),
             Box::new(m20261127_000003_usage::Migration),
+            Box::new(m20261127_000004_grants_revision::Migration),
         ]
     }
 }

@@ -20,7 +20,23 @@ use crate::{
 pub struct ConfigModel {
     /// Increases with every committed change; a snapshot never replaces a newer one.
     pub revision: i64,
+    /// The revision of the last change that added, changed or removed a subscription.
+    pub grants_revision: i64,
+    /// Whether the services' subscription lists were read.
+    pub subscriptions: SubscriptionsRead,
     pub services: Vec<ServiceConfig>,
+}
+
+/// Subscriptions run to 100,000s of rows and change far less often than the rest; a
+/// reload by a reader that already holds them leaves them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SubscriptionsRead {
+    /// Every service's `subscriptions` is complete.
+    #[default]
+    All,
+    /// No subscription changed since `grants_revision`, which the reader said it holds;
+    /// every service's `subscriptions` is empty.
+    UnchangedSinceGrantsRevision,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

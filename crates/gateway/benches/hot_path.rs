@@ -89,6 +89,7 @@ fn snapshot(apis: usize, subscriptions: usize) -> (Snapshot, String) {
             subscriptions,
             policies: vec![],
         }],
+        ..ConfigModel::default()
     };
     (Snapshot::compile(&model, &GatewaySettings::default()), key)
 }

@@ -16,6 +16,7 @@
 
 pub mod body;
 pub mod calls;
+pub mod grants;
 pub mod operation_table;
 pub mod pipeline;
 pub mod policies;
@@ -26,7 +27,7 @@ pub mod trace;
 
 pub use pipeline::Gateway;
 pub use settings::GatewaySettings;
-pub use snapshot::{Snapshot, SnapshotHandle};
+pub use snapshot::{GrantsOutdated, Snapshot, SnapshotHandle};
 
 /// The header that carries the request id on every gateway response (and to the backend).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -1,24 +1,23 @@
 //! The compiled, immutable configuration the gateway routes by, and the handle that swaps it.
 
+use crate::grants::{GrantScope, GrantTable, KeyMatch};
 use crate::operation_table::OperationTable;
 use crate::policies::{OperationPipelines, ServicePolicies};
 use crate::settings::GatewaySettings;
 use arc_swap::ArcSwap;
 use http::HeaderName;
-use portcullis_domain::model::{ApiConfig, ConfigModel, ServiceConfig};
-use portcullis_domain::{
-    ApiName, OperationName, ProductName, ServiceName, SubscriptionScope, UrlTemplate,
-};
+use portcullis_domain::model::{ApiConfig, ConfigModel, ServiceConfig, SubscriptionsRead};
+use portcullis_domain::{ApiName, OperationName, ProductName, ServiceName, UrlTemplate};
 use portcullis_policy::catalogue::cors::Cors;
-use portcullis_policy::exchange::SubscriptionInfo;
 use std::collections::HashMap;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 /// Everything a request needs to be routed and authorised, precomputed.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub revision: i64,
+    /// The revision the subscription tables are as of.
+    pub grants_revision: i64,
     services: HashMap<String, Arc<CompiledService>>,
     default_service: Option<Arc<CompiledService>>,
     /// `.localhost`, `.example.com`, …: suffixes that turn the first host label into a
@@ -35,24 +34,10 @@ pub struct CompiledService {
     apis_by_suffix: HashMap<String, usize>,
     max_suffix_segments: usize,
     pub products: Vec<CompiledProduct>,
-    /// Active key → index into `grants`. Keys are kept as their 16 bytes, not 32 hex
-    /// characters: at 100,000 subscriptions (200,000 keys) the table stays a few MB.
-    grant_index: HashMap<KeyBytes, u32>,
-    grants: Vec<Grant>,
-}
-
-/// A subscription key's 16 bytes (keys are 32 lowercase hex digits).
-type KeyBytes = [u8; 16];
-
-/// The bytes of a well-formed key; `None` for anything that cannot be a key (APIM keys are
-/// case-sensitive, so uppercase digits are not one).
-fn key_bytes(text: &str) -> Option<KeyBytes> {
-    let lowercase_hex = text.len() == 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let mut bytes = [0; 16];
-    (lowercase_hex && hex::decode_to_slice(text, &mut bytes).is_ok()).then_some(bytes)
+    products_by_name: HashMap<Arc<str>, usize>,
+    /// Who may call. Shared with the snapshots before and after this one for as long as no
+    /// subscription changes.
+    pub grants: Arc<GrantTable>,
 }
 
 #[derive(Debug)]
@@ -114,39 +99,6 @@ pub struct Backend {
     pub base_query: Option<String>,
 }
 
-/// What an active subscription key opens (one per key: the info names the key used).
-#[derive(Debug)]
-pub struct Grant {
-    pub subscription: Arc<str>,
-    key: KeyBytes,
-    pub scope: GrantScope,
-    /// What policy expressions may read of the subscription (`context.Subscription`),
-    /// shared into each request's exchange with one reference count.
-    pub info: Arc<SubscriptionInfo>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantScope {
-    AllApis,
-    Api(usize),
-    Product(usize),
-}
-
-impl Grant {
-    /// Whether this grant opens API `api` of `service`; returns the product it came through.
-    pub fn opens(&self, service: &CompiledService, api: usize) -> Option<Option<usize>> {
-        match self.scope {
-            GrantScope::AllApis => Some(None),
-            GrantScope::Api(granted) => (granted == api).then_some(None),
-            GrantScope::Product(product) => service
-                .products
-                .get(product)
-                .is_some_and(|p| p.contains(api))
-                .then_some(Some(product)),
-        }
-    }
-}
-
 /// The result of routing a request to an API.
 pub struct ApiMatch<'s, 'p> {
     pub index: usize,
@@ -158,11 +110,33 @@ pub struct ApiMatch<'s, 'p> {
 impl Snapshot {
     /// Compiles a model. Never fails: the model holds parsed values only, and anything that
     /// cannot be routed (an unknown product in a scope, say) is left out with a log line.
+    /// The model's subscription lists must be complete ([`SubscriptionsRead::All`]).
     pub fn compile(model: &ConfigModel, settings: &GatewaySettings) -> Self {
+        Self::compile_with(model, settings, |service| {
+            Arc::new(GrantTable::build(&service.subscriptions))
+        })
+    }
+
+    /// Compiles a model read without subscriptions, handing on this snapshot's tables. Only
+    /// valid when this snapshot's tables are as of the model's `grants_revision`.
+    fn compile_keeping_grants(&self, model: &ConfigModel, settings: &GatewaySettings) -> Self {
+        Self::compile_with(model, settings, |service| {
+            self.services
+                .get(service.name.as_str())
+                .map(|kept| kept.grants.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    fn compile_with(
+        model: &ConfigModel,
+        settings: &GatewaySettings,
+        mut grants_for: impl FnMut(&ServiceConfig) -> Arc<GrantTable>,
+    ) -> Self {
         let mut services = HashMap::with_capacity(model.services.len());
         let mut default_service = None;
         for service in &model.services {
-            let compiled = Arc::new(compile_service(service));
+            let compiled = Arc::new(compile_service(service, grants_for(service)));
             if service.settings.is_default && default_service.is_none() {
                 default_service = Some(compiled.clone());
             }
@@ -178,6 +152,7 @@ impl Snapshot {
         }
         Self {
             revision: model.revision,
+            grants_revision: model.grants_revision,
             services,
             default_service,
             host_suffixes,
@@ -256,17 +231,28 @@ impl CompiledService {
         None
     }
 
-    /// The grant of an active key, compared in constant time once found.
-    pub fn grant_for_key(&self, presented: &str) -> Option<&Grant> {
-        let presented = key_bytes(presented)?;
-        let index = *self.grant_index.get(&presented)?;
-        self.grants
-            .get(usize::try_from(index).ok()?)
-            .filter(|grant| bool::from(grant.key.ct_eq(&presented)))
+    /// The active subscription a presented key belongs to.
+    pub fn grant_for_key(&self, presented: &str) -> Option<KeyMatch<'_>> {
+        self.grants.find(presented)
+    }
+
+    /// Whether a subscription with this scope may call API `api`; returns the product the
+    /// call came through.
+    pub fn scope_opens(&self, scope: &GrantScope, api: usize) -> Option<Option<usize>> {
+        match scope {
+            GrantScope::AllApis => Some(None),
+            GrantScope::Api(name) => (self.apis.get(api)?.name.as_str() == &**name).then_some(None),
+            GrantScope::Product(name) => {
+                let product = *self.products_by_name.get(name)?;
+                self.products[product]
+                    .contains(api)
+                    .then_some(Some(product))
+            }
+        }
     }
 }
 
-fn compile_service(service: &ServiceConfig) -> CompiledService {
+fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> CompiledService {
     let api_index: HashMap<&ApiName, usize> = service
         .apis
         .iter()
@@ -291,12 +277,6 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
             }
         })
         .collect();
-    let product_index: HashMap<&ProductName, usize> = products
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (&p.name, i))
-        .collect();
-
     let policies = ServicePolicies::compile(service);
     let mut apis = Vec::with_capacity(service.apis.len());
     let mut apis_by_suffix = HashMap::with_capacity(service.apis.len());
@@ -316,49 +296,11 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         apis.push(compiled);
     }
 
-    let mut grant_index = HashMap::with_capacity(service.subscriptions.len() * 2);
-    let mut grants = Vec::with_capacity(service.subscriptions.len() * 2);
-    for subscription in &service.subscriptions {
-        if !subscription.settings.state.is_active() {
-            continue;
-        }
-        let scope = match &subscription.settings.scope {
-            SubscriptionScope::AllApis => Some(GrantScope::AllApis),
-            SubscriptionScope::Api(name) => api_index.get(name).map(|&i| GrantScope::Api(i)),
-            SubscriptionScope::Product(name) => {
-                product_index.get(name).map(|&i| GrantScope::Product(i))
-            }
-        };
-        let Some(scope) = scope else {
-            tracing::warn!(subscription = %subscription.name, "subscription scope names nothing; its keys are off");
-            continue;
-        };
-        let name: Arc<str> = Arc::from(subscription.name.as_str());
-        let primary: Arc<str> = Arc::from(subscription.primary_key.expose());
-        let secondary: Arc<str> = Arc::from(subscription.secondary_key.expose());
-        for (key, text) in [
-            (&subscription.primary_key, &primary),
-            (&subscription.secondary_key, &secondary),
-        ] {
-            let (Some(bytes), Ok(index)) = (key_bytes(key.expose()), u32::try_from(grants.len()))
-            else {
-                continue; // SubscriptionKey guarantees the form; a u32 holds 4 billion keys
-            };
-            grant_index.insert(bytes, index);
-            grants.push(Grant {
-                subscription: name.clone(),
-                key: bytes,
-                scope,
-                info: Arc::new(SubscriptionInfo {
-                    name: name.clone(),
-                    key: text.clone(),
-                    primary_key: primary.clone(),
-                    secondary_key: secondary.clone(),
-                }),
-            });
-        }
-    }
-
+    let products_by_name = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name_text.clone(), i))
+        .collect();
     CompiledService {
         name: service.name.clone(),
         name_text: Arc::from(service.name.as_str()),
@@ -366,7 +308,7 @@ fn compile_service(service: &ServiceConfig) -> CompiledService {
         apis_by_suffix,
         max_suffix_segments,
         products,
-        grant_index,
+        products_by_name,
         grants,
     }
 }
@@ -469,8 +411,24 @@ impl SnapshotHandle {
 
     /// Compiles `model` and makes it current, unless a newer revision is already in place
     /// (two reloads racing each other must not roll the gateway back).
-    pub fn publish(&self, model: &ConfigModel) -> i64 {
-        let fresh = Arc::new(Snapshot::compile(model, &self.settings));
+    ///
+    /// A model read without subscriptions keeps the current snapshot's tables; if those are
+    /// not as of the model's `grants_revision` the model cannot be used and the caller must
+    /// read again with subscriptions.
+    pub fn publish(&self, model: &ConfigModel) -> Result<i64, GrantsOutdated> {
+        let fresh = Arc::new(match model.subscriptions {
+            SubscriptionsRead::All => Snapshot::compile(model, &self.settings),
+            SubscriptionsRead::UnchangedSinceGrantsRevision => {
+                let current = self.current.load();
+                if current.grants_revision != model.grants_revision {
+                    return Err(GrantsOutdated {
+                        held: current.grants_revision,
+                        needed: model.grants_revision,
+                    });
+                }
+                current.compile_keeping_grants(model, &self.settings)
+            }
+        });
         let previous = self.current.rcu(|current| {
             if current.revision > fresh.revision {
                 current.clone()
@@ -486,8 +444,17 @@ impl SnapshotHandle {
                 "snapshot published"
             );
         }
-        serving
+        Ok(serving)
     }
+}
+
+/// A model without subscriptions met a snapshot whose subscription tables are of another
+/// revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the gateway holds subscriptions as of revision {held}, the model needs {needed}")]
+pub struct GrantsOutdated {
+    pub held: i64,
+    pub needed: i64,
 }
 
 #[cfg(test)]
@@ -529,6 +496,7 @@ mod tests {
                     policies: vec![],
                 })
                 .collect(),
+            ..ConfigModel::default()
         }
     }
 
@@ -615,22 +583,62 @@ mod tests {
     }
 
     #[test]
-    fn only_well_formed_lowercase_keys_have_bytes() {
-        let key = "0123456789abcdef0123456789abcdef";
-        assert_eq!(key_bytes(key).map(hex::encode).as_deref(), Some(key));
-        assert_eq!(key_bytes(&key.to_uppercase()), None);
-        assert_eq!(key_bytes(&key[..31]), None);
-        assert_eq!(key_bytes(&format!("{key}0")), None);
-        assert_eq!(key_bytes("0123456789abcdef0123456789abcdeg"), None);
-        assert_eq!(key_bytes("é123456789abcdef0123456789abcde"), None);
+    fn publish_never_rolls_back() {
+        let handle = SnapshotHandle::new(GatewaySettings::default());
+        assert_eq!(handle.publish(&model(5, &[])), Ok(5));
+        assert_eq!(handle.publish(&model(3, &[])), Ok(5));
+        assert_eq!(handle.current().revision, 5);
+        assert_eq!(handle.publish(&model(6, &[])), Ok(6));
     }
 
     #[test]
-    fn publish_never_rolls_back() {
+    fn a_reload_without_subscriptions_keeps_the_tables_it_was_read_against() {
+        let key = SubscriptionKey::generate();
+        let mut full = model(7, &[("shop", true, vec![api("orders", "orders")])]);
+        full.grants_revision = 7;
+        full.services[0].subscriptions.push(SubscriptionConfig {
+            name: SubscriptionName::parse("alice").unwrap(),
+            settings: SubscriptionSettings {
+                display_name: DisplayName::parse("Alice").unwrap(),
+                scope: SubscriptionScope::Api(ApiName::parse("orders").unwrap()),
+                state: SubscriptionState::Active,
+            },
+            primary_key: key.clone(),
+            secondary_key: SubscriptionKey::generate(),
+        });
         let handle = SnapshotHandle::new(GatewaySettings::default());
-        assert_eq!(handle.publish(&model(5, &[])), 5);
-        assert_eq!(handle.publish(&model(3, &[])), 5);
-        assert_eq!(handle.current().revision, 5);
-        assert_eq!(handle.publish(&model(6, &[])), 6);
+        assert_eq!(handle.publish(&full), Ok(7));
+        let tables = |handle: &SnapshotHandle| {
+            handle
+                .current()
+                .service_for_host(None)
+                .unwrap()
+                .grants
+                .clone()
+        };
+        let built = tables(&handle);
+        assert_eq!(built.len(), 1);
+
+        // A policy change: subscriptions left out, the table handed on as it is.
+        let mut policy_change = model(8, &[("shop", true, vec![api("orders", "orders")])]);
+        policy_change.grants_revision = 7;
+        policy_change.subscriptions = SubscriptionsRead::UnchangedSinceGrantsRevision;
+        assert_eq!(handle.publish(&policy_change), Ok(8));
+        assert!(Arc::ptr_eq(&built, &tables(&handle)));
+        let service = handle.current().service_for_host(None).unwrap().clone();
+        let found = service
+            .grant_for_key(key.expose())
+            .expect("the key still opens");
+        assert_eq!(service.scope_opens(&found.grant.scope, 0), Some(None));
+
+        // A model that assumes newer subscriptions than the gateway holds is refused.
+        let mut ahead = policy_change.clone();
+        ahead.revision = 9;
+        ahead.grants_revision = 9;
+        assert_eq!(
+            handle.publish(&ahead),
+            Err(GrantsOutdated { held: 7, needed: 9 })
+        );
+        assert_eq!(handle.current().revision, 8);
     }
 }

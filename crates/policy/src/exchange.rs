@@ -25,26 +25,47 @@ pub struct Matched {
     pub operation_method: Arc<str>,
     pub operation_template: Arc<str>,
     pub product: Option<Arc<str>>,
-    pub subscription: Option<Arc<SubscriptionInfo>>,
+    pub subscription: Option<CallerSubscription>,
 }
 
-/// The caller's subscription. The key is only readable through expressions; it is never
-/// printed (`Debug` masks it).
+/// A subscription as policies see it. The keys are only readable through expressions; they
+/// are never printed (`Debug` masks them). They are kept as 16 bytes each, not as the 32 hex
+/// digits callers send: the gateway holds one of these per subscription, 100,000s of them.
 #[derive(Clone)]
 pub struct SubscriptionInfo {
     pub name: Arc<str>,
-    pub key: Arc<str>,
-    pub primary_key: Arc<str>,
-    pub secondary_key: Arc<str>,
+    /// The primary and the secondary key.
+    pub keys: [[u8; 16]; 2],
+}
+
+impl SubscriptionInfo {
+    /// A key as callers send it: 32 lowercase hex digits.
+    pub fn key_text(&self, slot: KeySlot) -> String {
+        hex::encode(self.keys[slot as usize])
+    }
 }
 
 impl std::fmt::Debug for SubscriptionInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SubscriptionInfo")
             .field("name", &self.name)
-            .field("key", &"***")
+            .field("keys", &"***")
             .finish()
     }
+}
+
+/// Which of a subscription's two keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySlot {
+    Primary = 0,
+    Secondary = 1,
+}
+
+/// The caller's subscription and the key the call presented.
+#[derive(Debug, Clone)]
+pub struct CallerSubscription {
+    pub info: Arc<SubscriptionInfo>,
+    pub presented: KeySlot,
 }
 
 /// The query string the backend will get: the caller's (subscription key removed) until a
@@ -266,15 +287,17 @@ impl Env for Exchange {
             },
             Field::RequestUrlScheme => text("http"),
             Field::SubscriptionId | Field::SubscriptionName => {
-                subscription.map_or(Value::Null, |s| text(&s.name))
+                subscription.map_or(Value::Null, |s| text(&s.info.name))
             }
-            Field::SubscriptionKey => subscription.map_or(Value::Null, |s| text(&s.key)),
-            Field::SubscriptionPrimaryKey => {
-                subscription.map_or(Value::Null, |s| text(&s.primary_key))
-            }
-            Field::SubscriptionSecondaryKey => {
-                subscription.map_or(Value::Null, |s| text(&s.secondary_key))
-            }
+            Field::SubscriptionKey => subscription.map_or(Value::Null, |s| {
+                Value::Str(Cow::Owned(s.info.key_text(s.presented)))
+            }),
+            Field::SubscriptionPrimaryKey => subscription.map_or(Value::Null, |s| {
+                Value::Str(Cow::Owned(s.info.key_text(KeySlot::Primary)))
+            }),
+            Field::SubscriptionSecondaryKey => subscription.map_or(Value::Null, |s| {
+                Value::Str(Cow::Owned(s.info.key_text(KeySlot::Secondary)))
+            }),
             Field::ProductId | Field::ProductName => {
                 self.matched.product.as_deref().map_or(Value::Null, text)
             }

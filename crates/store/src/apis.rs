@@ -146,6 +146,7 @@ impl Store {
             resource: resource(service, name),
             before: before.map(|b| b.settings).as_ref().and_then(to_json),
             after: to_json(&settings),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -173,6 +174,7 @@ impl Store {
             resource: resource(service, name),
             before: to_json(&before.settings),
             after: None,
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;

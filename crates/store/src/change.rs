@@ -24,6 +24,10 @@ pub(crate) struct Change<'a> {
     pub resource: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+    /// Whether the change can add, alter or remove a subscription row (deleting a
+    /// service, product or API cascades to its subscriptions). Readers that hold the
+    /// subscriptions re-read them only after such a change.
+    pub touches_subscriptions: bool,
 }
 
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Option<Value> {
@@ -47,13 +51,18 @@ impl Change<'_> {
         }
         .insert(&txn)
         .await?;
-        config_revision::Entity::update_many()
-            .col_expr(
-                config_revision::Column::Revision,
+        let mut bump = config_revision::Entity::update_many().col_expr(
+            config_revision::Column::Revision,
+            Expr::col(config_revision::Column::Revision).add(1),
+        );
+        if self.touches_subscriptions {
+            // Evaluated against the row before the update: the new revision.
+            bump = bump.col_expr(
+                config_revision::Column::GrantsRevision,
                 Expr::col(config_revision::Column::Revision).add(1),
-            )
-            .exec(&txn)
-            .await?;
+            );
+        }
+        bump.exec(&txn).await?;
         let revision = config_revision::Entity::find_by_id(1)
             .one(&txn)
             .await?

@@ -9,7 +9,7 @@ use crate::subscriptions::ScopeNames;
 use crate::{Store, StoreError, apis, operations, products, services};
 use futures_util::TryStreamExt;
 use portcullis_domain::model::{
-    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig,
+    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig, SubscriptionsRead,
 };
 use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName};
 use sea_orm::{
@@ -26,23 +26,44 @@ fn keep<T>(result: Result<T, StoreError>) -> Option<T> {
 }
 
 impl Store {
+    /// The whole configuration, subscriptions included.
     pub async fn load_config(&self) -> Result<ConfigModel, StoreError> {
+        self.read_config(None).await
+    }
+
+    /// The configuration for a reader that holds the subscriptions as of `grants_revision`:
+    /// if none changed since, they are left out ([`SubscriptionsRead::UnchangedSinceGrantsRevision`]),
+    /// which makes the reload after a policy or API change cheap at any number of
+    /// subscriptions. Otherwise the same as [`Store::load_config`].
+    pub async fn load_config_since(&self, grants_revision: i64) -> Result<ConfigModel, StoreError> {
+        self.read_config(Some(grants_revision)).await
+    }
+
+    async fn read_config(&self, held_grants: Option<i64>) -> Result<ConfigModel, StoreError> {
         let txn = self.db.begin().await?;
         if self.backend() == DbBackend::Postgres {
             txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?;
         }
-        let model = read_all(&txn).await;
+        let model = read_all(&txn, held_grants).await;
         txn.commit().await?;
         model
     }
 }
 
-async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> {
-    let revision = config_revision::Entity::find_by_id(1)
+async fn read_all(
+    txn: &DatabaseTransaction,
+    held_grants: Option<i64>,
+) -> Result<ConfigModel, StoreError> {
+    let (revision, grants_revision) = config_revision::Entity::find_by_id(1)
         .one(txn)
         .await?
-        .map_or(0, |row| row.revision);
+        .map_or((0, 0), |row| (row.revision, row.grants_revision));
+    let subscriptions = if held_grants == Some(grants_revision) {
+        SubscriptionsRead::UnchangedSinceGrantsRevision
+    } else {
+        SubscriptionsRead::All
+    };
     let service_rows = service::Entity::find()
         .order_by_asc(service::Column::Id)
         .all(txn)
@@ -137,17 +158,18 @@ async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> 
         // that each row becomes its small parsed form at once instead of all of them
         // waiting side by side as database rows.
         let mut subscriptions_out = Vec::new();
-        let mut rows = subscription::Entity::find()
-            .filter(subscription::Column::ServiceId.eq(service_row.id))
-            .order_by_asc(subscription::Column::Id)
-            .stream(txn)
-            .await?;
-        while let Some(row) = rows.try_next().await? {
-            if let Some(subscription) = keep(scope_names.record(&row)) {
-                subscriptions_out.push(subscription);
+        if subscriptions == SubscriptionsRead::All {
+            let mut rows = subscription::Entity::find()
+                .filter(subscription::Column::ServiceId.eq(service_row.id))
+                .order_by_asc(subscription::Column::Id)
+                .stream(txn)
+                .await?;
+            while let Some(row) = rows.try_next().await? {
+                if let Some(subscription) = keep(scope_names.record(&row)) {
+                    subscriptions_out.push(subscription);
+                }
             }
         }
-        drop(rows);
 
         let mut policies_out = Vec::new();
         for row in policy_rows.remove(&service_row.id).unwrap_or_default() {
@@ -186,6 +208,8 @@ async fn read_all(txn: &DatabaseTransaction) -> Result<ConfigModel, StoreError> 
     }
     Ok(ConfigModel {
         revision,
+        grants_revision,
+        subscriptions,
         services: services_out,
     })
 }

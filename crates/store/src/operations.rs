@@ -140,6 +140,7 @@ impl Store {
             resource: resource(service, api, name),
             before: before.map(|b| b.settings).as_ref().and_then(to_json),
             after: to_json(&settings),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -167,6 +168,7 @@ impl Store {
             resource: resource(service, api, name),
             before: to_json(&before.settings),
             after: None,
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;

@@ -136,6 +136,7 @@ impl Store {
             resource: resource(service, scope),
             before,
             after: Some(as_json(xml.as_str())),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -167,6 +168,7 @@ impl Store {
             resource: resource(service, scope),
             before: Some(as_json(&row.xml)),
             after: None,
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;

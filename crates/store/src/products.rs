@@ -226,6 +226,7 @@ impl Store {
             resource: resource(service, name),
             before: before.as_ref().and_then(to_json),
             after: to_json(&new),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -265,6 +266,7 @@ impl Store {
             resource: resource(service, name),
             before: to_json(&before),
             after: None,
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;
@@ -313,6 +315,7 @@ impl Store {
             resource: format!("{}/apis/{api_name}", resource(service, product_name)),
             before: None,
             after: Some(serde_json::json!({ "api": api_name.as_str() })),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -346,6 +349,7 @@ impl Store {
             resource: format!("{}/apis/{api_name}", resource(service, product_name)),
             before: Some(serde_json::json!({ "api": api_name.as_str() })),
             after: None,
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;

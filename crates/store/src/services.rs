@@ -128,6 +128,7 @@ impl Store {
             resource: resource(name),
             before: before.map(|b| b.settings).as_ref().and_then(to_json),
             after: to_json(&after),
+            touches_subscriptions: false,
         }
         .commit(txn)
         .await?;
@@ -165,6 +166,7 @@ impl Store {
             resource: resource(name),
             before: to_json(&before.settings),
             after: None,
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;

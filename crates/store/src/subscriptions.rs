@@ -207,6 +207,7 @@ impl Store {
             resource: resource(service, name),
             before: before.map(|b| b.settings).as_ref().and_then(to_json),
             after: to_json(&new),
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;
@@ -246,6 +247,7 @@ impl Store {
             resource: resource(service, name),
             before: None,
             after: None,
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;
@@ -273,6 +275,7 @@ impl Store {
             resource: resource(service, name),
             before: to_json(&before.settings),
             after: None,
+            touches_subscriptions: true,
         }
         .commit(txn)
         .await?;

@@ -595,6 +595,88 @@ async fn load_config_returns_the_whole_model() {
 }
 
 #[tokio::test]
+async fn a_reader_holding_the_subscriptions_reads_them_again_only_after_they_change() {
+    use portcullis_domain::model::SubscriptionsRead::{All, UnchangedSinceGrantsRevision};
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("alice").unwrap(),
+                subscription_settings("/apis/calculator"),
+            )
+            .await
+            .unwrap();
+        let full = store.load_config().await.unwrap();
+        assert_eq!(full.subscriptions, All, "{}", db.label);
+        assert_eq!(full.grants_revision, full.revision);
+        assert_eq!(full.services[0].subscriptions.len(), 1);
+        let held = full.grants_revision;
+
+        // Policies, operations and new APIs leave the subscriptions as they were.
+        store
+            .put_policy(
+                &actor(),
+                &service,
+                &PolicyScope::Api(api.clone()),
+                PolicyXml::parse("<policies/>", &PolicyScope::Global).unwrap(),
+            )
+            .await
+            .unwrap();
+        store
+            .put_api(
+                &actor(),
+                &service,
+                &ApiName::parse("other").unwrap(),
+                api_settings("other"),
+            )
+            .await
+            .unwrap();
+        let light = store.load_config_since(held).await.unwrap();
+        assert_eq!(light.subscriptions, UnchangedSinceGrantsRevision);
+        assert_eq!((light.grants_revision, light.revision), (held, held + 2));
+        assert!(light.services[0].subscriptions.is_empty());
+        assert_eq!(light.services[0].apis.len(), 2);
+        assert_eq!(light.services[0].policies.len(), 1);
+
+        // A reader holding older subscriptions gets them all.
+        assert_eq!(
+            store
+                .load_config_since(held - 1)
+                .await
+                .unwrap()
+                .subscriptions,
+            All
+        );
+
+        // A key regenerated, and an API deleted (its subscriptions go with it): both count.
+        store
+            .regenerate_key(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("alice").unwrap(),
+                KeySlot::Primary,
+            )
+            .await
+            .unwrap();
+        let after_key = store.load_config_since(held).await.unwrap();
+        assert_eq!(after_key.subscriptions, All);
+        assert_eq!(after_key.grants_revision, after_key.revision);
+        store.delete_api(&actor(), &service, &api).await.unwrap();
+        let after_delete = store
+            .load_config_since(after_key.grants_revision)
+            .await
+            .unwrap();
+        assert_eq!(after_delete.subscriptions, All);
+        assert!(after_delete.services[0].subscriptions.is_empty());
+    }
+}
+
+#[tokio::test]
 async fn policies_are_stored_per_scope() {
     for db in testing::all().await {
         let store = db.store().await;

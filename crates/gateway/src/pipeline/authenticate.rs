@@ -8,10 +8,10 @@
 //! * no key: the call passes if an open product contains the API or the API does not require
 //!   a subscription; otherwise 401 missing key.
 
+use crate::grants::KeyMatch;
 use crate::operation_table::query_value;
 use crate::pipeline::GatewayError;
 use crate::pipeline::matching::{Routed, request_host};
-use crate::snapshot::Grant;
 use http::request::Parts;
 
 /// Where the caller's key was found; forwarding removes it from there.
@@ -25,7 +25,8 @@ pub enum KeySource {
 /// Who is calling, as far as the gateway can tell.
 #[derive(Debug)]
 pub struct Caller<'a> {
-    pub grant: Option<&'a Grant>,
+    /// The key the call presented and the subscription it belongs to.
+    pub key: Option<KeyMatch<'a>>,
     /// The product the call is accounted to: the key's product, or the open product.
     pub product: Option<usize>,
     pub key_source: KeySource,
@@ -46,21 +47,22 @@ pub fn authenticate<'a>(routed: &Routed<'a>, parts: &Parts) -> Result<Caller<'a>
     };
     match presented {
         Some(key) => {
-            let grant = routed
+            let found = routed
                 .service
                 .grant_for_key(key.trim())
                 .ok_or(GatewayError::InvalidKey)?;
-            let product = grant
-                .opens(routed.service, routed.api_index)
+            let product = routed
+                .service
+                .scope_opens(&found.grant.scope, routed.api_index)
                 .ok_or(GatewayError::InvalidKey)?;
             Ok(Caller {
-                grant: Some(grant),
+                key: Some(found),
                 product,
                 key_source,
             })
         }
         None if api.open_product.is_some() || !api.subscription_required => Ok(Caller {
-            grant: None,
+            key: None,
             product: api.open_product,
             key_source,
         }),

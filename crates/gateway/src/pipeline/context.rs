@@ -58,7 +58,7 @@ impl RequestContext {
     }
 
     pub(crate) fn authenticated(&mut self, caller: &Caller<'_>, routed: &Routed<'_>) {
-        self.subscription = caller.grant.map(|grant| grant.info.name.clone());
+        self.subscription = caller.key.map(|key| key.grant.info.name.clone());
         self.product = caller
             .product
             .and_then(|p| routed.service.products.get(p))

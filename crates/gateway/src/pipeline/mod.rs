@@ -187,14 +187,13 @@ impl Gateway {
                 ),
             );
             let who = match (
-                caller.grant,
+                caller.key.map(|key| &key.grant.info.name),
                 caller.product.and_then(|p| routed.service.products.get(p)),
             ) {
-                (Some(grant), Some(product)) => format!(
-                    "subscription {} (product {})",
-                    grant.subscription, product.name
-                ),
-                (Some(grant), None) => format!("subscription {}", grant.subscription),
+                (Some(subscription), Some(product)) => {
+                    format!("subscription {subscription} (product {})", product.name)
+                }
+                (Some(subscription), None) => format!("subscription {subscription}"),
                 (None, Some(product)) => format!("no key: open product {}", product.name),
                 (None, None) => "no key needed".to_owned(),
             };
@@ -312,7 +311,7 @@ fn exchange_for(
             .product
             .and_then(|p| routed.service.products.get(p))
             .map(|p| p.name_text.clone()),
-        subscription: caller.grant.map(|grant| grant.info.clone()),
+        subscription: caller.key.map(|key| key.caller()),
     };
     exchange
 }

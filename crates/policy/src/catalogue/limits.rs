@@ -134,6 +134,6 @@ pub fn subscription_key(prefix: &str, cx: &Context<'_>, label: &str) -> Option<S
     let subscription = cx.exchange.matched.subscription.as_ref()?;
     Some(format!(
         "{prefix}|{}|{label}|{}",
-        cx.exchange.matched.service, subscription.name
+        cx.exchange.matched.service, subscription.info.name
     ))
 }

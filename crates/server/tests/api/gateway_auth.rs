@@ -62,6 +62,43 @@ async fn each_scope_opens_what_it_names() {
     assert_eq!(status_with_key(&app, "/b/x", &product).await, 401);
 }
 
+/// Reloads after other changes hand the gateway's key table on instead of re-reading every
+/// subscription; this pins that keys follow their own changes and only theirs.
+#[tokio::test]
+async fn keys_outlive_other_changes_but_not_their_subscription() {
+    let app = spawn().await;
+    two_apis(&app).await;
+    let product = app.subscribe("svc", "product", "/products/pa").await;
+    let only_b = app.subscribe("svc", "only-b", "/apis/b").await;
+
+    app.policy(
+        "/services/svc/policy",
+        "<policies><inbound><set-header name=\"x-any\" exists-action=\"override\"><value>1</value></set-header></inbound></policies>",
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/c",
+        json!({ "serviceUrl": app.backend_url("/"), "path": "c" }),
+    )
+    .await;
+    app.put("/services/svc/products/pb", json!({})).await;
+    assert_eq!(status_with_key(&app, "/a/x", &product).await, 200);
+    assert_eq!(status_with_key(&app, "/b/x", &only_b).await, 200);
+
+    // Deleting the product deletes its subscriptions; a new product of the same name does
+    // not bring the old key back.
+    app.delete("/services/svc/products/pa?deleteSubscriptions=true")
+        .await;
+    app.put(
+        "/services/svc/products/pa",
+        json!({ "subscriptionRequired": true }),
+    )
+    .await;
+    app.put("/services/svc/products/pa/apis/a", json!({})).await;
+    assert_eq!(status_with_key(&app, "/a/x", &product).await, 401);
+    assert_eq!(status_with_key(&app, "/b/x", &only_b).await, 200);
+}
+
 #[tokio::test]
 async fn keys_come_from_the_header_or_else_the_query() {
     let app = spawn().await;
