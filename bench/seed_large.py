@@ -66,6 +66,10 @@ def main():
             for n in range(subscriptions)
         ),
     )
+    # A change that touched subscriptions, as the store would record it.
+    cursor.execute(
+        "UPDATE config_revision SET revision = revision + 1, grants_revision = revision + 1"
+    )
     connection.commit()
     print(f"added {apis} APIs x {operations} operations and {subscriptions} subscriptions")
 

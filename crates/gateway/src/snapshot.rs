@@ -16,8 +16,9 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub revision: i64,
-    /// The revision the subscription tables are as of.
-    pub grants_revision: i64,
+    /// The revision the subscription tables are as of; `None` for the empty snapshot a
+    /// gateway starts with, which holds no tables read from a store.
+    pub grants_revision: Option<i64>,
     services: HashMap<String, Arc<CompiledService>>,
     default_service: Option<Arc<CompiledService>>,
     /// `.localhost`, `.example.com`, …: suffixes that turn the first host label into a
@@ -152,7 +153,7 @@ impl Snapshot {
         }
         Self {
             revision: model.revision,
-            grants_revision: model.grants_revision,
+            grants_revision: Some(model.grants_revision),
             services,
             default_service,
             host_suffixes,
@@ -395,7 +396,10 @@ pub struct SnapshotHandle {
 impl SnapshotHandle {
     pub fn new(settings: GatewaySettings) -> Self {
         Self {
-            current: ArcSwap::from_pointee(Snapshot::compile(&ConfigModel::default(), &settings)),
+            current: ArcSwap::from_pointee(Snapshot {
+                grants_revision: None,
+                ..Snapshot::compile(&ConfigModel::default(), &settings)
+            }),
             settings,
         }
     }
@@ -420,7 +424,7 @@ impl SnapshotHandle {
             SubscriptionsRead::All => Snapshot::compile(model, &self.settings),
             SubscriptionsRead::UnchangedSinceGrantsRevision => {
                 let current = self.current.load();
-                if current.grants_revision != model.grants_revision {
+                if current.grants_revision != Some(model.grants_revision) {
                     return Err(GrantsOutdated {
                         held: current.grants_revision,
                         needed: model.grants_revision,
@@ -451,9 +455,9 @@ impl SnapshotHandle {
 /// A model without subscriptions met a snapshot whose subscription tables are of another
 /// revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the gateway holds subscriptions as of revision {held}, the model needs {needed}")]
+#[error("the gateway holds subscriptions as of revision {held:?}, the model needs {needed}")]
 pub struct GrantsOutdated {
-    pub held: i64,
+    pub held: Option<i64>,
     pub needed: i64,
 }
 
@@ -607,6 +611,10 @@ mod tests {
             secondary_key: SubscriptionKey::generate(),
         });
         let handle = SnapshotHandle::new(GatewaySettings::default());
+        // A gateway that just started holds no tables, not "the tables of revision 0".
+        let mut empty = model(1, &[]);
+        empty.subscriptions = SubscriptionsRead::UnchangedSinceGrantsRevision;
+        assert!(handle.publish(&empty).is_err());
         assert_eq!(handle.publish(&full), Ok(7));
         let tables = |handle: &SnapshotHandle| {
             handle
@@ -637,7 +645,10 @@ mod tests {
         ahead.grants_revision = 9;
         assert_eq!(
             handle.publish(&ahead),
-            Err(GrantsOutdated { held: 7, needed: 9 })
+            Err(GrantsOutdated {
+                held: Some(7),
+                needed: 9
+            })
         );
         assert_eq!(handle.current().revision, 8);
     }

@@ -73,8 +73,10 @@ impl Control {
     /// policy or API change at 100,000 subscriptions reloads in milliseconds, not seconds);
     /// if another reload swapped the gateway's tables meanwhile, it reads them all.
     pub async fn try_publish(&self) -> Result<i64, StoreError> {
-        let held = self.snapshots.current().grants_revision;
-        let model = self.store.load_config_since(held).await?;
+        let model = match self.snapshots.current().grants_revision {
+            Some(held) => self.store.load_config_since(held).await?,
+            None => self.store.load_config().await?,
+        };
         let revision = match self.snapshots.publish(&model) {
             Ok(revision) => revision,
             Err(outdated) => {
