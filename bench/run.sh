@@ -4,6 +4,7 @@
 #
 #   bash bench/run.sh                     # 3 rounds × 10 s per target, results in bench/results/
 #   ROUNDS=5 SECONDS_PER_ROUND=20 bash bench/run.sh
+#   HOLD=1 bash bench/run.sh              # set everything up, print the targets, measure nothing
 #
 # What runs where: the load generator (wrk; oha for the fixed-rate latency runs) on core
 # $LOAD_CORE; the upstream, nginx and Portcullis share core $TARGET_CORE, so every proxy gets
@@ -177,6 +178,13 @@ targets=(
   "b (key), $large_apis APIs|http://127.0.0.1:18301/keyed/hello|$large_key"
   "c (key+policies), $large_apis APIs|http://127.0.0.1:18301/policied/hello|$large_key"
 )
+
+if [ -n "${HOLD:-}" ]; then
+  # For profiling: everything configured and running, nothing measured.
+  printf 'bench: holding (Ctrl-C ends); Host: %s\n' "$host"
+  printf '  %s\n' "${targets[@]}"
+  wait
+fi
 
 for target in "${targets[@]}"; do
   IFS='|' read -r name url target_key <<< "$target"

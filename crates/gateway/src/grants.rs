@@ -76,54 +76,11 @@ pub struct GrantTable {
 impl GrantTable {
     /// Builds the table from a service's subscriptions; inactive ones are left out.
     pub fn build<'a>(subscriptions: impl IntoIterator<Item = &'a SubscriptionConfig>) -> Self {
-        let subscriptions = subscriptions.into_iter();
-        let mut table = Self {
-            by_key: HashMap::with_capacity(subscriptions.size_hint().0 * 2),
-            grants: Vec::with_capacity(subscriptions.size_hint().0),
-        };
-        let mut names: HashMap<String, Arc<str>> = HashMap::new();
-        let mut shared = |name: &str| -> Arc<str> {
-            names
-                .entry(name.to_owned())
-                .or_insert_with(|| Arc::from(name))
-                .clone()
-        };
+        let mut builder = GrantTableBuilder::default();
         for subscription in subscriptions {
-            if !subscription.settings.state.is_active() {
-                continue;
-            }
-            let scope = match &subscription.settings.scope {
-                SubscriptionScope::AllApis => GrantScope::AllApis,
-                SubscriptionScope::Api(name) => GrantScope::Api(shared(name.as_str())),
-                SubscriptionScope::Product(name) => GrantScope::Product(shared(name.as_str())),
-            };
-            let (Some(primary), Some(secondary)) = (
-                key_bytes(subscription.primary_key.expose()),
-                key_bytes(subscription.secondary_key.expose()),
-            ) else {
-                // SubscriptionKey guarantees the form; a key that is not one opens nothing.
-                tracing::warn!(subscription = %subscription.name, "malformed key; subscription off");
-                continue;
-            };
-            let Some(entry) = u32::try_from(table.grants.len())
-                .ok()
-                .and_then(|i| i.checked_mul(2))
-            else {
-                tracing::warn!("more than two billion subscriptions in one service; rest off");
-                break;
-            };
-            table.by_key.insert(primary, entry);
-            table.by_key.insert(secondary, entry + 1);
-            table.grants.push(Grant {
-                info: Arc::new(SubscriptionInfo {
-                    name: Arc::from(subscription.name.as_str()),
-                    keys: [primary, secondary],
-                }),
-                scope,
-            });
+            builder.add(subscription);
         }
-        table.grants.shrink_to_fit();
-        table
+        builder.finish()
     }
 
     /// The active subscription a presented key belongs to, compared in constant time once
@@ -148,6 +105,69 @@ impl GrantTable {
 
     pub fn is_empty(&self) -> bool {
         self.grants.is_empty()
+    }
+}
+
+/// Builds a [`GrantTable`] one subscription at a time, so that a reload can turn each row
+/// into its compact entry as it arrives instead of holding them all first.
+#[derive(Debug, Default)]
+pub struct GrantTableBuilder {
+    table: GrantTable,
+    /// One shared copy of each scope name.
+    names: HashMap<String, Arc<str>>,
+}
+
+impl GrantTableBuilder {
+    /// Adds a subscription; an inactive one opens nothing and is left out.
+    pub fn add(&mut self, subscription: &SubscriptionConfig) {
+        if !subscription.settings.state.is_active() {
+            return;
+        }
+        let scope = match &subscription.settings.scope {
+            SubscriptionScope::AllApis => GrantScope::AllApis,
+            SubscriptionScope::Api(name) => GrantScope::Api(self.shared(name.as_str())),
+            SubscriptionScope::Product(name) => GrantScope::Product(self.shared(name.as_str())),
+        };
+        let (Some(primary), Some(secondary)) = (
+            key_bytes(subscription.primary_key.expose()),
+            key_bytes(subscription.secondary_key.expose()),
+        ) else {
+            // SubscriptionKey guarantees the form; a key that is not one opens nothing.
+            tracing::warn!(subscription = %subscription.name, "malformed key; subscription off");
+            return;
+        };
+        let table = &mut self.table;
+        let Some(entry) = u32::try_from(table.grants.len())
+            .ok()
+            .and_then(|i| i.checked_mul(2))
+        else {
+            tracing::warn!(subscription = %subscription.name, "over two billion subscriptions in one service; off");
+            return;
+        };
+        table.by_key.insert(primary, entry);
+        table.by_key.insert(secondary, entry + 1);
+        table.grants.push(Grant {
+            info: Arc::new(SubscriptionInfo {
+                name: Arc::from(subscription.name.as_str()),
+                keys: [primary, secondary],
+            }),
+            scope,
+        });
+    }
+
+    fn shared(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.names.get(name) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.names.insert(name.to_owned(), shared.clone());
+        shared
+    }
+
+    pub fn finish(mut self) -> GrantTable {
+        self.table.grants.shrink_to_fit();
+        self.table.by_key.shrink_to_fit();
+        self.table
     }
 }
 

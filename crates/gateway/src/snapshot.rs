@@ -420,8 +420,30 @@ impl SnapshotHandle {
     /// not as of the model's `grants_revision` the model cannot be used and the caller must
     /// read again with subscriptions.
     pub fn publish(&self, model: &ConfigModel) -> Result<i64, GrantsOutdated> {
+        self.swap_in(model, |service| {
+            Arc::new(GrantTable::build(&service.subscriptions))
+        })
+    }
+
+    /// [`SnapshotHandle::publish`] for a model whose subscriptions were turned into key
+    /// tables (by service name) while they were read, leaving the model's lists empty.
+    pub fn publish_with_tables(
+        &self,
+        model: &ConfigModel,
+        mut tables: HashMap<String, GrantTable>,
+    ) -> Result<i64, GrantsOutdated> {
+        self.swap_in(model, |service| {
+            Arc::new(tables.remove(service.name.as_str()).unwrap_or_default())
+        })
+    }
+
+    fn swap_in(
+        &self,
+        model: &ConfigModel,
+        fresh_tables: impl FnMut(&ServiceConfig) -> Arc<GrantTable>,
+    ) -> Result<i64, GrantsOutdated> {
         let fresh = Arc::new(match model.subscriptions {
-            SubscriptionsRead::All => Snapshot::compile(model, &self.settings),
+            SubscriptionsRead::All => Snapshot::compile_with(model, &self.settings, fresh_tables),
             SubscriptionsRead::UnchangedSinceGrantsRevision => {
                 let current = self.current.load();
                 if current.grants_revision != Some(model.grants_revision) {

@@ -5,9 +5,10 @@
 //! gateway before returning — when the caller hears "saved", the next gateway request already
 //! sees the change.
 
-use portcullis_domain::model::ConfigModel;
-use portcullis_gateway::SnapshotHandle;
+use portcullis_gateway::grants::GrantTableBuilder;
+use portcullis_gateway::{GrantsOutdated, SnapshotHandle};
 use portcullis_store::{Store, StoreError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,10 +54,9 @@ impl Control {
                 let mut delay = Duration::from_millis(100);
                 loop {
                     tokio::time::sleep(delay).await;
-                    match store.load_config().await {
-                        Ok(model) => {
-                            publish_full(&snapshots, &model);
-                            tracing::info!(revision = model.revision, "config reload recovered");
+                    match reload(&store, &snapshots).await {
+                        Ok(revision) => {
+                            tracing::info!(revision, "config reload recovered");
                             break;
                         }
                         Err(error) => tracing::error!(%error, "config reload failed again"),
@@ -68,38 +68,51 @@ impl Control {
     }
 
     /// Loads and publishes once; returns the revision now served.
-    ///
-    /// The read skips subscriptions when none changed since the ones the gateway holds (a
-    /// policy or API change at 100,000 subscriptions reloads in milliseconds, not seconds);
-    /// if another reload swapped the gateway's tables meanwhile, it reads them all.
     pub async fn try_publish(&self) -> Result<i64, StoreError> {
-        let model = match self.snapshots.current().grants_revision {
-            Some(held) => self.store.load_config_since(held).await?,
-            None => self.store.load_config().await?,
-        };
-        let revision = match self.snapshots.publish(&model) {
-            Ok(revision) => revision,
-            Err(outdated) => {
-                tracing::debug!(%outdated, "subscriptions changed meanwhile; reading them all");
-                drop(model);
-                let model = self.store.load_config().await?;
-                self.publish_full(&model)
-            }
-        };
-        release_freed_memory();
-        Ok(revision)
-    }
-
-    /// Publishes a model read with all its subscriptions (which the gateway never refuses).
-    fn publish_full(&self, model: &ConfigModel) -> i64 {
-        publish_full(&self.snapshots, model)
+        reload(&self.store, &self.snapshots).await
     }
 }
 
-fn publish_full(snapshots: &SnapshotHandle, model: &ConfigModel) -> i64 {
-    snapshots
-        .publish(model)
-        .unwrap_or_else(|_| snapshots.current().revision)
+/// Reads the configuration and swaps it in.
+///
+/// Subscriptions are read only when some changed since the ones the gateway holds (a policy
+/// or API change at 100,000 subscriptions reloads in milliseconds, not seconds), and then
+/// each row becomes its compact key-table entry as it arrives. If another reload swapped the
+/// gateway's tables meanwhile, it reads them all.
+async fn reload(store: &Store, snapshots: &SnapshotHandle) -> Result<i64, StoreError> {
+    let held = snapshots.current().grants_revision;
+    let revision = match read_and_publish(store, snapshots, held).await? {
+        Ok(revision) => revision,
+        Err(outdated) => {
+            tracing::debug!(%outdated, "subscriptions changed meanwhile; reading them all");
+            read_and_publish(store, snapshots, None)
+                .await?
+                .unwrap_or_else(|_| snapshots.current().revision)
+        }
+    };
+    release_freed_memory();
+    Ok(revision)
+}
+
+async fn read_and_publish(
+    store: &Store,
+    snapshots: &SnapshotHandle,
+    held_grants: Option<i64>,
+) -> Result<Result<i64, GrantsOutdated>, StoreError> {
+    let mut tables: HashMap<String, GrantTableBuilder> = HashMap::new();
+    let model = store
+        .load_config_streaming(held_grants, &mut |service, subscription| {
+            tables
+                .entry(service.as_str().to_owned())
+                .or_default()
+                .add(&subscription);
+        })
+        .await?;
+    let tables = tables
+        .into_iter()
+        .map(|(service, table)| (service, table.finish()))
+        .collect();
+    Ok(snapshots.publish_with_tables(&model, tables))
 }
 
 /// A reload builds a new model and snapshot and frees the old ones (tens of MB when it

@@ -9,9 +9,10 @@ use crate::subscriptions::ScopeNames;
 use crate::{Store, StoreError, apis, operations, products, services};
 use futures_util::TryStreamExt;
 use portcullis_domain::model::{
-    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig, SubscriptionsRead,
+    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig, SubscriptionConfig,
+    SubscriptionsRead,
 };
-use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName};
+use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName, ServiceName};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, TransactionTrait,
@@ -25,27 +26,47 @@ fn keep<T>(result: Result<T, StoreError>) -> Option<T> {
         .ok()
 }
 
+/// Where the subscription rows go as they are read.
+type SubscriptionSink<'a> = &'a mut (dyn FnMut(&ServiceName, SubscriptionConfig) + Send);
+
 impl Store {
     /// The whole configuration, subscriptions included.
     pub async fn load_config(&self) -> Result<ConfigModel, StoreError> {
-        self.read_config(None).await
+        self.read_config(None, None).await
     }
 
     /// The configuration for a reader that holds the subscriptions as of `grants_revision`:
-    /// if none changed since, they are left out ([`SubscriptionsRead::UnchangedSinceGrantsRevision`]),
-    /// which makes the reload after a policy or API change cheap at any number of
-    /// subscriptions. Otherwise the same as [`Store::load_config`].
+    /// if none changed since, they are left out
+    /// ([`SubscriptionsRead::UnchangedSinceGrantsRevision`]), which makes the reload after a
+    /// policy or API change cheap at any number of subscriptions. Otherwise the same as
+    /// [`Store::load_config`].
     pub async fn load_config_since(&self, grants_revision: i64) -> Result<ConfigModel, StoreError> {
-        self.read_config(Some(grants_revision)).await
+        self.read_config(Some(grants_revision), None).await
     }
 
-    async fn read_config(&self, held_grants: Option<i64>) -> Result<ConfigModel, StoreError> {
+    /// Like [`Store::load_config_since`] (`None`: the reader holds nothing), but each
+    /// subscription read is handed to `each_subscription` with its service's name instead of
+    /// being kept in the model, whose lists stay empty. A reader that keeps subscriptions in
+    /// a compact form of its own never holds 100,000 full rows at once.
+    pub async fn load_config_streaming(
+        &self,
+        held_grants: Option<i64>,
+        each_subscription: SubscriptionSink<'_>,
+    ) -> Result<ConfigModel, StoreError> {
+        self.read_config(held_grants, Some(each_subscription)).await
+    }
+
+    async fn read_config(
+        &self,
+        held_grants: Option<i64>,
+        sink: Option<SubscriptionSink<'_>>,
+    ) -> Result<ConfigModel, StoreError> {
         let txn = self.db.begin().await?;
         if self.backend() == DbBackend::Postgres {
             txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await?;
         }
-        let model = read_all(&txn, held_grants).await;
+        let model = read_all(&txn, held_grants, sink).await;
         txn.commit().await?;
         model
     }
@@ -54,6 +75,7 @@ impl Store {
 async fn read_all(
     txn: &DatabaseTransaction,
     held_grants: Option<i64>,
+    mut sink: Option<SubscriptionSink<'_>>,
 ) -> Result<ConfigModel, StoreError> {
     let (revision, grants_revision) = config_revision::Entity::find_by_id(1)
         .one(txn)
@@ -166,7 +188,10 @@ async fn read_all(
                 .await?;
             while let Some(row) = rows.try_next().await? {
                 if let Some(subscription) = keep(scope_names.record(&row)) {
-                    subscriptions_out.push(subscription);
+                    match sink.as_mut() {
+                        Some(sink) => sink(&record.name, subscription),
+                        None => subscriptions_out.push(subscription),
+                    }
                 }
             }
         }

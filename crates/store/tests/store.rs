@@ -616,6 +616,16 @@ async fn a_reader_holding_the_subscriptions_reads_them_again_only_after_they_cha
         assert_eq!(full.grants_revision, full.revision);
         assert_eq!(full.services[0].subscriptions.len(), 1);
         let held = full.grants_revision;
+        let mut streamed = Vec::new();
+        let model = store
+            .load_config_streaming(None, &mut |service, subscription| {
+                streamed.push((service.to_string(), subscription.name.to_string()));
+            })
+            .await
+            .unwrap();
+        assert_eq!(model.subscriptions, All);
+        assert!(model.services[0].subscriptions.is_empty());
+        assert_eq!(streamed, [("flowdemo".to_owned(), "alice".to_owned())]);
 
         // Policies, operations and new APIs leave the subscriptions as they were.
         store
