@@ -46,7 +46,7 @@ pub fn record(
         product: context.product.clone(),
         subscription: context.subscription.clone(),
         method: context.method.clone(),
-        uri: std::mem::take(&mut context.uri),
+        path: Box::from(context.uri.path()),
         status: response.status().as_u16(),
         total: elapsed,
         backend: context.backend_elapsed,
