@@ -26,7 +26,13 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
-            options.max_connections(8).min_connections(1);
+            // SQLite's page cache is per connection (2 MiB by default); the file is in the
+            // OS page cache anyway, so 1 MiB each keeps eight connections from holding 16 MiB
+            // once a reload or analytics flush has passed through each of them.
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|sqlite| sqlite.pragma("cache_size", "-1024"));
         } else {
             options.max_connections(16);
         }

@@ -9,8 +9,8 @@ use crate::subscriptions::ScopeNames;
 use crate::{Store, StoreError, apis, operations, products, services};
 use futures_util::TryStreamExt;
 use portcullis_domain::model::{
-    ApiConfig, ConfigModel, PolicyConfig, ProductConfig, ServiceConfig, SubscriptionConfig,
-    SubscriptionsRead,
+    ApiConfig, ConfigModel, OperationConfig, PolicyConfig, ProductConfig, ServiceConfig,
+    SubscriptionConfig, SubscriptionsRead,
 };
 use portcullis_domain::{ApiName, OperationName, PolicyScope, PolicyXml, ProductName, ServiceName};
 use sea_orm::{
@@ -98,14 +98,21 @@ async fn read_all(
     {
         api_rows.entry(row.service_id).or_default().push(row);
     }
-    let mut operation_rows: HashMap<i64, Vec<operation::Model>> = HashMap::new();
-    for row in operation::Entity::find()
+    // Operations run to 10,000s of rows: each becomes its parsed form as it is read.
+    let mut operations_by_api: HashMap<i64, Vec<(i64, OperationConfig)>> = HashMap::new();
+    let mut rows = operation::Entity::find()
         .order_by_asc(operation::Column::Id)
-        .all(txn)
-        .await?
-    {
-        operation_rows.entry(row.api_id).or_default().push(row);
+        .stream(txn)
+        .await?;
+    while let Some(row) = rows.try_next().await? {
+        if let Some(operation) = keep(operations::record(&row)) {
+            operations_by_api
+                .entry(row.api_id)
+                .or_default()
+                .push((row.id, operation));
+        }
     }
+    drop(rows);
     let mut product_rows: HashMap<i64, Vec<product::Model>> = HashMap::new();
     for row in product::Entity::find()
         .order_by_asc(product::Column::Id)
@@ -133,12 +140,9 @@ async fn read_all(
                 continue;
             };
             let mut operations_out = Vec::new();
-            for operation_row in operation_rows.remove(&api_row.id).unwrap_or_default() {
-                if let Some(operation) = keep(operations::record(&operation_row)) {
-                    operation_names
-                        .insert(operation_row.id, (api.name.clone(), operation.name.clone()));
-                    operations_out.push(operation);
-                }
+            for (id, operation) in operations_by_api.remove(&api_row.id).unwrap_or_default() {
+                operation_names.insert(id, (api.name.clone(), operation.name.clone()));
+                operations_out.push(operation);
             }
             api_names.insert(api_row.id, api.name.clone());
             apis_out.push(ApiConfig {
