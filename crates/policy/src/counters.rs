@@ -5,7 +5,8 @@
 //! single-node implementation: a sliding window kept as a log of (millisecond, count)
 //! entries, so a limit of N calls per period lets exactly N through in any period; calls a
 //! limit refuses are not counted; keys idle longer than their window are swept so memory
-//! stays bounded. A shared implementation (Redis) plugs in behind the same trait.
+//! stays bounded. A busy key's log is bounded too: windows longer than ~65 s log calls in
+//! 1/65,536ths of the window, rounded late, so they still never let more than N through. A shared implementation (Redis) plugs in behind the same trait.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 use std::collections::VecDeque;
@@ -85,6 +86,14 @@ enum Counter {
 }
 
 impl Counter {
+    #[cfg(test)]
+    fn log_len(&self) -> usize {
+        match self {
+            Self::Window { log, .. } => log.len(),
+            _ => 0,
+        }
+    }
+
     /// Whether the counter holds nothing that a future call could need.
     fn is_idle(&mut self, now: Instant, origin: Instant) -> bool {
         match self {
@@ -135,6 +144,20 @@ fn now_ms(now: Instant, origin: Instant) -> u64 {
 
 fn window_ms(window: Duration) -> u64 {
     u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A window's log holds at most this many entries (~1 MiB), however long the window and
+/// however busy the key.
+const MAX_LOG_ENTRIES: u64 = 65_536;
+
+/// The time a call at `now` is logged under. Up to a minute's window that is its
+/// millisecond; a longer window is cut into [`MAX_LOG_ENTRIES`] slots and a call is logged
+/// at the *last* millisecond of its slot, so it leaves the window at most one slot late and
+/// never early: no period ever holds more calls than the limit, and a refused caller may
+/// wait up to one slot (1.3 s for a day's window) longer than the exact answer.
+fn log_stamp(now_ms: u64, window_ms: u64) -> u64 {
+    let slot = (window_ms / MAX_LOG_ENTRIES).max(1);
+    (now_ms / slot) * slot + (slot - 1)
 }
 
 /// Drops log entries older than the window (an entry at `t` counts while `now < t + window`).
@@ -254,9 +277,10 @@ impl MemoryCounters {
                 let retry_after = if amount > limit { window } else { retry_after };
                 return Decision::Refused { retry_after };
             }
+            let stamp = log_stamp(now_ms, kept_ms);
             match log.back_mut() {
-                Some((at, count)) if *at == now_ms => *count += amount,
-                _ => log.push_back((now_ms, amount)),
+                Some((at, count)) if *at == stamp => *count += amount,
+                _ => log.push_back((stamp, amount)),
             }
             *total += amount;
             Decision::Allowed {
@@ -440,6 +464,38 @@ mod tests {
             counters.hit_window_now("shared", 100, MINUTE, 1),
             Decision::Allowed { remaining: 94 }
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_window_keeps_a_bounded_log_and_never_lets_more_through() {
+        let counters = MemoryCounters::new();
+        let day = Duration::from_secs(86_400);
+        // A call every 10 ms for 30 minutes: 180,000 calls at distinct milliseconds.
+        for _ in 0..180_000 {
+            counters.hit_window_now("busy", 180_000, day, 1);
+            tokio::time::advance(Duration::from_millis(10)).await;
+        }
+        let entries = counters
+            .lock(counters.shard_of.hash_one("busy") as usize % SHARDS)
+            .counters["busy"]
+            .log_len();
+        assert!(entries <= 2_000, "{entries} log entries");
+        // The limit is reached and holds until the first calls are a whole day old...
+        assert!(matches!(
+            counters.hit_window_now("busy", 180_000, day, 1),
+            Decision::Refused { .. }
+        ));
+        tokio::time::advance(day - Duration::from_secs(30 * 60)).await;
+        assert!(matches!(
+            counters.hit_window_now("busy", 180_000, day, 1),
+            Decision::Refused { .. }
+        ));
+        // ...and frees up at most one slot (1.3 s) after that.
+        tokio::time::advance(Duration::from_millis(1_400)).await;
+        assert!(matches!(
+            counters.hit_window_now("busy", 180_000, day, 1),
+            Decision::Allowed { .. }
+        ));
     }
 
     #[tokio::test(start_paused = true)]
