@@ -31,7 +31,8 @@ pub struct ConfigModel {
 /// reload by a reader that already holds them leaves them out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SubscriptionsRead {
-    /// Every service's `subscriptions` is complete.
+    /// Every subscription was read: into the services' `subscriptions`, or handed to the
+    /// reader one by one as it was read (the lists then stay empty).
     #[default]
     All,
     /// No subscription changed since `grants_revision`, which the reader said it holds;

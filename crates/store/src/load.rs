@@ -35,19 +35,13 @@ impl Store {
         self.read_config(None, None).await
     }
 
-    /// The configuration for a reader that holds the subscriptions as of `grants_revision`:
-    /// if none changed since, they are left out
+    /// The configuration for a reader that holds the subscriptions as of `held_grants`
+    /// (`None`: it holds none). If none changed since, they are left out
     /// ([`SubscriptionsRead::UnchangedSinceGrantsRevision`]), which makes the reload after a
-    /// policy or API change cheap at any number of subscriptions. Otherwise the same as
-    /// [`Store::load_config`].
-    pub async fn load_config_since(&self, grants_revision: i64) -> Result<ConfigModel, StoreError> {
-        self.read_config(Some(grants_revision), None).await
-    }
-
-    /// Like [`Store::load_config_since`] (`None`: the reader holds nothing), but each
-    /// subscription read is handed to `each_subscription` with its service's name instead of
-    /// being kept in the model, whose lists stay empty. A reader that keeps subscriptions in
-    /// a compact form of its own never holds 100,000 full rows at once.
+    /// policy or API change cheap at any number of subscriptions. Otherwise each
+    /// subscription is handed to `each_subscription` with its service's name as it is read,
+    /// instead of being kept in the model, whose lists stay empty: a reader that keeps
+    /// subscriptions in a compact form of its own never holds 100,000 full rows at once.
     pub async fn load_config_streaming(
         &self,
         held_grants: Option<i64>,

@@ -616,16 +616,22 @@ async fn a_reader_holding_the_subscriptions_reads_them_again_only_after_they_cha
         assert_eq!(full.grants_revision, full.revision);
         assert_eq!(full.services[0].subscriptions.len(), 1);
         let held = full.grants_revision;
-        let mut streamed = Vec::new();
-        let model = store
-            .load_config_streaming(None, &mut |service, subscription| {
-                streamed.push((service.to_string(), subscription.name.to_string()));
-            })
-            .await
-            .unwrap();
+        // What a reader holding subscriptions as of `revision` (`None`: none) is handed: the
+        // model, and the names of the subscriptions streamed to it.
+        let read_since = async |revision: Option<i64>| {
+            let mut streamed = Vec::new();
+            let model = store
+                .load_config_streaming(revision, &mut |service, subscription| {
+                    streamed.push(format!("{service}/{}", subscription.name));
+                })
+                .await
+                .unwrap();
+            assert!(model.services.iter().all(|s| s.subscriptions.is_empty()));
+            (model, streamed)
+        };
+        let (model, streamed) = read_since(None).await;
         assert_eq!(model.subscriptions, All);
-        assert!(model.services[0].subscriptions.is_empty());
-        assert_eq!(streamed, [("flowdemo".to_owned(), "alice".to_owned())]);
+        assert_eq!(streamed, ["flowdemo/alice"]);
 
         // Policies, operations and new APIs leave the subscriptions as they were.
         store
@@ -646,22 +652,17 @@ async fn a_reader_holding_the_subscriptions_reads_them_again_only_after_they_cha
             )
             .await
             .unwrap();
-        let light = store.load_config_since(held).await.unwrap();
+        let (light, streamed) = read_since(Some(held)).await;
         assert_eq!(light.subscriptions, UnchangedSinceGrantsRevision);
         assert_eq!((light.grants_revision, light.revision), (held, held + 2));
-        assert!(light.services[0].subscriptions.is_empty());
+        assert!(streamed.is_empty());
         assert_eq!(light.services[0].apis.len(), 2);
         assert_eq!(light.services[0].policies.len(), 1);
 
         // A reader holding older subscriptions gets them all.
-        assert_eq!(
-            store
-                .load_config_since(held - 1)
-                .await
-                .unwrap()
-                .subscriptions,
-            All
-        );
+        let (older, streamed) = read_since(Some(held - 1)).await;
+        assert_eq!(older.subscriptions, All);
+        assert_eq!(streamed, ["flowdemo/alice"]);
 
         // A key regenerated, and an API deleted (its subscriptions go with it): both count.
         store
@@ -673,16 +674,14 @@ async fn a_reader_holding_the_subscriptions_reads_them_again_only_after_they_cha
             )
             .await
             .unwrap();
-        let after_key = store.load_config_since(held).await.unwrap();
+        let (after_key, streamed) = read_since(Some(held)).await;
         assert_eq!(after_key.subscriptions, All);
+        assert_eq!(streamed, ["flowdemo/alice"]);
         assert_eq!(after_key.grants_revision, after_key.revision);
         store.delete_api(&actor(), &service, &api).await.unwrap();
-        let after_delete = store
-            .load_config_since(after_key.grants_revision)
-            .await
-            .unwrap();
+        let (after_delete, streamed) = read_since(Some(after_key.grants_revision)).await;
         assert_eq!(after_delete.subscriptions, All);
-        assert!(after_delete.services[0].subscriptions.is_empty());
+        assert!(streamed.is_empty());
     }
 }
 

@@ -22,6 +22,11 @@ async fn two_apis(app: &TestApp) {
         )
         .await;
     }
+    product_pa_with_a(app).await;
+}
+
+/// Product `pa`, requiring keys, containing API `a`.
+async fn product_pa_with_a(app: &TestApp) {
     app.put(
         "/services/svc/products/pa",
         json!({ "subscriptionRequired": true }),
@@ -89,12 +94,7 @@ async fn keys_outlive_other_changes_but_not_their_subscription() {
     // not bring the old key back.
     app.delete("/services/svc/products/pa?deleteSubscriptions=true")
         .await;
-    app.put(
-        "/services/svc/products/pa",
-        json!({ "subscriptionRequired": true }),
-    )
-    .await;
-    app.put("/services/svc/products/pa/apis/a", json!({})).await;
+    product_pa_with_a(&app).await;
     assert_eq!(status_with_key(&app, "/a/x", &product).await, 401);
     assert_eq!(status_with_key(&app, "/b/x", &only_b).await, 200);
 }
