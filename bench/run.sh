@@ -11,6 +11,7 @@
 # the same single core and the upstream costs all of them the same.
 #
 # Targets: the upstream directly; nginx `proxy_pass` with upstream keep-alive (1 worker);
+# two minimal hyper proxies (bench-proxy) as reference points for what the HTTP stack costs;
 # Portcullis (a) open API, no policies, (b) subscription key, (c) key + ip-filter +
 # rate-limit-by-key (never triggers) + set-header — each at 1 API and at 1,000 APIs × 10
 # operations with 100,000 subscriptions. Rounds alternate the targets; a warm-up round is
@@ -51,6 +52,7 @@ cargo build --release -p portcullis-bench
 portcullis=target/release/portcullis
 upstream_bin=target/release/bench-upstream
 propagation_bin=target/release/bench-propagation
+proxy_bin=target/release/bench-proxy
 
 work=$(mktemp -d -p /dev/shm portcullis-bench.XXXXXX 2> /dev/null || mktemp -d)
 cleanup() {
@@ -67,6 +69,12 @@ host=bench.localhost
 upstream_url="http://127.0.0.1:$upstream_port"
 
 taskset -c "$target_core" "$upstream_bin" "127.0.0.1:$upstream_port" > "$work/upstream.log" 2>&1 &
+# Reference points: the least a hyper proxy does (no routing, keys or header work), with
+# hyper-util's pooled client and with hyper's connection API and a per-thread free list.
+taskset -c "$target_core" "$proxy_bin" 127.0.0.1:18191 "127.0.0.1:$upstream_port" pooled \
+  > "$work/proxy-pooled.log" 2>&1 &
+taskset -c "$target_core" "$proxy_bin" 127.0.0.1:18192 "127.0.0.1:$upstream_port" direct \
+  > "$work/proxy-direct.log" 2>&1 &
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
@@ -171,6 +179,8 @@ large_key=$(cat "$work/large/key")
 targets=(
   "direct|$upstream_url/api/hello|-"
   "nginx|http://127.0.0.1:$nginx_port/api/hello|-"
+  "hyper proxy, pooled client (reference)|http://127.0.0.1:18191/api/hello|-"
+  "hyper proxy, connection API (reference)|http://127.0.0.1:18192/api/hello|-"
   "a (open), 1 API|http://127.0.0.1:18300/open/hello|-"
   "b (key), 1 API|http://127.0.0.1:18300/keyed/hello|$key"
   "c (key+policies), 1 API|http://127.0.0.1:18300/policied/hello|$key"
@@ -231,7 +241,7 @@ run_oha() { # $1: URL, $2: key or - → p50 p99 p99.9 in ms
     -q "$rate" --latency-correction "${headers[@]}" "$1" \
     | python3 bench/oha_summary.py
 }
-fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[4]}" "${targets[7]}")
+fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[6]}" "${targets[9]}")
 for round in $(seq "$rounds"); do
   for target in "${fixed_targets[@]}"; do
     IFS='|' read -r name url target_key <<< "$target"

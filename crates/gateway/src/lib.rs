@@ -14,6 +14,7 @@
 //!
 //! This crate knows nothing of the database, the portal or the management API.
 
+pub mod backend_pool;
 pub mod body;
 pub mod calls;
 pub mod grants;

@@ -7,6 +7,7 @@
 //! response head is bounded by the backend timeout.
 
 use crate::REQUEST_ID_HEADER;
+use crate::backend_pool::{BackendClient, error_chain};
 use crate::body::GatewayBody;
 use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
@@ -18,10 +19,6 @@ use http::uri::Scheme;
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use portcullis_policy::Rejection;
 use portcullis_policy::catalogue::forward_request::ForwardOptions;
 use portcullis_policy::engine::Upstream;
@@ -30,51 +27,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use std::time::Instant;
-
-type PooledClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
-
-/// Pooled HTTP/1.1 connections to backends, plain or TLS — one pool per thread.
-///
-/// Each gateway worker has its own runtime; a pooled connection is driven by a task on the
-/// runtime that opened it. Keeping one pool per thread means a request only ever uses
-/// connections its own worker drives: no cross-thread wake-ups, no contended pool lock.
-pub struct BackendClient {
-    connector: HttpsConnector<HttpConnector>,
-}
-
-thread_local! {
-    static POOL: std::cell::RefCell<Option<PooledClient>> = const { std::cell::RefCell::new(None) };
-}
-
-impl BackendClient {
-    /// Fails only if the TLS provider cannot be set up, which a misbuilt binary could cause.
-    pub fn new() -> Result<Self, rustls::Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Ok(Self { connector })
-    }
-
-    /// This thread's pool (a cheap handle), created on first use.
-    fn pool(&self) -> PooledClient {
-        POOL.with(|pool| {
-            pool.borrow_mut()
-                .get_or_insert_with(|| {
-                    Client::builder(TokioExecutor::new())
-                        .pool_idle_timeout(Duration::from_secs(90))
-                        .pool_max_idle_per_host(256)
-                        .build(self.connector.clone())
-                })
-                .clone()
-        })
-    }
-}
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -303,7 +255,7 @@ impl<'g> GatewayUpstream<'g> {
             *request.method_mut() = method.clone();
             *request.uri_mut() = uri.clone();
             *request.headers_mut() = request_headers;
-            let outcome = tokio::time::timeout(timeout, self.client.pool().request(request)).await;
+            let outcome = tokio::time::timeout(timeout, self.client.send(request)).await;
             let response = match outcome {
                 Err(_) => return Err(Rejection::BackendTimeout(timeout)),
                 Ok(Err(error)) => return Err(Rejection::BackendConnection(error_chain(&error))),
@@ -411,15 +363,4 @@ impl Upstream for GatewayUpstream<'_> {
     ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
         Box::pin(self.send(exchange, options))
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -56,7 +56,7 @@ use std::sync::Arc;
 /// The gateway: the current snapshot plus the pooled client that reaches backends.
 pub struct Gateway {
     snapshots: Arc<SnapshotHandle>,
-    client: forward::BackendClient,
+    client: crate::backend_pool::BackendClient,
     counters: Arc<dyn CounterStore>,
     trace_keys: Arc<TraceKeys>,
     traces: Arc<TraceStore>,
@@ -74,7 +74,7 @@ impl Gateway {
         counters: Arc<dyn CounterStore>,
     ) -> Result<Self, rustls::Error> {
         Ok(Self {
-            client: forward::BackendClient::new()?,
+            client: crate::backend_pool::BackendClient::new()?,
             snapshots,
             counters,
             trace_keys: Arc::new(TraceKeys::random()),

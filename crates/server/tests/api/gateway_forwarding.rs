@@ -6,7 +6,11 @@ use portcullis_gateway::GatewaySettings;
 use portcullis_store::testing;
 use reqwest::Method;
 use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn the_backend_sees_the_rewritten_url_and_forwarding_headers() {
@@ -221,4 +225,104 @@ async fn refused_backends_get_502_and_hanging_ones_504() {
     assert_eq!(body["statusCode"], 502);
     assert_eq!(body["message"], "Backend connection failure");
     assert_eq!(body["requestId"].as_str().unwrap().len(), 32);
+}
+
+/// A raw HTTP/1.1 backend that answers every request with 200 and counts the connections
+/// it accepted; with `close_after_answer` it closes each connection after one answer without
+/// saying so (no `Connection: close`), as a backend with a short keep-alive timeout does.
+async fn counting_backend(close_after_answer: bool) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                loop {
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buffer[..read]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.write_all(answer).await.is_err() || close_after_answer {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (address, accepted)
+}
+
+#[tokio::test]
+async fn backend_connections_are_kept_and_reused() {
+    let app = spawn().await;
+    let (backend, accepted) = counting_backend(false).await;
+    app.put("/services/svc", json!({ "displayName": "Svc" }))
+        .await;
+    app.put(
+        "/services/svc/apis/kept",
+        json!({ "serviceUrl": format!("http://{backend}/"), "path": "kept", "subscriptionRequired": false }),
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/kept/operations/all",
+        json!({ "method": "GET", "urlTemplate": "/*" }),
+    )
+    .await;
+    for _ in 0..20 {
+        let response = app
+            .gateway(Method::GET, "svc.localhost", "/kept/x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one backend connection for 20 calls"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_closing_kept_connections_costs_callers_nothing() {
+    let app = spawn().await;
+    let (backend, accepted) = counting_backend(true).await;
+    app.put("/services/svc", json!({ "displayName": "Svc" }))
+        .await;
+    app.put(
+        "/services/svc/apis/short",
+        json!({ "serviceUrl": format!("http://{backend}/"), "path": "short", "subscriptionRequired": false }),
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/short/operations/all",
+        json!({ "method": "GET", "urlTemplate": "/*" }),
+    )
+    .await;
+    for call in 0..20 {
+        let response = app
+            .gateway(Method::GET, "svc.localhost", "/short/x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "call {call}");
+        assert_eq!(response.text().await.unwrap(), "ok");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        20,
+        "a new connection for every call"
+    );
 }
