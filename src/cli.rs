@@ -4,6 +4,7 @@ use crate::portal;
 use clap::{Args, Parser, Subcommand};
 use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
+use portcullis_server::config::Role;
 use portcullis_server::{Application, ServeConfig, config};
 use portcullis_store::Store;
 use std::io::{BufRead, Write};
@@ -67,10 +68,16 @@ impl DatabaseArgs {
 struct ServeArgs {
     #[command(flatten)]
     database: DatabaseArgs,
+    /// What this node serves: `all` (the portal, the management API and the gateway),
+    /// `gateway` (no portal listener) or `portal` (no gateway listener; the test console
+    /// calls the gateway at --gateway-addr). Nodes of one deployment share a PostgreSQL
+    /// DATABASE_URL.
+    #[arg(long, env = "PORTCULLIS_ROLE", default_value = "all")]
+    role: Role,
     /// Address of the portal and the management API.
     #[arg(long, env = "PORTCULLIS_PORTAL_ADDR", default_value = "127.0.0.1:3000")]
     portal_addr: SocketAddr,
-    /// Address of the gateway.
+    /// Address of the gateway (for `--role portal`: where a gateway can be reached).
     #[arg(
         long,
         env = "PORTCULLIS_GATEWAY_ADDR",
@@ -80,7 +87,7 @@ struct ServeArgs {
     /// Address of the demo flow.
     #[arg(long, env = "PORTCULLIS_DEMO_ADDR", default_value = "127.0.0.1:7071")]
     demo_addr: SocketAddr,
-    /// Do not run the demo flow.
+    /// Do not run the demo flow (only `--role all` runs it).
     #[arg(long)]
     no_demo: bool,
     /// Extra domain under which services are addressed (`<service>.<domain>`); `localhost`
@@ -201,20 +208,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .into_iter()
             .filter(|d| !d.trim().is_empty()),
     );
+    let role = args.role;
     let config = ServeConfig {
+        role,
         database_url: args.database.url()?,
         portal_addr: args.portal_addr,
         gateway_addr: args.gateway_addr,
-        demo_addr: (!args.no_demo).then_some(args.demo_addr),
+        demo_addr: (!args.no_demo && role == Role::All).then_some(args.demo_addr),
         gateway,
         analytics: !args.no_analytics,
     };
     let app = Application::build(config).await?;
+    let gateway_addr = app.gateway_addr().unwrap_or(args.gateway_addr);
+    let mut banner = String::new();
+    if let Some(gateway) = app.gateway_addr() {
+        banner.push_str(&format!("gateway listening on http://{gateway}\n"));
+    }
+    if let Some(demo) = app.demo_addr() {
+        banner.push_str(&format!("demo flow listening on http://{demo}\n"));
+    }
+    let Some(portal_addr) = app.portal_addr() else {
+        print_banner(&banner);
+        return app.run_until(shutdown_signal()).await;
+    };
     let state = PortalState {
         control: app.control().clone(),
         gateway: app.gateway().clone(),
-        gateway_addr: app.gateway_addr()?,
-        gateway_port: app.gateway_addr()?.port(),
+        gateway_addr,
+        gateway_port: gateway_addr.port(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?,
@@ -222,30 +243,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sign_in_throttle: Arc::new(SignInThrottle::default()),
     };
     let needs_administrator = app.control().store().admin_count().await? == 0;
-    let portal_addr = app.portal_addr()?;
     let app = app.with_portal_routes(portal::routes(
         state.clone(),
         portal::CookiePolicy {
             secure: args.secure_cookies,
         },
     )?);
-    // Best effort: a closed stdout (a supervisor that stopped reading) must not stop the server.
-    let mut banner = format!("portal listening on http://{portal_addr}\n");
-    banner.push_str(&format!(
-        "gateway listening on http://{}\n",
-        app.gateway_addr()?
-    ));
-    if let Some(demo) = app.demo_addr() {
-        banner.push_str(&format!("demo flow listening on http://{demo}\n"));
-    }
+    banner.insert_str(0, &format!("portal listening on http://{portal_addr}\n"));
     if needs_administrator && let Some(code) = state.setup_code.current() {
         banner.push_str(&format!(
             "no administrator yet: open http://{portal_addr}/setup and enter the setup code {code}\n"
         ));
     }
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
-    drop(out);
+    print_banner(&banner);
     let sessions = state.control.store().session_records();
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -257,6 +267,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
     app.run_until(shutdown_signal()).await
+}
+
+/// Where everything listens, on stdout. Best effort: a closed stdout (a supervisor that
+/// stopped reading) must not stop the server.
+fn print_banner(banner: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Ctrl-C or SIGTERM.

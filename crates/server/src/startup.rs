@@ -21,8 +21,10 @@ pub struct Application {
     control: Arc<Control>,
     gateway: Arc<Gateway>,
     analytics: Option<Analytics>,
-    portal_listener: TcpListener,
-    gateway_listener: TcpListener,
+    /// `None` when the role serves no portal.
+    portal_listener: Option<TcpListener>,
+    /// `None` when the role serves no gateway.
+    gateway_listener: Option<TcpListener>,
     demo_listener: Option<TcpListener>,
     portal_routes: Router,
 }
@@ -60,8 +62,14 @@ impl Application {
                 .await
                 .with_context(|| format!("cannot listen on {addr} for the {what}"))
         };
-        let portal_listener = bind(config.portal_addr, "portal").await?;
-        let gateway_listener = bind(config.gateway_addr, "gateway").await?;
+        let portal_listener = match config.role.serves_portal() {
+            true => Some(bind(config.portal_addr, "portal").await?),
+            false => None,
+        };
+        let gateway_listener = match config.role.serves_gateway() {
+            true => Some(bind(config.gateway_addr, "gateway").await?),
+            false => None,
+        };
         let demo_listener = match config.demo_addr {
             Some(addr) => Some(bind(addr, "demo flow").await?),
             None => None,
@@ -91,12 +99,18 @@ impl Application {
         &self.gateway
     }
 
-    pub fn portal_addr(&self) -> std::io::Result<SocketAddr> {
-        self.portal_listener.local_addr()
+    /// Where the portal listens; `None` when this node serves no portal.
+    pub fn portal_addr(&self) -> Option<SocketAddr> {
+        self.portal_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
-    pub fn gateway_addr(&self) -> std::io::Result<SocketAddr> {
-        self.gateway_listener.local_addr()
+    /// Where the gateway listens; `None` when this node serves no gateway.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn demo_addr(&self) -> Option<SocketAddr> {
@@ -158,21 +172,26 @@ impl Application {
             None => portal,
         };
         let analytics = self.analytics.clone();
-        let portal_task = tokio::spawn(
-            axum::serve(
-                self.portal_listener,
-                portal.into_make_service_with_connect_info::<SocketAddr>(),
+        let portal_task = self.portal_listener.map(|listener| {
+            tokio::spawn(
+                axum::serve(
+                    listener,
+                    portal.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(waiter(stopped.clone()))
+                .into_future(),
             )
-            .with_graceful_shutdown(waiter(stopped.clone()))
-            .into_future(),
-        );
+        });
         let workers = self.gateway.snapshots().settings().workers;
-        let gateway_task = tokio::spawn(server::serve_on_workers(
-            self.gateway_listener,
-            self.gateway,
-            workers,
-            waiter(stopped.clone()),
-        ));
+        let gateway = self.gateway;
+        let gateway_task = self.gateway_listener.map(|listener| {
+            tokio::spawn(server::serve_on_workers(
+                listener,
+                gateway,
+                workers,
+                waiter(stopped.clone()),
+            ))
+        });
         let demo_task = self.demo_listener.map(|listener| {
             tokio::spawn(
                 axum::serve(listener, demo::router())
@@ -183,8 +202,12 @@ impl Application {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
-        portal_task.await?.context("portal listener failed")?;
-        gateway_task.await?.context("gateway listener failed")?;
+        if let Some(task) = portal_task {
+            task.await?.context("portal listener failed")?;
+        }
+        if let Some(task) = gateway_task {
+            task.await?.context("gateway listener failed")?;
+        }
         if let Some(task) = demo_task {
             task.await?.context("demo flow listener failed")?;
         }
@@ -196,8 +219,8 @@ impl Application {
 
     /// Starts serving in the background; for tests and embedding.
     pub fn spawn(self) -> anyhow::Result<RunningApplication> {
-        let portal_addr = self.portal_addr()?;
-        let gateway_addr = self.gateway_addr()?;
+        let portal_addr = self.portal_addr();
+        let gateway_addr = self.gateway_addr();
         let demo_addr = self.demo_addr();
         let control = self.control.clone();
         let gateway = self.gateway.clone();
@@ -221,8 +244,10 @@ impl Application {
 
 /// A Portcullis serving in the background.
 pub struct RunningApplication {
-    pub portal_addr: SocketAddr,
-    pub gateway_addr: SocketAddr,
+    /// `None` when the role serves no portal.
+    pub portal_addr: Option<SocketAddr>,
+    /// `None` when the role serves no gateway.
+    pub gateway_addr: Option<SocketAddr>,
     pub demo_addr: Option<SocketAddr>,
     pub control: Arc<Control>,
     pub gateway: Arc<Gateway>,

@@ -156,7 +156,7 @@ async fn metrics_are_exposed_for_prometheus() {
     flush(&app).await;
     let text = app
         .http
-        .get(format!("http://{}/metrics", app.app.portal_addr))
+        .get(format!("http://{}/metrics", app.portal_addr()))
         .send()
         .await
         .unwrap()

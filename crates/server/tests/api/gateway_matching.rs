@@ -171,7 +171,7 @@ async fn odd_requests_get_answers_not_panics() {
         .http
         .get(format!(
             "http://{}/status-0123456789abcdef",
-            app.app.gateway_addr
+            app.gateway_addr()
         ))
         .send()
         .await

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use portcullis_gateway::GatewaySettings;
+use portcullis_server::config::Role;
 use portcullis_server::{Application, RunningApplication, ServeConfig};
 use portcullis_store::testing::{self, TestDatabase};
 use serde_json::{Value, json};
@@ -25,6 +26,7 @@ pub struct TestApp {
 fn config(db: &TestDatabase, gateway: GatewaySettings) -> ServeConfig {
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
     ServeConfig {
+        role: Role::All,
         database_url: db.url.clone(),
         portal_addr: loopback,
         gateway_addr: loopback,
@@ -90,8 +92,22 @@ impl TestApp {
         }
     }
 
+    /// Where this test's portal listens.
+    pub fn portal_addr(&self) -> SocketAddr {
+        self.app
+            .portal_addr
+            .expect("the test app serves the portal")
+    }
+
+    /// Where this test's gateway listens.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.app
+            .gateway_addr
+            .expect("the test app serves the gateway")
+    }
+
     pub fn mgmt_url(&self, path: &str) -> String {
-        format!("http://{}/mgmt{path}", self.app.portal_addr)
+        format!("http://{}/mgmt{path}", self.portal_addr())
     }
 
     /// A management call with the test token; returns status and JSON body (Null if none).
@@ -146,7 +162,7 @@ impl TestApp {
         self.http
             .request(
                 method,
-                format!("http://{}{path_and_query}", self.app.gateway_addr),
+                format!("http://{}{path_and_query}", self.gateway_addr()),
             )
             .header("host", host)
     }
