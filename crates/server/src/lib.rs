@@ -7,6 +7,8 @@
 //!   names, bearer tokens), a thin layer over [`control`].
 //! * [`demo`] — the demo flow: a stand-in for a low-code flow's "When an HTTP request is
 //!   received" URL that adds two numbers.
+//! * [`follow`] — on PostgreSQL, reloads when another node commits a change (LISTEN/NOTIFY,
+//!   with a catch-up by revision after a lost connection).
 //! * [`startup`] — binds the portal, gateway and demo listeners and runs them until shutdown.
 //!
 //! The Leptos portal lives in the root crate and plugs its router into [`startup`].
@@ -15,6 +17,7 @@ pub mod analytics;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod follow;
 pub mod mgmt;
 pub mod startup;
 

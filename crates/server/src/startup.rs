@@ -3,7 +3,7 @@
 //! the binary and the tests alike — know the real addresses before anything runs.
 
 use crate::analytics::Analytics;
-use crate::{Control, ServeConfig, demo, mgmt};
+use crate::{Control, ServeConfig, demo, follow, mgmt};
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
@@ -199,6 +199,10 @@ impl Application {
                     .into_future(),
             )
         });
+        tokio::spawn(follow::follow_other_nodes(
+            self.control.clone(),
+            waiter(stopped.clone()),
+        ));
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop.send(true);

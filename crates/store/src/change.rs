@@ -67,6 +67,7 @@ impl Change<'_> {
             .one(&txn)
             .await?
             .map_or(0, |row| row.revision);
+        crate::change_feed::announce(&txn, revision).await?;
         txn.commit().await?;
         tracing::info!(revision, "config change committed");
         Ok(revision)

@@ -6,7 +6,8 @@
 //! crate.
 //!
 //! Every write is one transaction that also appends an audit entry and bumps the config
-//! revision, so "what changed" and "which snapshot includes it" can never disagree.
+//! revision, so "what changed" and "which snapshot includes it" can never disagree. On
+//! PostgreSQL the same transaction notifies every other node ([`ChangeFeed`]).
 //! [`Store::load_config`] reads the whole configuration back, in one consistent read, as the
 //! [`ConfigModel`](portcullis_domain::model::ConfigModel) that the gateway compiles.
 
@@ -15,6 +16,7 @@ mod admins;
 mod apis;
 mod audit;
 mod change;
+mod change_feed;
 mod connect;
 mod entity;
 mod error;
@@ -35,6 +37,7 @@ pub use actor::Actor;
 pub use apis::ApiRecord;
 pub use audit::AuditRecord;
 pub use change::Saved;
+pub use change_feed::{CHANNEL, ChangeFeed, FeedEvent};
 pub use connect::Store;
 pub use error::StoreError;
 pub use products::DeleteProduct;

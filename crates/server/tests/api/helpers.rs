@@ -24,9 +24,13 @@ pub struct TestApp {
 
 /// Every listener on a free loopback port, analytics on.
 fn config(db: &TestDatabase, gateway: GatewaySettings) -> ServeConfig {
+    node_config(db, gateway, Role::All)
+}
+
+fn node_config(db: &TestDatabase, gateway: GatewaySettings, role: Role) -> ServeConfig {
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
     ServeConfig {
-        role: Role::All,
+        role,
         database_url: db.url.clone(),
         portal_addr: loopback,
         gateway_addr: loopback,
@@ -62,6 +66,19 @@ pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
         backend: spawn_backend().await,
         _db: db,
     }
+}
+
+/// One more node on the database of a test: its own store (connection pool), snapshot and
+/// listeners, as another process of a scaled-out deployment would have.
+pub async fn spawn_node(db: &TestDatabase, role: Role) -> RunningApplication {
+    Application::build_with_store(
+        node_config(db, GatewaySettings::default(), role),
+        db.store().await,
+    )
+    .await
+    .expect("the node starts")
+    .spawn()
+    .expect("the node serves")
 }
 
 impl TestApp {

@@ -10,5 +10,6 @@ mod hot_path;
 mod management;
 mod policies_access;
 mod policies_transform;
+mod scale_out;
 mod tracing;
 mod walkthrough;
