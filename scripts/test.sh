@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, unit and integration tests (the store on
-# SQLite and PostgreSQL), the real binary, and the wasm build of the portal.
+# SQLite and PostgreSQL, several nodes on one PostgreSQL, counters in Redis), the real
+# binary, and the wasm build of the portal.
 #
 # PostgreSQL: set PORTCULLIS_TEST_POSTGRES_URL to an admin URL; otherwise, when run as root,
 # this script starts Debian's PostgreSQL (installing it if needed) and uses that.
+# Redis: set PORTCULLIS_TEST_REDIS_URL; otherwise this script starts Debian's redis-server
+# (installing it if needed) on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,6 +20,12 @@ if [ -n "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
 else
   echo "test: PORTCULLIS_TEST_POSTGRES_URL is not set; store tests run on SQLite only" >&2
 fi
+
+if [ -z "${PORTCULLIS_TEST_REDIS_URL:-}" ]; then
+  PORTCULLIS_TEST_REDIS_URL=$(scripts/redis.sh)
+  export PORTCULLIS_TEST_REDIS_URL
+fi
+echo "test: shared-counter tests use Redis at $PORTCULLIS_TEST_REDIS_URL" >&2
 
 echo "== cargo fmt" >&2
 cargo fmt --all -- --check

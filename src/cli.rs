@@ -4,6 +4,7 @@ use crate::portal;
 use clap::{Args, Parser, Subcommand};
 use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
+use portcullis_gateway::redis_counters::{CounterFailure, RedisSettings};
 use portcullis_server::config::Role;
 use portcullis_server::{Application, ServeConfig, config};
 use portcullis_store::Store;
@@ -28,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the portal and management API, the gateway and (unless --no-demo) the demo flow.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage portal administrators.
     Admin {
         #[command(subcommand)]
@@ -115,6 +116,25 @@ struct ServeArgs {
     /// processes; 0 (the default) means one per CPU core this process may use.
     #[arg(long, env = "PORTCULLIS_GATEWAY_WORKERS", default_value_t = 0)]
     gateway_workers: usize,
+    /// Redis for rate-limit, quota and concurrency counters shared by every gateway node
+    /// (`redis://host:6379`); without it each node counts in its own memory.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+    /// When Redis cannot be reached: `open` lets calls through uncounted (logged and counted
+    /// in /metrics), `closed` refuses them with 503.
+    #[arg(long, env = "PORTCULLIS_REDIS_FAILURE", default_value = "open")]
+    redis_failure: CounterFailure,
+    /// Milliseconds a call waits for a Redis counter decision before the failure mode
+    /// applies.
+    #[arg(long, env = "PORTCULLIS_REDIS_TIMEOUT_MS", default_value_t = 250)]
+    redis_timeout_ms: u64,
+    /// Put before every Redis key, so several deployments can share one Redis.
+    #[arg(
+        long,
+        env = "PORTCULLIS_REDIS_KEY_PREFIX",
+        default_value = "portcullis"
+    )]
+    redis_key_prefix: String,
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
@@ -156,7 +176,7 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let outcome = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Admin {
             command:
                 AdminCommand::Add {
@@ -216,6 +236,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gateway_addr: args.gateway_addr,
         demo_addr: (!args.no_demo && role == Role::All).then_some(args.demo_addr),
         gateway,
+        redis: args
+            .redis_url
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| RedisSettings {
+                url,
+                key_prefix: args.redis_key_prefix,
+                timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
+                failure: args.redis_failure,
+            }),
         analytics: !args.no_analytics,
     };
     let app = Application::build(config).await?;

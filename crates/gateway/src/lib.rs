@@ -21,6 +21,7 @@ pub mod grants;
 pub mod operation_table;
 pub mod pipeline;
 pub mod policies;
+pub mod redis_counters;
 pub mod server;
 pub mod settings;
 pub mod snapshot;

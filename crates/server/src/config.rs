@@ -1,6 +1,7 @@
 //! Where the server listens and which database it uses.
 
 use portcullis_gateway::GatewaySettings;
+use portcullis_gateway::redis_counters::RedisSettings;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,8 @@ pub struct ServeConfig {
     /// `None` turns the demo flow off.
     pub demo_addr: Option<SocketAddr>,
     pub gateway: GatewaySettings,
+    /// Counters shared through Redis; `None` counts in this process' memory.
+    pub redis: Option<RedisSettings>,
     /// Record every call for analytics and `/metrics` (on unless turned off).
     pub analytics: bool,
 }

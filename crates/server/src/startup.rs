@@ -7,6 +7,7 @@ use crate::{Control, ServeConfig, demo, follow, mgmt};
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use portcullis_gateway::redis_counters::RedisCounters;
 use portcullis_gateway::{Gateway, SnapshotHandle, server};
 use portcullis_store::Store;
 use std::future::Future;
@@ -49,10 +50,25 @@ impl Application {
             .try_publish()
             .await
             .context("cannot load the configuration for the gateway")?;
-        let mut gateway = Gateway::new(snapshots).context("cannot set up TLS for backends")?;
+        let redis = match &config.redis {
+            Some(settings) => Some(Arc::new(
+                RedisCounters::new(settings.clone()).context("REDIS_URL is not a Redis URL")?,
+            )),
+            None => None,
+        };
+        let mut gateway = match &redis {
+            Some(redis) => Gateway::with_counters(snapshots, redis.clone()),
+            None => Gateway::new(snapshots),
+        }
+        .context("cannot set up TLS for backends")?;
         let analytics = config
             .analytics
             .then(|| Analytics::start(control.store().clone()));
+        if let (Some(analytics), Some(redis)) = (&analytics, redis) {
+            analytics
+                .metrics()
+                .follow_counter_failures(move || redis.failures());
+        }
         if let Some(analytics) = &analytics {
             gateway.record_calls_to(analytics.sink());
         }

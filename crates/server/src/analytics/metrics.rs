@@ -54,7 +54,12 @@ pub struct Metrics {
     backend_duration: Family<CallLabels, Histogram>,
     dropped: Counter,
     series: Mutex<HashMap<SeriesKey, Series>>,
+    /// Where the shared counters' failure count is read when the metrics are rendered.
+    counter_failures: Mutex<Option<FailureSource>>,
 }
+
+/// Reads a running count kept elsewhere (the Redis counters keep theirs in an atomic).
+type FailureSource = (Counter, Box<dyn Fn() -> u64 + Send + Sync>);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -94,6 +99,7 @@ impl Default for Metrics {
             backend_duration,
             dropped,
             series: Mutex::new(HashMap::new()),
+            counter_failures: Mutex::new(None),
         }
     }
 }
@@ -136,8 +142,34 @@ impl Metrics {
         self.dropped.inc_by(count);
     }
 
+    /// Reports `failures` (a running count) as `portcullis_counter_store_failures_total`:
+    /// rate-limit, quota and concurrency decisions the shared counters could not make.
+    pub fn follow_counter_failures(&self, failures: impl Fn() -> u64 + Send + Sync + 'static) {
+        let counter = Counter::default();
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .register(
+                "counter_store_failures",
+                "Counter decisions Redis could not make (answered by the failure mode)",
+                counter.clone(),
+            );
+        *self
+            .counter_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((counter, Box::new(failures)));
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
+        if let Some((counter, failures)) = &*self
+            .counter_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            counter.inc_by(failures().saturating_sub(counter.get()));
+        }
         let mut text = String::new();
         let registry = self
             .registry

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use portcullis_gateway::GatewaySettings;
+use portcullis_gateway::redis_counters::RedisSettings;
 use portcullis_server::config::Role;
 use portcullis_server::{Application, RunningApplication, ServeConfig};
 use portcullis_store::testing::{self, TestDatabase};
@@ -19,7 +20,7 @@ pub struct TestApp {
     pub token: String,
     pub http: reqwest::Client,
     pub backend: SocketAddr,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 /// Every listener on a free loopback port, analytics on.
@@ -36,6 +37,7 @@ fn node_config(db: &TestDatabase, gateway: GatewaySettings, role: Role) -> Serve
         gateway_addr: loopback,
         demo_addr: Some(loopback),
         gateway,
+        redis: None,
         analytics: true,
     }
 }
@@ -45,12 +47,26 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
+    let config = config(&db, gateway);
+    spawn_configured(db, config).await
+}
+
+/// A node serving everything with counters in Redis.
+pub async fn spawn_with_redis(db: TestDatabase, redis: RedisSettings) -> TestApp {
+    let config = ServeConfig {
+        redis: Some(redis),
+        ..config(&db, GatewaySettings::default())
+    };
+    spawn_configured(db, config).await
+}
+
+async fn spawn_configured(db: TestDatabase, config: ServeConfig) -> TestApp {
     let store = db.store().await;
     let token = store
         .create_token("tests")
         .await
         .expect("a management token");
-    let app = Application::build_with_store(config(&db, gateway), store)
+    let app = Application::build_with_store(config, store)
         .await
         .expect("Portcullis starts")
         .spawn()
@@ -64,21 +80,104 @@ pub async fn spawn_with(db: TestDatabase, gateway: GatewaySettings) -> TestApp {
         token,
         http,
         backend: spawn_backend().await,
-        _db: db,
+        db,
     }
 }
 
 /// One more node on the database of a test: its own store (connection pool), snapshot and
 /// listeners, as another process of a scaled-out deployment would have.
 pub async fn spawn_node(db: &TestDatabase, role: Role) -> RunningApplication {
-    Application::build_with_store(
-        node_config(db, GatewaySettings::default(), role),
-        db.store().await,
-    )
-    .await
-    .expect("the node starts")
-    .spawn()
-    .expect("the node serves")
+    spawn_node_with(db, role, None).await
+}
+
+/// [`spawn_node`] with counters in Redis.
+pub async fn spawn_node_with(
+    db: &TestDatabase,
+    role: Role,
+    redis: Option<RedisSettings>,
+) -> RunningApplication {
+    let config = ServeConfig {
+        redis,
+        ..node_config(db, GatewaySettings::default(), role)
+    };
+    Application::build_with_store(config, db.store().await)
+        .await
+        .expect("the node starts")
+        .spawn()
+        .expect("the node serves")
+}
+
+/// The Redis server for tests (`PORTCULLIS_TEST_REDIS_URL`), or `None` when none is
+/// configured; with `PORTCULLIS_REQUIRE_REDIS=1` (as in CI) a missing one fails the test.
+pub fn test_redis_url() -> Option<String> {
+    match std::env::var("PORTCULLIS_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("PORTCULLIS_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "PORTCULLIS_REQUIRE_REDIS=1 but PORTCULLIS_TEST_REDIS_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// A TCP relay in front of a server, to take the server away from a node and give it back
+/// without touching the server itself (other tests use it too).
+pub struct Relay {
+    pub addr: SocketAddr,
+    mode: tokio::sync::watch::Sender<RelayMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Bytes flow both ways.
+    Forward,
+    /// Connections are accepted and read, and never answered: a server that hangs. Open
+    /// connections stop being relayed too.
+    Blackhole,
+}
+
+impl Relay {
+    pub async fn start(target: SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a relay port");
+        let addr = listener.local_addr().expect("the relay address");
+        let (mode, watching) = tokio::sync::watch::channel(RelayMode::Forward);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watching = watching.clone();
+                tokio::spawn(async move {
+                    let hanging = *watching.borrow() == RelayMode::Blackhole;
+                    if hanging {
+                        let mut sink = tokio::io::sink();
+                        let _ = tokio::io::copy(&mut client, &mut sink).await;
+                        return;
+                    }
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        () = async {
+                            let _ = watching.wait_for(|mode| *mode == RelayMode::Blackhole).await;
+                        } => {
+                            // Hang: keep the client's socket open, relay nothing more.
+                            drop(server);
+                            let mut sink = tokio::io::sink();
+                            let _ = tokio::io::copy(&mut client, &mut sink).await;
+                        }
+                    }
+                });
+            }
+        });
+        Relay { addr, mode }
+    }
+
+    pub fn set(&self, mode: RelayMode) {
+        let _ = self.mode.send(mode);
+    }
 }
 
 impl TestApp {
@@ -89,7 +188,7 @@ impl TestApp {
             token,
             http,
             backend,
-            _db: db,
+            db,
         } = self;
         app.stop().await.expect("Portcullis stops");
         let app = Application::build_with_store(
@@ -105,8 +204,13 @@ impl TestApp {
             token,
             http,
             backend,
-            _db: db,
+            db,
         }
+    }
+
+    /// The test's database, for more nodes on it.
+    pub fn database(&self) -> &TestDatabase {
+        &self.db
     }
 
     /// Where this test's portal listens.

@@ -10,6 +10,7 @@ mod hot_path;
 mod management;
 mod policies_access;
 mod policies_transform;
+mod redis_counters;
 mod scale_out;
 mod tracing;
 mod walkthrough;
