@@ -108,6 +108,10 @@ pub async fn peer_ip() -> IpAddr {
 pub fn internal(error: StoreError) -> ServerFnError {
     match error {
         StoreError::NotFound(message) => ServerFnError::new(message),
+        StoreError::Unavailable(detail) => {
+            tracing::warn!(detail, "portal request: the database cannot be reached");
+            ServerFnError::new(portcullis_server::mgmt::UNAVAILABLE_MESSAGE)
+        }
         other => {
             tracing::error!(error = %other, "portal request failed");
             ServerFnError::new("Something went wrong on the server; see its log.")

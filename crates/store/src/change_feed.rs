@@ -67,7 +67,7 @@ impl ChangeFeed {
 
 /// A failure of the listening connection, as a store error.
 fn lost(error: sea_orm::sqlx::Error) -> StoreError {
-    StoreError::Database(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(error)))
+    StoreError::Unavailable(error.to_string())
 }
 
 /// The revision a notification carries; one that does not parse (sent by hand, say) counts

@@ -34,7 +34,12 @@ impl Store {
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|sqlite| sqlite.pragma("cache_size", "-1024"));
         } else {
-            options.max_connections(16);
+            // A server that is down must not hold a management call for long: waiting for a
+            // connection gives up after a few seconds and the caller hears why.
+            options
+                .max_connections(16)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(5));
         }
         let db = Database::connect(options).await?;
         if db.get_database_backend() == DbBackend::Sqlite {

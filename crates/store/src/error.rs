@@ -18,6 +18,10 @@ pub enum StoreError {
     /// A stored row no longer parses: the database was edited by hand or by a newer version.
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// The database cannot be reached (down, unreachable, or not answering in time). Nothing
+    /// was saved; the same request can be sent again once it is back.
+    #[error("the configuration database cannot be reached: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(sea_orm::DbErr),
 }
@@ -31,8 +35,26 @@ impl From<sea_orm::DbErr> for StoreError {
                     "Another change saved the same resource at the same time; reload and try again ({detail})."
                 ),
             },
+            _ if is_unreachable(&error) => StoreError::Unavailable(error.to_string()),
             _ => StoreError::Database(error),
         }
+    }
+}
+
+/// Whether `error` says the database could not be reached rather than that it refused
+/// the statement: no connection, a connection that broke, a pool with none to give.
+fn is_unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(
+                sqlx,
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+            )
+        }
+        _ => false,
     }
 }
 

@@ -8,6 +8,10 @@ use portcullis_domain::ValidationError;
 use portcullis_store::StoreError;
 use serde_json::json;
 
+/// What a caller is told when the database is away: nothing was saved, the gateways are
+/// unaffected, and the same request can be repeated.
+pub const UNAVAILABLE_MESSAGE: &str = "The configuration database cannot be reached, so nothing was saved. The gateways keep serving the last configuration; send the request again once the database is back.";
+
 #[derive(Debug, thiserror::Error)]
 pub enum MgmtError {
     #[error(
@@ -36,6 +40,9 @@ impl IntoResponse for MgmtError {
             MgmtError::Store(StoreError::Conflict { code, .. }) => {
                 (StatusCode::CONFLICT, *code, None)
             }
+            MgmtError::Store(StoreError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "DatabaseUnavailable", None)
+            }
             MgmtError::Store(StoreError::Corrupt(_) | StoreError::Database(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalError", None)
             }
@@ -47,6 +54,13 @@ impl IntoResponse for MgmtError {
             MgmtError::Store(error @ (StoreError::Corrupt(_) | StoreError::Database(_))) => {
                 tracing::error!(%error, "management API request failed");
                 "The request could not be completed because of an internal error; see the server log.".to_owned()
+            }
+            MgmtError::Store(StoreError::Unavailable(detail)) => {
+                tracing::warn!(
+                    detail,
+                    "management API request: the database cannot be reached"
+                );
+                UNAVAILABLE_MESSAGE.to_owned()
             }
             other => other.to_string(),
         };

@@ -17,7 +17,7 @@ mod products;
 mod services;
 mod subscriptions;
 
-pub use error::MgmtError;
+pub use error::{MgmtError, UNAVAILABLE_MESSAGE};
 
 use crate::Control;
 use axum::Router;

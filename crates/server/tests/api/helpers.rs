@@ -107,6 +107,27 @@ pub async fn spawn_node_with(
         .expect("the node serves")
 }
 
+/// A node that opens its database by URL itself (as `portcullis serve` does), for a URL the
+/// test has bent, e.g. through a [`Relay`].
+pub async fn spawn_node_at(database_url: &str, role: Role) -> RunningApplication {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
+    let config = ServeConfig {
+        role,
+        database_url: database_url.to_owned(),
+        portal_addr: loopback,
+        gateway_addr: loopback,
+        demo_addr: None,
+        gateway: GatewaySettings::default(),
+        redis: None,
+        analytics: false,
+    };
+    Application::build(config)
+        .await
+        .expect("the node starts")
+        .spawn()
+        .expect("the node serves")
+}
+
 /// The Redis server for tests (`PORTCULLIS_TEST_REDIS_URL`), or `None` when none is
 /// configured; with `PORTCULLIS_REQUIRE_REDIS=1` (as in CI) a missing one fails the test.
 pub fn test_redis_url() -> Option<String> {
@@ -136,6 +157,8 @@ pub enum RelayMode {
     /// Connections are accepted and read, and never answered: a server that hangs. Open
     /// connections stop being relayed too.
     Blackhole,
+    /// Open connections are closed and new ones closed at once: a server that is down.
+    Refuse,
 }
 
 impl Relay {
@@ -149,8 +172,11 @@ impl Relay {
             while let Ok((mut client, _)) = listener.accept().await {
                 let mut watching = watching.clone();
                 tokio::spawn(async move {
-                    let hanging = *watching.borrow() == RelayMode::Blackhole;
-                    if hanging {
+                    let mode = *watching.borrow();
+                    if mode == RelayMode::Refuse {
+                        return;
+                    }
+                    if mode == RelayMode::Blackhole {
                         let mut sink = tokio::io::sink();
                         let _ = tokio::io::copy(&mut client, &mut sink).await;
                         return;
@@ -160,13 +186,18 @@ impl Relay {
                     };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        () = async {
-                            let _ = watching.wait_for(|mode| *mode == RelayMode::Blackhole).await;
+                        mode = async {
+                            match watching.wait_for(|mode| *mode != RelayMode::Forward).await {
+                                Ok(mode) => *mode,
+                                Err(_) => RelayMode::Refuse,
+                            }
                         } => {
-                            // Hang: keep the client's socket open, relay nothing more.
                             drop(server);
-                            let mut sink = tokio::io::sink();
-                            let _ = tokio::io::copy(&mut client, &mut sink).await;
+                            if mode == RelayMode::Blackhole {
+                                // Hang: keep the client's socket open, relay nothing more.
+                                let mut sink = tokio::io::sink();
+                                let _ = tokio::io::copy(&mut client, &mut sink).await;
+                            }
                         }
                     }
                 });

@@ -2,7 +2,7 @@
 //! reaching every gateway, and a gateway catching up after it missed notifications.
 //! Skipped without `PORTCULLIS_TEST_POSTGRES_URL` (required in CI).
 
-use crate::helpers::{spawn_backend, spawn_node};
+use crate::helpers::{Relay, RelayMode, spawn_backend, spawn_node, spawn_node_at};
 use portcullis_server::RunningApplication;
 use portcullis_server::config::Role;
 use portcullis_store::testing::{self, TestDatabase};
@@ -235,5 +235,103 @@ async fn a_gateway_that_missed_notifications_catches_up_when_it_reconnects() {
     assert_eq!(
         deployment.call(gateway, "/echo/x").await,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() {
+    let Some(db) = testing::postgres().await else {
+        eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let token = db
+        .store()
+        .await
+        .create_token("tests")
+        .await
+        .expect("a management token");
+    let mut url = url::Url::parse(&db.url).expect("a database URL");
+    let server: SocketAddr = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(5432)
+    )
+    .parse()
+    .expect("a numeric address");
+    let relay = Relay::start(server).await;
+    url.set_port(Some(relay.addr.port())).expect("a port");
+    let node = spawn_node_at(url.as_str(), Role::All).await;
+    let deployment = Deployment {
+        portal: node,
+        gateways: Vec::new(),
+        token,
+        http: reqwest::Client::new(),
+        backend: spawn_backend().await,
+    };
+    deployment.echo_api().await;
+    let node = &deployment.portal;
+    assert_eq!(deployment.call(node, "/echo/x").await, StatusCode::OK);
+
+    relay.set(RelayMode::Refuse);
+    for _ in 0..10 {
+        assert_eq!(
+            deployment.call(node, "/echo/x").await,
+            StatusCode::OK,
+            "the gateway serves the configuration it has"
+        );
+    }
+    let policy = json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" });
+    let portal = node.portal_addr.expect("a portal");
+    let started = Instant::now();
+    let refused = deployment
+        .http
+        .put(format!(
+            "http://{portal}/mgmt/services/svc/apis/echo/policy"
+        ))
+        .bearer_auth(&deployment.token)
+        .json(&policy)
+        .send()
+        .await
+        .expect("the management API answers");
+    let waited = started.elapsed();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "DatabaseUnavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nothing was saved")),
+        "{body}"
+    );
+    assert!(waited < Duration::from_secs(15), "answered in {waited:?}");
+    assert_eq!(deployment.call(node, "/echo/x").await, StatusCode::OK);
+
+    relay.set(RelayMode::Forward);
+    let back = Instant::now();
+    loop {
+        let response = deployment
+            .http
+            .put(format!(
+                "http://{portal}/mgmt/services/svc/apis/echo/policy"
+            ))
+            .bearer_auth(&deployment.token)
+            .json(&policy)
+            .send()
+            .await
+            .expect("the management API answers");
+        if response.status().is_success() {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "writes resume once the database is back ({})",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        deployment.call(node, "/echo/x").await,
+        StatusCode::FORBIDDEN,
+        "the saved change is live"
     );
 }
