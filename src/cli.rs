@@ -229,9 +229,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .filter(|d| !d.trim().is_empty()),
     );
     let role = args.role;
+    let database_url = args.database.url()?;
+    // A node on a shared database keeps the last configuration it served on local disk.
+    let local_copy = (database_url.starts_with("postgres:")
+        || database_url.starts_with("postgresql:"))
+    .then(|| args.database.data_dir.join("last-known-good.db"));
+    if local_copy.is_some() {
+        std::fs::create_dir_all(&args.database.data_dir)?;
+    }
     let config = ServeConfig {
         role,
-        database_url: args.database.url()?,
+        database_url,
+        local_copy,
         portal_addr: args.portal_addr,
         gateway_addr: args.gateway_addr,
         demo_addr: (!args.no_demo && role == Role::All).then_some(args.demo_addr),

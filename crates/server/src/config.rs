@@ -64,6 +64,9 @@ pub struct ServeConfig {
     pub gateway: GatewaySettings,
     /// Counters shared through Redis; `None` counts in this process' memory.
     pub redis: Option<RedisSettings>,
+    /// Where to keep the last known good configuration (nodes on PostgreSQL): copied after
+    /// every change, served if the node starts while the database is away.
+    pub local_copy: Option<PathBuf>,
     /// Record every call for analytics and `/metrics` (on unless turned off).
     pub analytics: bool,
 }

@@ -5,6 +5,7 @@
 //! gateway before returning — when the caller hears "saved", the next gateway request already
 //! sees the change.
 
+use crate::local_copy::LocalCopy;
 use portcullis_gateway::grants::GrantTableBuilder;
 use portcullis_gateway::{GrantsOutdated, SnapshotHandle};
 use portcullis_store::{Store, StoreError};
@@ -16,11 +17,22 @@ use std::time::Duration;
 pub struct Control {
     store: Store,
     snapshots: Arc<SnapshotHandle>,
+    local_copy: Option<LocalCopy>,
 }
 
 impl Control {
     pub fn new(store: Store, snapshots: Arc<SnapshotHandle>) -> Self {
-        Self { store, snapshots }
+        Self {
+            store,
+            snapshots,
+            local_copy: None,
+        }
+    }
+
+    /// Keeps a copy of every configuration served in a local file (see [`LocalCopy`]).
+    pub fn keep_local_copy(mut self, copy: LocalCopy) -> Self {
+        self.local_copy = Some(copy);
+        self
     }
 
     /// For reads, and to build the write futures handed to [`Control::write`].
@@ -50,6 +62,7 @@ impl Control {
             tracing::error!(%error, "config reload failed; retrying in the background");
             let store = self.store.clone();
             let snapshots = self.snapshots.clone();
+            let local_copy = self.local_copy.clone();
             tokio::spawn(async move {
                 let mut delay = Duration::from_millis(100);
                 loop {
@@ -57,6 +70,9 @@ impl Control {
                     match reload(&store, &snapshots).await {
                         Ok(revision) => {
                             tracing::info!(revision, "config reload recovered");
+                            if let Some(copy) = &local_copy {
+                                copy.served(revision);
+                            }
                             break;
                         }
                         Err(error) => tracing::error!(%error, "config reload failed again"),
@@ -69,7 +85,17 @@ impl Control {
 
     /// Loads and publishes once; returns the revision now served.
     pub async fn try_publish(&self) -> Result<i64, StoreError> {
-        reload(&self.store, &self.snapshots).await
+        let revision = reload(&self.store, &self.snapshots).await?;
+        if let Some(copy) = &self.local_copy {
+            copy.served(revision);
+        }
+        Ok(revision)
+    }
+
+    /// Publishes the configuration held by `saved` (the local copy) instead of the store's:
+    /// for a node that starts while its database is away.
+    pub async fn publish_from(&self, saved: &Store) -> Result<i64, StoreError> {
+        reload(saved, &self.snapshots).await
     }
 }
 

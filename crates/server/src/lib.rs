@@ -9,6 +9,8 @@
 //!   received" URL that adds two numbers.
 //! * [`follow`] — on PostgreSQL, reloads when another node commits a change (LISTEN/NOTIFY,
 //!   with a catch-up by revision after a lost connection).
+//! * [`local_copy`] — on PostgreSQL, the last known good configuration in a local SQLite
+//!   file, served when the node starts while the database is away.
 //! * [`startup`] — binds the portal, gateway and demo listeners and runs them until shutdown.
 //!
 //! The Leptos portal lives in the root crate and plugs its router into [`startup`].
@@ -18,6 +20,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod follow;
+pub mod local_copy;
 pub mod mgmt;
 pub mod startup;
 

@@ -3,13 +3,14 @@
 //! the binary and the tests alike — know the real addresses before anything runs.
 
 use crate::analytics::Analytics;
+use crate::local_copy::{self, LocalCopy};
 use crate::{Control, ServeConfig, demo, follow, mgmt};
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use portcullis_gateway::redis_counters::RedisCounters;
 use portcullis_gateway::{Gateway, SnapshotHandle, server};
-use portcullis_store::Store;
+use portcullis_store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,25 +32,68 @@ pub struct Application {
 }
 
 impl Application {
+    /// Opens the database and builds. A node with a local copy (PostgreSQL deployments)
+    /// whose database cannot be reached starts from that copy instead of failing.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the config database at {}",
-                    redact(&config.database_url)
-                )
-            })?;
-        Self::build_with_store(config, store).await
+        let cannot_open = || {
+            format!(
+                "cannot open the config database at {}",
+                redact(&config.database_url)
+            )
+        };
+        match Store::connect(&config.database_url).await {
+            Ok(store) => Self::build_with_store(config, store).await,
+            Err(StoreError::Unavailable(reason)) => {
+                let Some(path) = config.local_copy.clone().filter(|path| path.exists()) else {
+                    return Err(StoreError::Unavailable(reason)).with_context(cannot_open);
+                };
+                let store = Store::connect_lazy(&config.database_url)
+                    .await
+                    .with_context(cannot_open)?;
+                let saved = local_copy::open(&path)
+                    .await
+                    .with_context(|| format!("cannot open the local copy at {}", path.display()))?;
+                let control = Self::control_plane(&config, store);
+                let revision = control
+                    .publish_from(&saved)
+                    .await
+                    .context("cannot load the local copy of the configuration")?;
+                saved.close().await?;
+                tracing::warn!(
+                    revision,
+                    reason,
+                    path = %path.display(),
+                    "the config database cannot be reached: serving the last known good \
+                     configuration until it is back"
+                );
+                Self::assemble(config, control).await
+            }
+            Err(other) => Err(other).with_context(cannot_open),
+        }
     }
 
     pub async fn build_with_store(config: ServeConfig, store: Store) -> anyhow::Result<Self> {
-        let snapshots = Arc::new(SnapshotHandle::new(config.gateway.clone()));
-        let control = Arc::new(Control::new(store, snapshots.clone()));
+        let control = Self::control_plane(&config, store);
         control
             .try_publish()
             .await
             .context("cannot load the configuration for the gateway")?;
+        Self::assemble(config, control).await
+    }
+
+    /// The control plane over `store`, keeping a local copy when the config asks for one.
+    fn control_plane(config: &ServeConfig, store: Store) -> Arc<Control> {
+        let snapshots = Arc::new(SnapshotHandle::new(config.gateway.clone()));
+        let mut control = Control::new(store.clone(), snapshots);
+        if let Some(path) = &config.local_copy {
+            control = control.keep_local_copy(LocalCopy::start(store, path.clone()));
+        }
+        Arc::new(control)
+    }
+
+    /// Everything around a control plane that serves a configuration.
+    async fn assemble(config: ServeConfig, control: Arc<Control>) -> anyhow::Result<Self> {
+        let snapshots = control.snapshots().clone();
         let redis = match &config.redis {
             Some(settings) => Some(Arc::new(
                 RedisCounters::new(settings.clone()).context("REDIS_URL is not a Redis URL")?,

@@ -41,6 +41,8 @@ impl Store {
         if self.backend() != DbBackend::Postgres {
             return Ok(None);
         }
+        // A store opened while the database was away meets it here first.
+        self.ensure_migrated().await?;
         let pool = self.db.get_postgres_connection_pool();
         let mut listener = PgListener::connect_with(pool).await.map_err(lost)?;
         listener.listen(CHANNEL).await.map_err(lost)?;

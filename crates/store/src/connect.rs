@@ -15,12 +15,29 @@ pub struct Store {
     /// a read-then-write transaction that loses a race would fail with "database is locked";
     /// queueing here makes concurrent management calls wait instead of fail.
     writes: Arc<Mutex<()>>,
+    /// Set once the schema is known to be current: at connect, or — for a store opened while
+    /// the database was away ([`Store::connect_lazy`]) — the first time it is reached.
+    migrated: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open(url, false).await?;
+        store.ensure_migrated().await?;
+        Ok(store)
+    }
+
+    /// A store whose connections are opened when first needed, for a node that starts while
+    /// the database is away: every call fails with [`StoreError::Unavailable`] until it is
+    /// back. The schema is brought up to date on first contact ([`Store::ensure_migrated`]).
+    pub async fn connect_lazy(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, true).await
+    }
+
+    async fn open(url: &str, lazy: bool) -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new(url.to_owned());
+        options.connect_lazy(lazy);
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
@@ -42,16 +59,29 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(5));
         }
         let db = Database::connect(options).await?;
-        if db.get_database_backend() == DbBackend::Sqlite {
-            // WAL lets the gateway's reloads read while a writer commits; it is a property of
-            // the database file, so setting it once per start is enough.
-            db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
-        }
-        Migrator::up(&db, None).await?;
         Ok(Self {
             db,
             writes: Arc::new(Mutex::new(())),
+            migrated: Arc::new(tokio::sync::OnceCell::new()),
         })
+    }
+
+    /// Brings the schema up to date, once per store (later calls return at once).
+    pub async fn ensure_migrated(&self) -> Result<(), StoreError> {
+        self.migrated
+            .get_or_try_init(|| async {
+                if self.db.get_database_backend() == DbBackend::Sqlite {
+                    // WAL lets the gateway's reloads read while a writer commits; it is a
+                    // property of the database file, so setting it once per start is enough.
+                    self.db
+                        .execute_unprepared("PRAGMA journal_mode=WAL;")
+                        .await?;
+                }
+                Migrator::up(&self.db, None).await?;
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {

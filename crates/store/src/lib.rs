@@ -21,6 +21,7 @@ mod connect;
 mod entity;
 mod error;
 mod load;
+mod local_copy;
 mod operations;
 mod policies;
 mod products;

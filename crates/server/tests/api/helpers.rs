@@ -38,6 +38,7 @@ fn node_config(db: &TestDatabase, gateway: GatewaySettings, role: Role) -> Serve
         demo_addr: Some(loopback),
         gateway,
         redis: None,
+        local_copy: None,
         analytics: true,
     }
 }
@@ -109,7 +110,11 @@ pub async fn spawn_node_with(
 
 /// A node that opens its database by URL itself (as `portcullis serve` does), for a URL the
 /// test has bent, e.g. through a [`Relay`].
-pub async fn spawn_node_at(database_url: &str, role: Role) -> RunningApplication {
+pub async fn spawn_node_at(
+    database_url: &str,
+    role: Role,
+    local_copy: Option<std::path::PathBuf>,
+) -> RunningApplication {
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a socket address");
     let config = ServeConfig {
         role,
@@ -119,6 +124,7 @@ pub async fn spawn_node_at(database_url: &str, role: Role) -> RunningApplication
         demo_addr: None,
         gateway: GatewaySettings::default(),
         redis: None,
+        local_copy,
         analytics: false,
     };
     Application::build(config)

@@ -250,17 +250,8 @@ async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() 
         .create_token("tests")
         .await
         .expect("a management token");
-    let mut url = url::Url::parse(&db.url).expect("a database URL");
-    let server: SocketAddr = format!(
-        "{}:{}",
-        url.host_str().expect("a host"),
-        url.port().unwrap_or(5432)
-    )
-    .parse()
-    .expect("a numeric address");
-    let relay = Relay::start(server).await;
-    url.set_port(Some(relay.addr.port())).expect("a port");
-    let node = spawn_node_at(url.as_str(), Role::All).await;
+    let (relay, url) = relayed(&db).await;
+    let node = spawn_node_at(&url, Role::All, None).await;
     let deployment = Deployment {
         portal: node,
         gateways: Vec::new(),
@@ -334,4 +325,92 @@ async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() 
         StatusCode::FORBIDDEN,
         "the saved change is live"
     );
+}
+
+#[tokio::test]
+async fn a_gateway_restarted_while_postgres_is_away_serves_its_local_copy() {
+    let Some(db) = testing::postgres().await else {
+        eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut deployment = Deployment::start(&db, 0).await;
+    let (relay, relayed_url) = relayed(&db).await;
+    let dir = tempfile::tempdir().expect("a data directory");
+    let copy = dir.path().join("last-known-good.db");
+    deployment
+        .gateways
+        .push(spawn_node_at(&relayed_url, Role::Gateway, Some(copy.clone())).await);
+    deployment.echo_api().await;
+    let stored = db.store().await.revision().await.expect("the revision");
+    assert!(
+        deployment
+            .time_until(
+                &deployment.gateways[0],
+                "/echo/x",
+                StatusCode::OK,
+                PROPAGATION_BOUND
+            )
+            .await
+            .is_some()
+    );
+    // The copy follows the served configuration in the background.
+    let saved = Instant::now();
+    loop {
+        let copied = match portcullis_server::local_copy::open(&copy).await {
+            Ok(local) => local.revision().await.unwrap_or(0),
+            Err(_) => 0,
+        };
+        if copied == stored {
+            break;
+        }
+        assert!(
+            saved.elapsed() < Duration::from_secs(5),
+            "the local copy was saved"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The gateway restarts while PostgreSQL is away: it serves the copy.
+    let old = deployment.gateways.pop().expect("the gateway");
+    old.stop().await.expect("the gateway stops");
+    relay.set(RelayMode::Refuse);
+    let restarted = spawn_node_at(&relayed_url, Role::Gateway, Some(copy)).await;
+    assert_eq!(deployment.call(&restarted, "/echo/x").await, StatusCode::OK);
+    assert_eq!(deployment.served_revision(&restarted).await, stored);
+
+    // A change saved meanwhile reaches it once PostgreSQL is back.
+    deployment
+        .put(
+            "/services/svc/apis/echo/policy",
+            json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" }),
+        )
+        .await;
+    relay.set(RelayMode::Forward);
+    let caught_up = deployment
+        .time_until(
+            &restarted,
+            "/echo/x",
+            StatusCode::FORBIDDEN,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        caught_up.is_some(),
+        "the gateway follows the database again"
+    );
+}
+
+/// A relay in front of the test's PostgreSQL and the database URL through it.
+async fn relayed(db: &TestDatabase) -> (Relay, String) {
+    let mut url = url::Url::parse(&db.url).expect("a database URL");
+    let server: SocketAddr = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(5432)
+    )
+    .parse()
+    .expect("a numeric address");
+    let relay = Relay::start(server).await;
+    url.set_port(Some(relay.addr.port())).expect("a port");
+    (relay, url.to_string())
 }
