@@ -176,3 +176,101 @@ async fn serve_runs_the_walkthrough_end_to_end() {
     );
     drop(server);
 }
+
+/// Starts `serve --role portal` with `data_dir` (and `database_url`, if any); returns the
+/// server and the portal's URL.
+fn portal_node(data_dir: &std::path::Path, database_url: Option<&str>) -> (Server, String) {
+    let mut command = portcullis(data_dir);
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command
+        .args(["serve", "--role", "portal", "--portal-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a banner line").unwrap();
+    let portal = first
+        .strip_prefix("portal listening on ")
+        .unwrap_or_else(|| panic!("a portal-only node prints its portal first: {first}"))
+        .to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, portal)
+}
+
+#[tokio::test]
+async fn portal_nodes_share_sign_ins() {
+    // On PostgreSQL when the tests have one (as in CI); else two processes on one SQLite file.
+    let postgres = portcullis_store::testing::postgres().await;
+    let database_url = postgres.as_ref().map(|db| db.url.as_str());
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let second_dir = match database_url {
+        Some(_) => second_dir.path(),
+        None => first_dir.path(),
+    };
+    let mut add = portcullis(first_dir.path());
+    if let Some(url) = database_url {
+        add.env("DATABASE_URL", url);
+    }
+    let mut add = add
+        .args(["admin", "add", "--username", "ada", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let (_first, first) = portal_node(first_dir.path(), database_url);
+    let (_second, second) = portal_node(second_dir, database_url);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Sign in on the first node, through the sign-in form's own action.
+    let page = http
+        .get(format!("{first}/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form's action");
+    let signed_in = http
+        .post(format!("{first}{action}"))
+        .form(&[("username", "ada"), ("password", "a long enough password")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+
+    // The second node knows the session; without it, nobody is signed in.
+    let services = |cookie: Option<String>| {
+        let mut request = http.get(format!("{second}/services"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(services(Some(cookie)).await.contains(">ada<"));
+    assert!(!services(None).await.contains(">ada<"));
+}
