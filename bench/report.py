@@ -130,6 +130,22 @@ def main():
     out.append("|---|---:|---:|:---:|")
     for what, measured, nginx_value, met in checks:
         out.append(f"| {what} | {measured} | {nginx_value} | {'yes' if met else '**no**'} |")
+
+    redis_name = "c (key+policies), 1 API, Redis counters"
+    if redis_name in median:
+        redis_rps = median[redis_name][0]
+        redis_fixed = fixed_median.get(redis_name, [0, 0, 0, 0])
+        out.append("")
+        out.append("## Counters in Redis")
+        out.append("")
+        out.append("Case (c) with `rate-limit-by-key` counted in a local redis-server (on the "
+                   "gateway's core) instead of in memory: one Lua script per call.")
+        out.append("")
+        out.append("| | in memory | in Redis | Redis ÷ memory |")
+        out.append("|---|---:|---:|---:|")
+        out.append(f"| saturation req/s | {c1:,.0f} | {redis_rps:,.0f} | {redis_rps / c1:.2f} |")
+        out.append(f"| p50 / p99 at {int(rate):,} req/s | {fixed_c[0]:.3f} / {fixed_c[1]:.3f} ms "
+                   f"| {redis_fixed[0]:.3f} / {redis_fixed[1]:.3f} ms | — |")
     print("\n".join(out))
 
 

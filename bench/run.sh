@@ -41,6 +41,7 @@ need nginx nginx
 need wrk wrk
 need taskset util-linux
 need python3 python3
+need redis-server redis-server
 if ! command -v oha > /dev/null; then
   echo "bench: installing oha (the fixed-rate load generator) with cargo"
   cargo install oha --locked
@@ -111,9 +112,11 @@ wait_healthy() { # $1: portal port
 start_portcullis() { # $1: name → pid in $work/$1.pid
   local dir="$work/$1" portal gateway
   portal=$(cat "$dir/portal-port") gateway=$(cat "$dir/gateway-port")
+  local redis=()
+  [ -f "$dir/redis-url" ] && redis=(--redis-url "$(cat "$dir/redis-url")")
   taskset -c "$target_core" "$portcullis" serve --data-dir "$dir/data" \
     --portal-addr "127.0.0.1:$portal" --gateway-addr "127.0.0.1:$gateway" --no-demo \
-    > "$dir/server.log" 2>&1 &
+    "${redis[@]}" > "$dir/server.log" 2>&1 &
   echo $! > "$dir/pid"
   wait_healthy "$portal"
 }
@@ -164,6 +167,16 @@ configure() { # $1: name, $2: portal port, $3: gateway port
 
 echo "bench: configuring Portcullis with 1 API"
 configure small 18200 18300
+# The same, counting rate limits in Redis (a local redis-server on the target core, so its
+# work is part of what the gateway costs) instead of in memory.
+redis_port=18179
+taskset -c "$target_core" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+  --appendonly no > "$work/redis.log" 2>&1 &
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+mkdir -p "$work/redis"
+echo "redis://127.0.0.1:$redis_port/" > "$work/redis/redis-url"
+echo "bench: configuring Portcullis with 1 API and counters in Redis"
+configure redis 18202 18302
 echo "bench: configuring Portcullis with $large_apis APIs × $large_operations operations, $large_subscriptions subscriptions"
 configure large 18201 18301
 stop_portcullis large
@@ -172,6 +185,7 @@ python3 bench/seed_large.py "$work/large/data/portcullis.db" bench bench "$upstr
 start_portcullis large
 
 key=$(cat "$work/small/key")
+redis_key=$(cat "$work/redis/key")
 large_key=$(cat "$work/large/key")
 
 # ---------------------------------------------------------------- targets
@@ -184,6 +198,7 @@ targets=(
   "a (open), 1 API|http://127.0.0.1:18300/open/hello|-"
   "b (key), 1 API|http://127.0.0.1:18300/keyed/hello|$key"
   "c (key+policies), 1 API|http://127.0.0.1:18300/policied/hello|$key"
+  "c (key+policies), 1 API, Redis counters|http://127.0.0.1:18302/policied/hello|$redis_key"
   "a (open), $large_apis APIs|http://127.0.0.1:18301/open/hello|-"
   "b (key), $large_apis APIs|http://127.0.0.1:18301/keyed/hello|$large_key"
   "c (key+policies), $large_apis APIs|http://127.0.0.1:18301/policied/hello|$large_key"
@@ -241,7 +256,7 @@ run_oha() { # $1: URL, $2: key or - → p50 p99 p99.9 in ms
     -q "$rate" --latency-correction "${headers[@]}" "$1" \
     | python3 bench/oha_summary.py
 }
-fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[6]}" "${targets[9]}")
+fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[6]}" "${targets[7]}" "${targets[10]}")
 for round in $(seq "$rounds"); do
   for target in "${fixed_targets[@]}"; do
     IFS='|' read -r name url target_key <<< "$target"
