@@ -88,6 +88,10 @@ struct ServeArgs {
     /// Address of the demo flow.
     #[arg(long, env = "PORTCULLIS_DEMO_ADDR", default_value = "127.0.0.1:7071")]
     demo_addr: SocketAddr,
+    /// Also serve `/healthz` and `/metrics` alone on this address — for `--role gateway`,
+    /// which has no portal listener to serve them.
+    #[arg(long = "ops-addr", env = "PORTCULLIS_OPS_ADDR")]
+    operations_addr: Option<SocketAddr>,
     /// Do not run the demo flow (only `--role all` runs it).
     #[arg(long)]
     no_demo: bool,
@@ -244,6 +248,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         portal_addr: args.portal_addr,
         gateway_addr: args.gateway_addr,
         demo_addr: (!args.no_demo && role == Role::All).then_some(args.demo_addr),
+        operations_addr: args.operations_addr,
         gateway,
         redis: args
             .redis_url
@@ -264,6 +269,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(demo) = app.demo_addr() {
         banner.push_str(&format!("demo flow listening on http://{demo}\n"));
+    }
+    if let Some(operations) = app.operations_addr() {
+        banner.push_str(&format!(
+            "health and metrics listening on http://{operations}\n"
+        ));
     }
     let Some(portal_addr) = app.portal_addr() else {
         print_banner(&banner);

@@ -59,6 +59,9 @@ pub struct ServeConfig {
     pub portal_addr: SocketAddr,
     /// Where the gateway listens; for [`Role::Portal`], where the console finds a gateway.
     pub gateway_addr: SocketAddr,
+    /// A listener for `/healthz` and `/metrics` alone (for gateway-only nodes, whose
+    /// portal listener is off); `None`: none.
+    pub operations_addr: Option<SocketAddr>,
     /// `None` turns the demo flow off.
     pub demo_addr: Option<SocketAddr>,
     pub gateway: GatewaySettings,

@@ -27,6 +27,8 @@ pub struct Application {
     portal_listener: Option<TcpListener>,
     /// `None` when the role serves no gateway.
     gateway_listener: Option<TcpListener>,
+    /// `/healthz` and `/metrics` alone, for nodes without a portal (`--ops-addr`).
+    operations_listener: Option<TcpListener>,
     demo_listener: Option<TcpListener>,
     portal_routes: Router,
 }
@@ -130,6 +132,10 @@ impl Application {
             true => Some(bind(config.gateway_addr, "gateway").await?),
             false => None,
         };
+        let operations_listener = match config.operations_addr {
+            Some(addr) => Some(bind(addr, "operations endpoints").await?),
+            None => None,
+        };
         let demo_listener = match config.demo_addr {
             Some(addr) => Some(bind(addr, "demo flow").await?),
             None => None,
@@ -140,6 +146,7 @@ impl Application {
             analytics,
             portal_listener,
             gateway_listener,
+            operations_listener,
             demo_listener,
             portal_routes: Router::new(),
         })
@@ -173,6 +180,13 @@ impl Application {
             .and_then(|l| l.local_addr().ok())
     }
 
+    /// Where `/healthz` and `/metrics` are served alone, if asked for.
+    pub fn operations_addr(&self) -> Option<SocketAddr> {
+        self.operations_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn demo_addr(&self) -> Option<SocketAddr> {
         self.demo_listener
             .as_ref()
@@ -185,6 +199,43 @@ impl Application {
         self
     }
 
+    /// `/healthz` (the revision served) and `/metrics` (when calls are recorded): on the
+    /// portal listener, and on the operations listener of any node that has one.
+    fn operations_routes(&self) -> Router {
+        let control = self.control.clone();
+        let routes = Router::new().route(
+            "/healthz",
+            get(move || {
+                let control = control.clone();
+                async move {
+                    axum::Json(serde_json::json!({
+                        "status": "ok",
+                        "revision": control.snapshots().current().revision,
+                    }))
+                }
+            }),
+        );
+        let Some(analytics) = &self.analytics else {
+            return routes;
+        };
+        let metrics = analytics.metrics().clone();
+        routes.route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
+    }
+
     /// Serves everything until `shutdown` completes, then stops accepting and drains.
     pub async fn run_until(
         self,
@@ -194,43 +245,18 @@ impl Application {
         let waiter = |mut stopped: watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        let control = self.control.clone();
-        let portal = Router::new()
-            .route(
-                "/healthz",
-                get(move || {
-                    let control = control.clone();
-                    async move {
-                        axum::Json(serde_json::json!({
-                            "status": "ok",
-                            "revision": control.snapshots().current().revision,
-                        }))
-                    }
-                }),
-            )
+        let operations = self.operations_routes();
+        let portal = operations
+            .clone()
             .merge(mgmt::router(self.control.clone()))
             .merge(self.portal_routes);
-        let portal = match &self.analytics {
-            Some(analytics) => {
-                let metrics = analytics.metrics().clone();
-                portal.route(
-                    "/metrics",
-                    get(move || {
-                        let metrics = metrics.clone();
-                        async move {
-                            (
-                                [(
-                                    axum::http::header::CONTENT_TYPE,
-                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                                )],
-                                metrics.render(),
-                            )
-                        }
-                    }),
-                )
-            }
-            None => portal,
-        };
+        let operations_task = self.operations_listener.map(|listener| {
+            tokio::spawn(
+                axum::serve(listener, operations)
+                    .with_graceful_shutdown(waiter(stopped.clone()))
+                    .into_future(),
+            )
+        });
         let analytics = self.analytics.clone();
         let portal_task = self.portal_listener.map(|listener| {
             tokio::spawn(
@@ -269,6 +295,9 @@ impl Application {
         if let Some(task) = portal_task {
             task.await?.context("portal listener failed")?;
         }
+        if let Some(task) = operations_task {
+            task.await?.context("operations listener failed")?;
+        }
         if let Some(task) = gateway_task {
             task.await?.context("gateway listener failed")?;
         }
@@ -286,6 +315,7 @@ impl Application {
         let portal_addr = self.portal_addr();
         let gateway_addr = self.gateway_addr();
         let demo_addr = self.demo_addr();
+        let operations_addr = self.operations_addr();
         let control = self.control.clone();
         let gateway = self.gateway.clone();
         let analytics = self.analytics.clone();
@@ -297,6 +327,7 @@ impl Application {
             portal_addr,
             gateway_addr,
             demo_addr,
+            operations_addr,
             control,
             gateway,
             analytics,
@@ -313,6 +344,7 @@ pub struct RunningApplication {
     /// `None` when the role serves no gateway.
     pub gateway_addr: Option<SocketAddr>,
     pub demo_addr: Option<SocketAddr>,
+    pub operations_addr: Option<SocketAddr>,
     pub control: Arc<Control>,
     pub gateway: Arc<Gateway>,
     pub analytics: Option<Analytics>,

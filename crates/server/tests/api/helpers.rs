@@ -36,6 +36,8 @@ fn node_config(db: &TestDatabase, gateway: GatewaySettings, role: Role) -> Serve
         portal_addr: loopback,
         gateway_addr: loopback,
         demo_addr: Some(loopback),
+        // A gateway-only node has no portal to serve its health and metrics.
+        operations_addr: (role == Role::Gateway).then_some(loopback),
         gateway,
         redis: None,
         local_copy: None,
@@ -122,6 +124,7 @@ pub async fn spawn_node_at(
         portal_addr: loopback,
         gateway_addr: loopback,
         demo_addr: None,
+        operations_addr: None,
         gateway: GatewaySettings::default(),
         redis: None,
         local_copy,

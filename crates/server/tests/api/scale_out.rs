@@ -136,6 +136,24 @@ async fn nodes_serve_only_their_role() {
     let db = testing::sqlite();
     let gateway = spawn_node(&db, Role::Gateway).await;
     assert!(gateway.portal_addr.is_none() && gateway.gateway_addr.is_some());
+    // Its health and metrics, alone, on the operations listener.
+    let operations = gateway.operations_addr.expect("an operations listener");
+    let get = |path: &'static str| async move {
+        reqwest::get(format!("http://{operations}{path}"))
+            .await
+            .expect("the operations listener answers")
+    };
+    assert_eq!(get("/healthz").await.status(), 200);
+    let metrics = get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .expect("text")
+            .contains("portcullis_gateway_requests")
+    );
+    assert_eq!(get("/mgmt/services").await.status(), 404);
     let portal = spawn_node(&db, Role::Portal).await;
     assert!(portal.gateway_addr.is_none() && portal.portal_addr.is_some());
     let healthz = reqwest::get(format!(
