@@ -20,6 +20,35 @@ pub struct Store {
     migrated: Arc<tokio::sync::OnceCell<()>>,
 }
 
+/// The PostgreSQL advisory lock nodes take to migrate one at a time (any fixed number;
+/// this one spells "pcul").
+const MIGRATION_LOCK: i64 = 0x7063_756c;
+
+/// Several nodes starting at once on a new database would all create the same tables; the
+/// first to take the lock migrates, the others wait and then find nothing left to do.
+async fn migrate_holding_the_lock(db: &DatabaseConnection) -> Result<(), StoreError> {
+    use sea_orm::sqlx;
+    let unreachable = |error: sqlx::Error| StoreError::Unavailable(error.to_string());
+    let mut lock = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(unreachable)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await
+        .map_err(unreachable)?;
+    let migrated = Migrator::up(db, None).await;
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await;
+    migrated?;
+    unlocked.map_err(unreachable)?;
+    Ok(())
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -77,8 +106,11 @@ impl Store {
                         .execute_unprepared("PRAGMA journal_mode=WAL;")
                         .await?;
                 }
-                Migrator::up(&self.db, None).await?;
-                Ok::<(), StoreError>(())
+                if self.db.get_database_backend() == DbBackend::Postgres {
+                    migrate_holding_the_lock(&self.db).await
+                } else {
+                    Ok(Migrator::up(&self.db, None).await?)
+                }
             })
             .await?;
         Ok(())

@@ -830,3 +830,21 @@ async fn sessions_survive_reopening_and_expire() {
         assert!(reopened.load(&live.id).await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn nodes_starting_together_on_a_new_database_migrate_once() {
+    let Some(db) = testing::postgres().await else {
+        eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // Three nodes open the same empty database at the same moment.
+    let (first, second, third) = tokio::join!(
+        Store::connect(&db.url),
+        Store::connect(&db.url),
+        Store::connect(&db.url)
+    );
+    for opened in [first, second, third] {
+        let store = opened.expect("every node opens the database");
+        assert_eq!(store.revision().await.unwrap(), 0);
+    }
+}
