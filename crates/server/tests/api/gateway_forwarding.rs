@@ -1,6 +1,6 @@
 //! Forwarding: the backend URL, headers, streaming, and backend failures.
 
-use crate::helpers::{closed_port, spawn, spawn_with, status_json};
+use crate::helpers::{TestApp, closed_port, spawn, spawn_with, status_json};
 use futures_util::StreamExt;
 use portcullis_gateway::GatewaySettings;
 use portcullis_store::testing;
@@ -263,22 +263,27 @@ async fn counting_backend(close_after_answer: bool) -> (SocketAddr, Arc<AtomicUs
     (address, accepted)
 }
 
+/// Service `svc` with an open API at `svc.localhost/<name>` over `backend`, any GET.
+async fn open_api_over(app: &TestApp, name: &str, backend: SocketAddr) {
+    app.put("/services/svc", json!({ "displayName": "Svc" }))
+        .await;
+    app.put(
+        &format!("/services/svc/apis/{name}"),
+        json!({ "serviceUrl": format!("http://{backend}/"), "path": name, "subscriptionRequired": false }),
+    )
+    .await;
+    app.put(
+        &format!("/services/svc/apis/{name}/operations/all"),
+        json!({ "method": "GET", "urlTemplate": "/*" }),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn backend_connections_are_kept_and_reused() {
     let app = spawn().await;
     let (backend, accepted) = counting_backend(false).await;
-    app.put("/services/svc", json!({ "displayName": "Svc" }))
-        .await;
-    app.put(
-        "/services/svc/apis/kept",
-        json!({ "serviceUrl": format!("http://{backend}/"), "path": "kept", "subscriptionRequired": false }),
-    )
-    .await;
-    app.put(
-        "/services/svc/apis/kept/operations/all",
-        json!({ "method": "GET", "urlTemplate": "/*" }),
-    )
-    .await;
+    open_api_over(&app, "kept", backend).await;
     for _ in 0..20 {
         let response = app
             .gateway(Method::GET, "svc.localhost", "/kept/x")
@@ -299,18 +304,7 @@ async fn backend_connections_are_kept_and_reused() {
 async fn a_backend_closing_kept_connections_costs_callers_nothing() {
     let app = spawn().await;
     let (backend, accepted) = counting_backend(true).await;
-    app.put("/services/svc", json!({ "displayName": "Svc" }))
-        .await;
-    app.put(
-        "/services/svc/apis/short",
-        json!({ "serviceUrl": format!("http://{backend}/"), "path": "short", "subscriptionRequired": false }),
-    )
-    .await;
-    app.put(
-        "/services/svc/apis/short/operations/all",
-        json!({ "method": "GET", "urlTemplate": "/*" }),
-    )
-    .await;
+    open_api_over(&app, "short", backend).await;
     for call in 0..20 {
         let response = app
             .gateway(Method::GET, "svc.localhost", "/short/x")

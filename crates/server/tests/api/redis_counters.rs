@@ -24,9 +24,14 @@ fn settings(url: &str, failure: CounterFailure) -> RedisSettings {
     }
 }
 
-/// A Redis URL pointing at `relay` instead of the real server.
-fn through(relay: &Relay) -> String {
-    format!("redis://{}/", relay.addr)
+/// A node whose Redis is reached through a relay the test can cut.
+async fn behind_relay(url: &str, failure: CounterFailure) -> (Relay, TestApp) {
+    let relay = Relay::start(redis_addr(url)).await;
+    let redis = RedisSettings {
+        url: format!("redis://{}/", relay.addr),
+        ..settings(url, failure)
+    };
+    (relay, spawn_with_redis(testing::sqlite(), redis).await)
 }
 
 /// The Redis server's address, from its URL.
@@ -99,10 +104,7 @@ async fn fail_closed_refuses_within_the_timeout_and_recovers_without_a_restart()
         eprintln!("skipped: PORTCULLIS_TEST_REDIS_URL is not set");
         return;
     };
-    let relay = Relay::start(redis_addr(&url)).await;
-    let mut redis = settings(&url, CounterFailure::Closed);
-    redis.url = through(&relay);
-    let app = spawn_with_redis(testing::sqlite(), redis).await;
+    let (relay, app) = behind_relay(&url, CounterFailure::Closed).await;
     let key = limited_api(&app, 1000).await;
     let http = reqwest::Client::new();
     assert_eq!(call(&http, app.gateway_addr(), &key).await, StatusCode::OK);
@@ -143,10 +145,7 @@ async fn fail_open_lets_calls_through_counts_the_failures_and_resumes_counting()
         eprintln!("skipped: PORTCULLIS_TEST_REDIS_URL is not set");
         return;
     };
-    let relay = Relay::start(redis_addr(&url)).await;
-    let mut redis = settings(&url, CounterFailure::Open);
-    redis.url = through(&relay);
-    let app = spawn_with_redis(testing::sqlite(), redis).await;
+    let (relay, app) = behind_relay(&url, CounterFailure::Open).await;
     let key = limited_api(&app, 3).await;
     let http = reqwest::Client::new();
 

@@ -15,6 +15,14 @@ use std::time::{Duration, Instant};
 /// How long a change may take to reach another node (the bound is 1 s).
 const PROPAGATION_BOUND: Duration = Duration::from_secs(1);
 
+/// Where the echo API's policy document is managed.
+const ECHO_POLICY: &str = "/services/svc/apis/echo/policy";
+
+/// A policy document that forbids calls from 127.0.0.1 (every call in these tests).
+fn forbid_localhost() -> Value {
+    json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" })
+}
+
 struct Deployment {
     portal: RunningApplication,
     gateways: Vec<RunningApplication>,
@@ -45,19 +53,23 @@ impl Deployment {
         }
     }
 
-    async fn put(&self, path: &str, body: Value) {
+    /// A management `PUT` on the portal node, whatever it answers.
+    async fn try_put(&self, path: &str, body: &Value) -> reqwest::Response {
         let portal = self
             .portal
             .portal_addr
             .expect("a portal node serves the portal");
-        let response = self
-            .http
+        self.http
             .put(format!("http://{portal}/mgmt{path}"))
             .bearer_auth(&self.token)
-            .json(&body)
+            .json(body)
             .send()
             .await
-            .expect("the management API answers");
+            .expect("the management API answers")
+    }
+
+    async fn put(&self, path: &str, body: Value) {
+        let response = self.try_put(path, &body).await;
         assert!(
             response.status().is_success(),
             "PUT {path} → {}",
@@ -184,12 +196,7 @@ async fn a_change_saved_on_a_portal_reaches_every_gateway() {
     }
 
     // Tighten the API: the next change is a policy, and it too reaches both.
-    deployment
-        .put(
-            "/services/svc/apis/echo/policy",
-            json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" }),
-        )
-        .await;
+    deployment.put(ECHO_POLICY, forbid_localhost()).await;
     for gateway in &deployment.gateways {
         let took = deployment
             .time_until(gateway, "/echo/x", StatusCode::FORBIDDEN, PROPAGATION_BOUND)
@@ -289,19 +296,9 @@ async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() 
             "the gateway serves the configuration it has"
         );
     }
-    let policy = json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" });
-    let portal = node.portal_addr.expect("a portal");
+    let policy = forbid_localhost();
     let started = Instant::now();
-    let refused = deployment
-        .http
-        .put(format!(
-            "http://{portal}/mgmt/services/svc/apis/echo/policy"
-        ))
-        .bearer_auth(&deployment.token)
-        .json(&policy)
-        .send()
-        .await
-        .expect("the management API answers");
+    let refused = deployment.try_put(ECHO_POLICY, &policy).await;
     let waited = started.elapsed();
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = refused.json().await.expect("JSON");
@@ -318,16 +315,7 @@ async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() 
     relay.set(RelayMode::Forward);
     let back = Instant::now();
     loop {
-        let response = deployment
-            .http
-            .put(format!(
-                "http://{portal}/mgmt/services/svc/apis/echo/policy"
-            ))
-            .bearer_auth(&deployment.token)
-            .json(&policy)
-            .send()
-            .await
-            .expect("the management API answers");
+        let response = deployment.try_put(ECHO_POLICY, &policy).await;
         if response.status().is_success() {
             break;
         }
@@ -397,12 +385,7 @@ async fn a_gateway_restarted_while_postgres_is_away_serves_its_local_copy() {
     assert_eq!(deployment.served_revision(&restarted).await, stored);
 
     // A change saved meanwhile reaches it once PostgreSQL is back.
-    deployment
-        .put(
-            "/services/svc/apis/echo/policy",
-            json!({ "format": "xml", "value": "<policies><inbound><base /><ip-filter action=\"forbid\"><address>127.0.0.1</address></ip-filter></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>" }),
-        )
-        .await;
+    deployment.put(ECHO_POLICY, forbid_localhost()).await;
     relay.set(RelayMode::Forward);
     let caught_up = deployment
         .time_until(
