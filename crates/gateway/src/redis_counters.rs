@@ -22,7 +22,7 @@
 //! connection is re-established in the background; counting resumes as soon as Redis answers.
 
 use arc_swap::ArcSwap;
-use portcullis_policy::counters::{CounterError, CounterFuture, CounterStore, Decision};
+use portcullis_policy::counters::{Acquired, CounterError, CounterFuture, CounterStore, Decision};
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
@@ -271,13 +271,17 @@ impl CounterStore for RedisCounters {
         })
     }
 
-    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, bool> {
+    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired> {
         let slots = self.redis_key(key, "slots");
         Box::pin(async move {
             let mut invocation = self.scripts.acquire.prepare_invoke();
             invocation.key(slots).arg(max).arg(millis(SLOT_LEASE));
             let answer: Option<i64> = self.run(invocation).await?;
-            Ok(answer.is_none_or(|taken| taken == 1))
+            Ok(match answer {
+                None => Acquired::Uncounted,
+                Some(1) => Acquired::Taken,
+                Some(_) => Acquired::Full,
+            })
         })
     }
 

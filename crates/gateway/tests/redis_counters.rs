@@ -2,7 +2,7 @@
 //! the same decisions as the in-memory counters, for the same calls.
 
 use portcullis_gateway::redis_counters::{CounterFailure, RedisCounters, RedisSettings};
-use portcullis_policy::counters::{CounterStore, Decision, MemoryCounters};
+use portcullis_policy::counters::{Acquired, CounterStore, Decision, MemoryCounters};
 use std::time::Duration;
 
 fn redis() -> Option<RedisCounters> {
@@ -141,18 +141,60 @@ async fn quotas_and_slots_decide_as_in_memory() {
     };
     assert!(retry_after <= hour && retry_after > hour - Duration::from_secs(5));
 
-    assert!(redis.acquire("slots", 2).await.expect("Redis"));
-    assert!(redis.acquire("slots", 2).await.expect("Redis"));
-    assert!(!redis.acquire("slots", 2).await.expect("Redis"));
+    assert_eq!(
+        redis.acquire("slots", 2).await.expect("Redis"),
+        Acquired::Taken
+    );
+    assert_eq!(
+        redis.acquire("slots", 2).await.expect("Redis"),
+        Acquired::Taken
+    );
+    assert_eq!(
+        redis.acquire("slots", 2).await.expect("Redis"),
+        Acquired::Full
+    );
     redis.release("slots");
     // The release is sent in the background; wait until it landed.
     let mut acquired = false;
     for _ in 0..50 {
-        if redis.acquire("slots", 2).await.expect("Redis") {
+        if redis.acquire("slots", 2).await.expect("Redis") == Acquired::Taken {
             acquired = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(acquired, "a released slot can be taken again");
+}
+
+/// A Redis nobody answers at: a port that was free a moment ago.
+fn unreachable(failure: CounterFailure) -> RedisCounters {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    RedisCounters::new(RedisSettings {
+        url: format!("redis://127.0.0.1:{port}/"),
+        key_prefix: "unreachable".to_owned(),
+        timeout: Duration::from_millis(200),
+        failure,
+    })
+    .expect("a Redis URL")
+}
+
+#[tokio::test]
+async fn without_redis_fail_open_lets_calls_through_uncounted_and_fail_closed_refuses() {
+    let open = unreachable(CounterFailure::Open);
+    let second = Duration::from_secs(1);
+    assert_eq!(
+        open.hit_window("k", 1, second, 1).await,
+        Ok(Decision::Allowed { remaining: 1 })
+    );
+    // No slot was taken, so none may be given back (that would free another call's).
+    assert_eq!(open.acquire("k", 1).await, Ok(Acquired::Uncounted));
+    assert_eq!(open.failures(), 2);
+
+    let closed = unreachable(CounterFailure::Closed);
+    assert!(closed.hit_window("k", 1, second, 1).await.is_err());
+    assert!(closed.acquire("k", 1).await.is_err());
+    assert!(closed.hit_quota("k", 1, None, 1).await.is_err());
 }

@@ -27,6 +27,18 @@ pub enum Decision {
     Refused { retry_after: Duration },
 }
 
+/// What [`CounterStore::acquire`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acquired {
+    /// A slot was taken: give it back with [`CounterStore::release`].
+    Taken,
+    /// Let through without a slot (a shared store that could not be asked and fails open):
+    /// there is nothing to give back, and giving back would free someone else's slot.
+    Uncounted,
+    /// Every slot is taken.
+    Full,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct CounterError(pub String);
@@ -55,10 +67,10 @@ pub trait CounterStore: Send + Sync + std::fmt::Debug {
         amount: u64,
     ) -> CounterFuture<'_, Decision>;
 
-    /// Takes one of `max` slots for `key`; `false` when all are taken.
-    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, bool>;
+    /// Takes one of `max` slots for `key`.
+    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired>;
 
-    /// Gives back a slot taken with [`CounterStore::acquire`].
+    /// Gives back a slot [`CounterStore::acquire`] answered [`Acquired::Taken`] for.
     fn release(&self, key: &str);
 }
 
@@ -375,8 +387,11 @@ impl CounterStore for MemoryCounters {
         Box::pin(std::future::ready(Ok(decision)))
     }
 
-    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, bool> {
-        let taken = self.acquire_now(key, max);
+    fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired> {
+        let taken = match self.acquire_now(key, max) {
+            true => Acquired::Taken,
+            false => Acquired::Full,
+        };
         Box::pin(std::future::ready(Ok(taken)))
     }
 

@@ -2,7 +2,7 @@
 //! per key run the contained policies at once; the next gets 429 at once.
 
 use super::{Compiler, Context, Step, WaitingOutcome, WaitingPolicy, expression_failed};
-use crate::counters::CounterStore;
+use crate::counters::{Acquired, CounterStore};
 use crate::engine::run_block;
 use crate::error::{Diagnostic, Rejection};
 use crate::expr::Template;
@@ -38,16 +38,19 @@ impl WaitingPolicy for LimitConcurrency {
                 format!("lc|{}|{value}", cx.exchange.matched.service)
             };
             let counters = cx.counters;
-            let taken = counters
+            let acquired = counters
                 .acquire(&key, self.max)
                 .await
                 .map_err(|e| Rejection::CountersUnavailable(e.0))?;
-            if !taken {
-                cx.exchange
-                    .note(|| format!("{} of {} slots taken", self.max, self.max));
-                return Err(Rejection::ConcurrencyLimited);
-            }
-            let _slot = Slot { counters, key };
+            let _slot = match acquired {
+                Acquired::Taken => Some(Slot { counters, key }),
+                Acquired::Uncounted => None,
+                Acquired::Full => {
+                    cx.exchange
+                        .note(|| format!("{} of {} slots taken", self.max, self.max));
+                    return Err(Rejection::ConcurrencyLimited);
+                }
+            };
             run_block(&self.steps, cx).await
         })
     }
