@@ -108,6 +108,10 @@ pub async fn peer_ip() -> IpAddr {
 pub fn internal(error: StoreError) -> ServerFnError {
     match error {
         StoreError::NotFound(message) => ServerFnError::new(message),
+        error @ StoreError::Unanswered(_) => {
+            tracing::warn!(%error, "portal request: the database did not answer");
+            ServerFnError::new(portcullis_server::mgmt::unanswered_message(&error))
+        }
         StoreError::Unavailable(detail) => {
             tracing::warn!(detail, "portal request: the database cannot be reached");
             ServerFnError::new(portcullis_server::mgmt::UNAVAILABLE_MESSAGE)

@@ -14,6 +14,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a configuration write may wait for the database.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct Control {
     store: Store,
     snapshots: Arc<SnapshotHandle>,
@@ -44,12 +47,16 @@ impl Control {
         &self.snapshots
     }
 
-    /// Awaits a store write; if it committed, publishes the new configuration.
+    /// Awaits a store write; if it committed, publishes the new configuration. A write the
+    /// database leaves unanswered for [`WRITE_TIMEOUT`] is given up on, so the caller hears
+    /// of it instead of waiting for the network to time out.
     pub async fn write<T>(
         &self,
         change: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let value = change.await?;
+        let value = tokio::time::timeout(WRITE_TIMEOUT, change)
+            .await
+            .map_err(|_| StoreError::Unanswered(WRITE_TIMEOUT))??;
         self.publish().await;
         Ok(value)
     }

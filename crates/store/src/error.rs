@@ -22,6 +22,10 @@ pub enum StoreError {
     /// was saved; the same request can be sent again once it is back.
     #[error("the configuration database cannot be reached: {0}")]
     Unavailable(String),
+    /// The database did not answer a write in time (a network that drops packets rather
+    /// than refusing them). The write may or may not have been committed.
+    #[error("the configuration database did not answer within {} s", .0.as_secs())]
+    Unanswered(std::time::Duration),
     #[error("database error: {0}")]
     Database(sea_orm::DbErr),
 }

@@ -12,6 +12,13 @@ use serde_json::json;
 /// unaffected, and the same request can be repeated.
 pub const UNAVAILABLE_MESSAGE: &str = "The configuration database cannot be reached, so nothing was saved. The gateways keep serving the last configuration; send the request again once the database is back.";
 
+/// What a caller is told when a write went unanswered: it may or may not have been saved.
+pub fn unanswered_message(error: &StoreError) -> String {
+    format!(
+        "The configuration database did not answer ({error}); the change may or may not have been saved. Reload to see, then send it again if it is missing."
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MgmtError {
     #[error(
@@ -43,6 +50,9 @@ impl IntoResponse for MgmtError {
             MgmtError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "DatabaseUnavailable", None)
             }
+            MgmtError::Store(StoreError::Unanswered(_)) => {
+                (StatusCode::GATEWAY_TIMEOUT, "DatabaseTimeout", None)
+            }
             MgmtError::Store(StoreError::Corrupt(_) | StoreError::Database(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalError", None)
             }
@@ -54,6 +64,10 @@ impl IntoResponse for MgmtError {
             MgmtError::Store(error @ (StoreError::Corrupt(_) | StoreError::Database(_))) => {
                 tracing::error!(%error, "management API request failed");
                 "The request could not be completed because of an internal error; see the server log.".to_owned()
+            }
+            MgmtError::Store(error @ StoreError::Unanswered(_)) => {
+                tracing::warn!(%error, "management API request: the database did not answer");
+                unanswered_message(error)
             }
             MgmtError::Store(StoreError::Unavailable(detail)) => {
                 tracing::warn!(

@@ -17,7 +17,7 @@ mod products;
 mod services;
 mod subscriptions;
 
-pub use error::{MgmtError, UNAVAILABLE_MESSAGE};
+pub use error::{MgmtError, UNAVAILABLE_MESSAGE, unanswered_message};
 
 use crate::Control;
 use axum::Router;

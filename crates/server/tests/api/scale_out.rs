@@ -415,3 +415,47 @@ async fn relayed(db: &TestDatabase) -> (Relay, String) {
     url.set_port(Some(relay.addr.port())).expect("a port");
     (relay, url.to_string())
 }
+
+#[tokio::test]
+async fn a_write_to_a_postgres_that_stopped_answering_is_given_up_on_in_bounded_time() {
+    let Some(db) = testing::postgres().await else {
+        eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let token = db
+        .store()
+        .await
+        .create_token("tests")
+        .await
+        .expect("a management token");
+    let (relay, url) = relayed(&db).await;
+    let deployment = Deployment {
+        portal: spawn_node_at(&url, Role::All, None).await,
+        gateways: Vec::new(),
+        token,
+        http: reqwest::Client::new(),
+        backend: spawn_backend().await,
+    };
+    deployment.echo_api().await;
+
+    // Packets are dropped, not refused: nothing tells the node the database is gone.
+    relay.set(RelayMode::Blackhole);
+    let started = Instant::now();
+    let response = deployment.try_put(ECHO_POLICY, &forbid_localhost()).await;
+    let waited = started.elapsed();
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        matches!(
+            (status.as_u16(), body["error"]["code"].as_str()),
+            (503, Some("DatabaseUnavailable")) | (504, Some("DatabaseTimeout"))
+        ),
+        "{status} {body}"
+    );
+    assert!(waited < Duration::from_secs(15), "answered in {waited:?}");
+    assert_eq!(
+        deployment.call(&deployment.portal, "/echo/x").await,
+        StatusCode::OK,
+        "the gateway still serves"
+    );
+}
