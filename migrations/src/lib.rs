@@ -10,6 +10,7 @@ mod m20261127_000001_config_store;
 mod m20261127_000002_sessions;
 mod m20261127_000003_usage;
 mod m20261127_000004_grants_revision;
+mod m20261127_000005_shared_traces;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_sessions::Migration),
             Box::new(m20261127_000003_usage::Migration),
             Box::new(m20261127_000004_grants_revision::Migration),
+            Box::new(m20261127_000005_shared_traces::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! The console's call: made from the server to the gateway's own listener with the service's
 //! host name, so it runs through the real pipeline — key check, policies, backend — like any
-//! other call. A traced call carries a five-minute trace token, and the trace is read back
-//! from the gateway's trace store.
+//! other call. A traced call carries a five-minute trace token (signed with the key every
+//! node shares), and the trace is read back from this node's gateway or, if another node's
+//! gateway served the call, from the shared database.
 
 use crate::api::console::{
     ConsoleRequest, ConsoleResponse, HeaderPair, MessageDto, TraceLine, TraceView,
@@ -9,7 +10,7 @@ use crate::api::console::{
 use crate::server::PortalState;
 use leptos::prelude::ServerFnError;
 use portcullis_domain::ServiceName;
-use portcullis_gateway::trace::{self, MessageView, TraceRecord};
+use portcullis_gateway::trace::{self, SharedMessage, SharedTrace};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 const MAX_SHOWN_BODY: usize = 1024 * 1024;
 /// How long a console call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the console waits for a trace another node's gateway recorded.
+const SHARED_TRACE_WAIT: Duration = Duration::from_secs(2);
 /// How long the trace token of one console call lives.
 const TRACE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -38,7 +41,7 @@ fn gateway_target(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-fn message(view: &MessageView) -> MessageDto {
+fn message(view: &SharedMessage) -> MessageDto {
     MessageDto {
         line: view.line.clone(),
         headers: view
@@ -52,25 +55,51 @@ fn message(view: &MessageView) -> MessageDto {
     }
 }
 
-fn trace_view(record: &TraceRecord) -> TraceView {
+fn trace_view(trace: &SharedTrace) -> TraceView {
     TraceView {
-        id: record.id.clone(),
-        request: message(&record.request),
-        lines: record
-            .events
+        id: trace.id.clone(),
+        request: message(&trace.request),
+        lines: trace
+            .lines
             .iter()
-            .map(|event| TraceLine {
-                section: event.section.to_owned(),
-                scope: event.scope.to_string(),
-                policy: event.policy.to_owned(),
-                elapsed_ms: event.elapsed.as_secs_f64() * 1000.0,
-                message: event.message.clone(),
+            .map(|line| TraceLine {
+                section: line.section.clone(),
+                scope: line.scope.clone(),
+                policy: line.policy.clone(),
+                elapsed_ms: line.elapsed_ms,
+                message: line.message.clone(),
             })
             .collect(),
-        backend_request: record.backend_request.as_ref().map(message),
-        backend_response: record.backend_response.as_ref().map(message),
-        response: message(&record.response),
-        elapsed_ms: record.elapsed.as_secs_f64() * 1000.0,
+        backend_request: trace.backend_request.as_ref().map(message),
+        backend_response: trace.backend_response.as_ref().map(message),
+        response: message(&trace.response),
+        elapsed_ms: trace.elapsed_ms,
+    }
+}
+
+/// The trace of a console call: from this node's gateway, or — when another node's gateway
+/// served the call — from the shared database, where it lands a moment after the response.
+async fn find_trace(state: &PortalState, service: &ServiceName, id: &str) -> Option<TraceView> {
+    if let Some(record) = state.gateway.traces().get(id) {
+        return Some(trace_view(&SharedTrace::from(&*record)));
+    }
+    let deadline = Instant::now() + SHARED_TRACE_WAIT;
+    loop {
+        match state.control.store().trace(service.as_str(), id).await {
+            Ok(Some(json)) => {
+                return serde_json::from_str::<SharedTrace>(&json)
+                    .ok()
+                    .map(|trace| trace_view(&trace));
+            }
+            Ok(None) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "a shared trace could not be read");
+                return None;
+            }
+        }
     }
 }
 
@@ -180,9 +209,10 @@ pub async fn send(
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let trace = trace_id
-        .and_then(|id| state.gateway.traces().get(&id))
-        .map(|record| trace_view(&record));
+    let trace = match trace_id {
+        Some(id) => find_trace(state, service, &id).await,
+        None => None,
+    };
     Ok(ConsoleResponse {
         status_line: format!("HTTP/1.1 {status}"),
         status: status.as_u16(),

@@ -60,6 +60,12 @@ impl TraceKeys {
         }
     }
 
+    /// The key a deployment shares (from its database), so a token any portal node issues
+    /// opens traces on every gateway node.
+    pub fn from_secret(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
     fn signature(&self, payload: &str) -> Hmac<Sha256> {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
@@ -170,6 +176,80 @@ pub struct TraceRecord {
     pub backend_response: Option<MessageView>,
     /// The response the caller got.
     pub response: MessageView,
+}
+
+/// A finished trace as it travels between nodes (JSON in the shared database): every
+/// field owned, times in milliseconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SharedTrace {
+    pub id: String,
+    pub service: String,
+    pub at_ms: i64,
+    pub elapsed_ms: f64,
+    pub request: SharedMessage,
+    pub lines: Vec<SharedLine>,
+    pub backend_request: Option<SharedMessage>,
+    pub backend_response: Option<SharedMessage>,
+    pub response: SharedMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SharedMessage {
+    pub line: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SharedLine {
+    pub section: String,
+    pub scope: String,
+    pub policy: String,
+    pub elapsed_ms: f64,
+    pub message: String,
+}
+
+impl From<&MessageView> for SharedMessage {
+    fn from(view: &MessageView) -> Self {
+        Self {
+            line: view.line.clone(),
+            headers: view.headers.clone(),
+        }
+    }
+}
+
+impl From<&TraceRecord> for SharedTrace {
+    fn from(record: &TraceRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            service: record.service.clone(),
+            at_ms: record
+                .at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            elapsed_ms: record.elapsed.as_secs_f64() * 1000.0,
+            request: (&record.request).into(),
+            lines: record
+                .events
+                .iter()
+                .map(|event| SharedLine {
+                    section: event.section.to_owned(),
+                    scope: event.scope.to_string(),
+                    policy: event.policy.to_owned(),
+                    elapsed_ms: event.elapsed.as_secs_f64() * 1000.0,
+                    message: event.message.clone(),
+                })
+                .collect(),
+            backend_request: record.backend_request.as_ref().map(Into::into),
+            backend_response: record.backend_response.as_ref().map(Into::into),
+            response: (&record.response).into(),
+        }
+    }
+}
+
+/// Where finished traces go for other nodes to read (the shared database). Must not block:
+/// it is called on the request path of traced requests.
+pub trait TraceSink: Send + Sync {
+    fn share(&self, trace: SharedTrace);
 }
 
 /// A trace being recorded while its request runs.

@@ -11,6 +11,8 @@
 //!   with a catch-up by revision after a lost connection).
 //! * [`local_copy`] — on PostgreSQL, the last known good configuration in a local SQLite
 //!   file, served when the node starts while the database is away.
+//! * [`shared_traces`] — finished traces written to the database, so a portal on another
+//!   node can show them; trace tokens are signed with a key the nodes share.
 //! * [`startup`] — binds the portal, gateway and demo listeners and runs them until shutdown.
 //!
 //! The Leptos portal lives in the root crate and plugs its router into [`startup`].
@@ -22,6 +24,7 @@ pub mod demo;
 pub mod follow;
 pub mod local_copy;
 pub mod mgmt;
+pub mod shared_traces;
 pub mod startup;
 
 pub use config::ServeConfig;

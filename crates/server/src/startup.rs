@@ -4,11 +4,13 @@
 
 use crate::analytics::Analytics;
 use crate::local_copy::{self, LocalCopy};
+use crate::shared_traces::SharedTraces;
 use crate::{Control, ServeConfig, demo, follow, mgmt};
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use portcullis_gateway::redis_counters::RedisCounters;
+use portcullis_gateway::trace::TraceKeys;
 use portcullis_gateway::{Gateway, SnapshotHandle, server};
 use portcullis_store::{Store, StoreError};
 use std::future::Future;
@@ -107,6 +109,16 @@ impl Application {
             None => Gateway::new(snapshots),
         }
         .context("cannot set up TLS for backends")?;
+        // Trace tokens open traces on every node of the deployment, and the traces are
+        // written where every portal can read them.
+        match control.store().trace_key().await {
+            Ok(key) => gateway.use_trace_keys(TraceKeys::from_secret(key)),
+            Err(error) => tracing::warn!(
+                %error,
+                "the shared trace key cannot be read; this node signs trace tokens with its own"
+            ),
+        }
+        gateway.share_traces_with(Arc::new(SharedTraces::start(control.store().clone())));
         let analytics = config
             .analytics
             .then(|| Analytics::start(control.store().clone()));

@@ -29,6 +29,7 @@ mod services;
 mod sessions;
 mod subscriptions;
 mod tokens;
+mod traces;
 mod usage;
 
 #[cfg(feature = "test-support")]
@@ -46,4 +47,5 @@ pub use services::ServiceRecord;
 pub use sessions::SessionRecords;
 pub use subscriptions::KeySlot;
 pub use tokens::TokenRecord;
+pub use traces::TRACES_KEPT_FOR_MS;
 pub use usage::{RECENT_CALLS_KEPT, RecentFilter};

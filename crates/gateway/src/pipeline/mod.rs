@@ -42,7 +42,7 @@ pub use error::GatewayError;
 use crate::body::GatewayBody;
 use crate::calls::CallSink;
 use crate::snapshot::SnapshotHandle;
-use crate::trace::{self, TokenError, TraceDraft, TraceKeys, TraceStore};
+use crate::trace::{self, SharedTrace, TokenError, TraceDraft, TraceKeys, TraceSink, TraceStore};
 use crate::{REQUEST_ID_HEADER, STATUS_PATH};
 use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -60,6 +60,7 @@ pub struct Gateway {
     counters: Arc<dyn CounterStore>,
     trace_keys: Arc<TraceKeys>,
     traces: Arc<TraceStore>,
+    trace_sink: Option<Arc<dyn TraceSink>>,
     calls: Option<Arc<dyn CallSink>>,
 }
 
@@ -79,6 +80,7 @@ impl Gateway {
             counters,
             trace_keys: Arc::new(TraceKeys::random()),
             traces: Arc::new(TraceStore::default()),
+            trace_sink: None,
             calls: None,
         })
     }
@@ -86,6 +88,17 @@ impl Gateway {
     /// Sends a record of every call to `sink` (analytics).
     pub fn record_calls_to(&mut self, sink: Arc<dyn CallSink>) {
         self.calls = Some(sink);
+    }
+
+    /// Signs and checks trace tokens with `keys` (the deployment's shared key) instead of
+    /// this process' random one.
+    pub fn use_trace_keys(&mut self, keys: TraceKeys) {
+        self.trace_keys = Arc::new(keys);
+    }
+
+    /// Also hands every finished trace to `sink`, for portals on other nodes.
+    pub fn share_traces_with(&mut self, sink: Arc<dyn TraceSink>) {
+        self.trace_sink = Some(sink);
     }
 
     /// The key trace tokens are signed with (the portal issues tokens with it).
@@ -135,8 +148,11 @@ impl Gateway {
             if let Ok(value) = HeaderValue::from_str(&draft.id) {
                 response.headers_mut().insert(trace::TRACE_ID, value);
             }
-            self.traces
-                .insert(draft.finish(view, context.started.elapsed()));
+            let record = draft.finish(view, context.started.elapsed());
+            if let Some(sink) = &self.trace_sink {
+                sink.share(SharedTrace::from(&record));
+            }
+            self.traces.insert(record);
         }
         log::record(&mut context, &response, self.calls.as_deref());
         response

@@ -1,7 +1,10 @@
 //! Request traces: only with a valid trace token, and with secrets masked.
 
-use crate::helpers::{spawn, status_json};
-use portcullis_gateway::trace::{DEBUG_AUTHORIZATION, DEBUG_EXPIRED, TRACE_ID, TraceKeys};
+use crate::helpers::{spawn, spawn_node, status_json};
+use portcullis_gateway::trace::{
+    DEBUG_AUTHORIZATION, DEBUG_EXPIRED, SharedTrace, TRACE_ID, TraceKeys,
+};
+use portcullis_server::config::Role;
 use reqwest::Method;
 use std::time::{Duration, SystemTime};
 
@@ -135,4 +138,58 @@ async fn forged_expired_or_foreign_tokens_trace_nothing() {
             "{case}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_token_from_one_node_traces_on_another_and_the_trace_is_shared() {
+    let app = spawn().await;
+    app.echo_api().await;
+    // A gateway node on the same database, started after the API was saved.
+    let other = spawn_node(app.database(), Role::Gateway).await;
+    let token =
+        app.app
+            .gateway
+            .trace_keys()
+            .issue("svc", Duration::from_secs(300), SystemTime::now());
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://{}/echo/elsewhere",
+            other.gateway_addr.expect("a gateway")
+        ))
+        .header("host", "svc.localhost")
+        .header(DEBUG_AUTHORIZATION, &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let trace_id = response
+        .headers()
+        .get(TRACE_ID)
+        .expect("the other node accepts the token")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        app.app.gateway.traces().get(&trace_id).is_none(),
+        "the trace was recorded by the other node"
+    );
+
+    // The portal's node reads it from the shared database.
+    let store = app.database().store().await;
+    let mut shared = None;
+    for _ in 0..100 {
+        shared = store.trace("svc", &trace_id).await.unwrap();
+        if shared.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let trace: SharedTrace = serde_json::from_str(&shared.expect("the trace is shared")).unwrap();
+    assert_eq!(trace.id, trace_id);
+    assert!(trace.request.line.contains("/echo/elsewhere"));
+    assert!(trace.lines.iter().any(|line| line.policy == "authenticate"));
+    assert!(
+        store.trace("other", &trace_id).await.unwrap().is_none(),
+        "a trace is read only for its own service"
+    );
 }

@@ -4,6 +4,7 @@
 pub mod administrator;
 pub mod api;
 pub mod audit_entry;
+pub mod cluster_key;
 pub mod config_revision;
 pub mod management_token;
 pub mod operation;
@@ -14,4 +15,5 @@ pub mod recent_call;
 pub mod service;
 pub mod session;
 pub mod subscription;
+pub mod trace;
 pub mod usage_minute;
