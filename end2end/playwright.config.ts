@@ -9,6 +9,9 @@ const portal = process.env.PORTCULLIS_E2E_PORTAL ?? "127.0.0.1:3110";
 const gateway = process.env.PORTCULLIS_E2E_GATEWAY ?? "127.0.0.1:8110";
 const demo = process.env.PORTCULLIS_E2E_DEMO ?? "127.0.0.1:7110";
 const dataDir = mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
+// The binary under test: the debug build by default; scripts/test.sh also runs the sign-in
+// tests against the release build, whose wasm goes through wasm-opt.
+const binary = process.env.PORTCULLIS_E2E_BINARY ?? "target/debug/portcullis";
 
 /** The setup code the server under test uses, and the administrator the tests create. */
 export const SETUP_CODE = "TEST-SETUP";
@@ -40,7 +43,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `target/debug/portcullis serve --data-dir ${dataDir} --portal-addr ${portal} --gateway-addr ${gateway} --demo-addr ${demo}`,
+    command: `${binary} serve --data-dir ${dataDir} --portal-addr ${portal} --gateway-addr ${gateway} --demo-addr ${demo}`,
     cwd: "..",
     url: `http://${portal}/healthz`,
     reuseExistingServer: false,

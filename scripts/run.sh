@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+export PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH"  # wasm-opt for release builds
 cargo leptos build --release
 exec target/release/portcullis serve "$@"

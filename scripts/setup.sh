@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building Portcullis needs and is missing: the wasm target, cargo-leptos,
-# the wasm-bindgen CLI matching Cargo.lock, and Debian's binaryen (wasm-opt, for release
-# builds). Idempotent: everything present is left alone. Sourced by run.sh and test.sh.
+# the wasm-bindgen CLI matching Cargo.lock, and binaryen's wasm-opt for release builds
+# (npm's binaryen 132 in .tools/, which run.sh and test.sh put first on PATH: Debian's
+# wasm-opt 108 corrupts the function table of what Rust 1.95 emits, and the release portal
+# then never hydrates). Idempotent: everything present is left alone. Run by run.sh and
+# test.sh.
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.5
 WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132.0.0
+TOOLS="$(cd "$(dirname "$0")/.." && pwd)/.tools"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -40,4 +45,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; 
   cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
 fi
 
-apt_install wasm-opt binaryen
+apt_install node nodejs npm npm
+wasm_opt="$TOOLS/binaryen/node_modules/.bin/wasm-opt"
+if ! "$wasm_opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*} "; then
+  echo "setup: installing binaryen ${BINARYEN_VERSION} (wasm-opt) from npm into .tools/" >&2
+  npm install --prefix "$TOOLS/binaryen" --no-audit --no-fund --loglevel=error \
+    "binaryen@${BINARYEN_VERSION}" >&2
+fi

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+export PATH="$PWD/.tools/binaryen/node_modules/.bin:$PATH"  # wasm-opt for release builds
 
 if [ -z "${PORTCULLIS_TEST_POSTGRES_URL:-}" ] && [ "$(id -u)" = 0 ]; then
   PORTCULLIS_TEST_POSTGRES_URL=$(scripts/postgres.sh)
@@ -46,3 +47,8 @@ apt_install_chromium() {
 apt_install_chromium
 cargo leptos build
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error && npx playwright test)
+
+echo "== the release portal hydrates (its wasm goes through wasm-opt)" >&2
+cargo leptos build --release
+(cd end2end && PORTCULLIS_E2E_BINARY=target/release/portcullis \
+  npx playwright test tests/1-sign-in-and-services.spec.ts)
