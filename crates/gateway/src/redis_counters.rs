@@ -285,25 +285,46 @@ impl CounterStore for RedisCounters {
         })
     }
 
-    fn release(&self, key: &str) {
+    fn release(&self, key: &str) -> CounterFuture<'_, ()> {
         let slots = self.redis_key(key, "slots");
+        let connection = (*self.connection.load_full()).clone();
+        Box::pin(release_slot(
+            connection,
+            self.scripts.release.clone(),
+            slots,
+            self.settings.timeout,
+        ))
+    }
+
+    fn release_later(&self, key: &str) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut connection = (*self.connection.load_full()).clone();
-        let script = self.scripts.release.clone();
-        let timeout = self.settings.timeout;
-        runtime.spawn(async move {
-            let mut invocation = script.prepare_invoke();
-            invocation.key(slots);
-            let released =
-                tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
-                    .await;
-            if !matches!(released, Ok(Ok(_))) {
-                tracing::debug!("a concurrency slot could not be given back; its lease ends it");
-            }
-        });
+        runtime.spawn(release_slot(
+            (*self.connection.load_full()).clone(),
+            self.scripts.release.clone(),
+            self.redis_key(key, "slots"),
+            self.settings.timeout,
+        ));
     }
+}
+
+/// Gives one slot back. A failure only means the slot stays taken until its lease ends;
+/// the call that held it has already been answered, so it is logged, not returned.
+async fn release_slot(
+    mut connection: ConnectionManager,
+    script: Script,
+    slots: String,
+    timeout: Duration,
+) -> Result<(), CounterError> {
+    let mut invocation = script.prepare_invoke();
+    invocation.key(slots);
+    let released =
+        tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection)).await;
+    if !matches!(released, Ok(Ok(_))) {
+        tracing::debug!("a concurrency slot could not be given back; its lease ends it");
+    }
+    Ok(())
 }
 
 /// A script's `{counted, n}` as a decision: `n` is the remaining calls when counted, the

@@ -70,8 +70,13 @@ pub trait CounterStore: Send + Sync + std::fmt::Debug {
     /// Takes one of `max` slots for `key`.
     fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired>;
 
-    /// Gives back a slot [`CounterStore::acquire`] answered [`Acquired::Taken`] for.
-    fn release(&self, key: &str);
+    /// Gives back a slot [`CounterStore::acquire`] answered [`Acquired::Taken`] for; done
+    /// when the slot is free again, so the caller's next call finds it free.
+    fn release(&self, key: &str) -> CounterFuture<'_, ()>;
+
+    /// [`CounterStore::release`] without waiting, for a call that was dropped half-way
+    /// (nothing is left to await it).
+    fn release_later(&self, key: &str);
 }
 
 /// Independent locks: requests for different keys rarely wait on each other.
@@ -395,7 +400,12 @@ impl CounterStore for MemoryCounters {
         Box::pin(std::future::ready(Ok(taken)))
     }
 
-    fn release(&self, key: &str) {
+    fn release(&self, key: &str) -> CounterFuture<'_, ()> {
+        self.release_later(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn release_later(&self, key: &str) {
         self.with_shard(key, |shard, _| {
             if let Some(Counter::Slots { taken }) = shard.counters.get_mut(key) {
                 *taken = taken.saturating_sub(1);
@@ -555,7 +565,7 @@ mod tests {
         assert!(counters.acquire_now("k", 2));
         assert!(counters.acquire_now("k", 2));
         assert!(!counters.acquire_now("k", 2));
-        counters.release("k");
+        counters.release_later("k");
         assert!(counters.acquire_now("k", 2));
     }
 }

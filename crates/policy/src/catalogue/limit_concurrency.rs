@@ -15,15 +15,27 @@ pub struct LimitConcurrency {
     steps: Vec<Step>,
 }
 
-/// Gives the slot back however the block ends (a dropped future included).
+/// A slot held while the block runs: given back (and awaited) when the block ends, so the
+/// caller's next call finds it free; given back in the background if the call is dropped.
 struct Slot<'a> {
     counters: &'a dyn CounterStore,
-    key: String,
+    key: Option<String>,
+}
+
+impl Slot<'_> {
+    async fn release(mut self) {
+        if let Some(key) = self.key.take() {
+            // A slot that cannot be given back ends with its lease; the call is done.
+            let _ = self.counters.release(&key).await;
+        }
+    }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.counters.release(&self.key);
+        if let Some(key) = self.key.take() {
+            self.counters.release_later(&key);
+        }
     }
 }
 
@@ -42,8 +54,11 @@ impl WaitingPolicy for LimitConcurrency {
                 .acquire(&key, self.max)
                 .await
                 .map_err(|e| Rejection::CountersUnavailable(e.0))?;
-            let _slot = match acquired {
-                Acquired::Taken => Some(Slot { counters, key }),
+            let slot = match acquired {
+                Acquired::Taken => Some(Slot {
+                    counters,
+                    key: Some(key),
+                }),
                 Acquired::Uncounted => None,
                 Acquired::Full => {
                     cx.exchange
@@ -51,7 +66,11 @@ impl WaitingPolicy for LimitConcurrency {
                     return Err(Rejection::ConcurrencyLimited);
                 }
             };
-            run_block(&self.steps, cx).await
+            let outcome = run_block(&self.steps, cx).await;
+            if let Some(slot) = slot {
+                slot.release().await;
+            }
+            outcome
         })
     }
 }
