@@ -12,10 +12,10 @@
 //! when its body has been read. Closed connections, and connections idle longer than
 //! [`IDLE_TIMEOUT`], are dropped when a lookup or the periodic sweep comes across them.
 //!
-//! This replaces hyper-util's pooled client on the hot path: that client keeps one pool for
-//! all threads behind a mutex, checks connections out through a channel and returns them from
-//! a spawned task; the bench harness's reference proxy measured the difference on this
-//! machine (see `bench/README.md`).
+//! This replaces hyper-util's pooled client on the hot path: that client guards its pool
+//! with a mutex, checks connections out through a channel and returns them from a spawned
+//! task; the bench harness's two reference proxies measure the difference on this machine
+//! (see `bench/README.md`).
 
 use crate::body::GatewayBody;
 use http::header::{self, HeaderValue};

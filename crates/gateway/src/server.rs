@@ -5,7 +5,7 @@
 //! starts one OS thread per worker, each with its own single-threaded tokio runtime, all
 //! accepting from the same listening socket. A connection lives on the worker that accepted
 //! it, and so do the backend connections it uses (the pool is per worker, see
-//! [`crate::pipeline::forward`]): a request never crosses threads, wakes another thread or
+//! [`crate::backend_pool`]): a request never crosses threads, wakes another thread or
 //! touches a lock another worker holds. The portal, the control plane and analytics stay on
 //! the application's main runtime.
 
