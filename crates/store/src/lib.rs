@@ -47,5 +47,4 @@ pub use services::ServiceRecord;
 pub use sessions::SessionRecords;
 pub use subscriptions::KeySlot;
 pub use tokens::TokenRecord;
-pub use traces::TRACES_KEPT_FOR_MS;
 pub use usage::{RECENT_CALLS_KEPT, RecentFilter};

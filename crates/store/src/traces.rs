@@ -11,7 +11,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 /// How long a shared trace is kept.
-pub const TRACES_KEPT_FOR_MS: i64 = 15 * 60 * 1000;
+const TRACES_KEPT_FOR_MS: i64 = 15 * 60 * 1000;
 
 const TRACE_KEY: &str = "trace";
 

@@ -33,12 +33,7 @@ struct Deployment {
 
 impl Deployment {
     async fn start(db: &TestDatabase, gateways: usize) -> Deployment {
-        let token = db
-            .store()
-            .await
-            .create_token("tests")
-            .await
-            .expect("a management token");
+        let token = management_token(db).await;
         let portal = spawn_node(db, Role::Portal).await;
         let mut nodes = Vec::new();
         for _ in 0..gateways {
@@ -51,6 +46,21 @@ impl Deployment {
             http: reqwest::Client::new(),
             backend: spawn_backend().await,
         }
+    }
+
+    /// One node serving everything, which reaches PostgreSQL through a relay the test can
+    /// cut.
+    async fn one_node_behind_relay(db: &TestDatabase) -> (Relay, Deployment) {
+        let token = management_token(db).await;
+        let (relay, url) = relayed(db).await;
+        let deployment = Deployment {
+            portal: spawn_node_at(&url, Role::All, None).await,
+            gateways: Vec::new(),
+            token,
+            http: reqwest::Client::new(),
+            backend: spawn_backend().await,
+        };
+        (relay, deployment)
     }
 
     /// A management `PUT` on the portal node, whatever it answers.
@@ -269,21 +279,7 @@ async fn while_postgres_is_away_gateways_serve_and_writes_say_why_then_resume() 
         eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
         return;
     };
-    let token = db
-        .store()
-        .await
-        .create_token("tests")
-        .await
-        .expect("a management token");
-    let (relay, url) = relayed(&db).await;
-    let node = spawn_node_at(&url, Role::All, None).await;
-    let deployment = Deployment {
-        portal: node,
-        gateways: Vec::new(),
-        token,
-        http: reqwest::Client::new(),
-        backend: spawn_backend().await,
-    };
+    let (relay, deployment) = Deployment::one_node_behind_relay(&db).await;
     deployment.echo_api().await;
     let node = &deployment.portal;
     assert_eq!(deployment.call(node, "/echo/x").await, StatusCode::OK);
@@ -401,6 +397,14 @@ async fn a_gateway_restarted_while_postgres_is_away_serves_its_local_copy() {
     );
 }
 
+async fn management_token(db: &TestDatabase) -> String {
+    db.store()
+        .await
+        .create_token("tests")
+        .await
+        .expect("a management token")
+}
+
 /// A relay in front of the test's PostgreSQL and the database URL through it.
 async fn relayed(db: &TestDatabase) -> (Relay, String) {
     let mut url = url::Url::parse(&db.url).expect("a database URL");
@@ -422,20 +426,7 @@ async fn a_write_to_a_postgres_that_stopped_answering_is_given_up_on_in_bounded_
         eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
         return;
     };
-    let token = db
-        .store()
-        .await
-        .create_token("tests")
-        .await
-        .expect("a management token");
-    let (relay, url) = relayed(&db).await;
-    let deployment = Deployment {
-        portal: spawn_node_at(&url, Role::All, None).await,
-        gateways: Vec::new(),
-        token,
-        http: reqwest::Client::new(),
-        backend: spawn_backend().await,
-    };
+    let (relay, deployment) = Deployment::one_node_behind_relay(&db).await;
     deployment.echo_api().await;
 
     // Packets are dropped, not refused: nothing tells the node the database is gone.
