@@ -1,5 +1,6 @@
 //! A button that copies a text to the clipboard and says "Copied".
 
+use super::interactive::use_hydrated;
 use leptos::prelude::*;
 
 #[component]
@@ -11,6 +12,8 @@ pub fn CopyButton(
     label: &'static str,
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
+    // Copying needs the page's script: until it runs, the button is disabled.
+    let hydrated = use_hydrated();
     let copy = move |_| {
         let value = text.get_untracked();
         #[cfg(feature = "hydrate")]
@@ -26,7 +29,7 @@ pub fn CopyButton(
         let _ = value;
     };
     view! {
-        <button type="button" class="button secondary small" on:click=copy>
+        <button type="button" class="button secondary small" disabled=move || !hydrated.get() on:click=copy>
             {label}
         </button>
         <span class="copied" role="status">{move || if copied.get() { "Copied" } else { "" }}</span>

@@ -7,6 +7,7 @@ mod confirm;
 mod copy_button;
 mod field;
 mod frame;
+mod interactive;
 
 pub use api_tabs::ApiTabs;
 pub use charts::{CallsChart, LatencyChart};
@@ -15,3 +16,4 @@ pub use confirm::confirm;
 pub use copy_button::CopyButton;
 pub use field::{FormError, TextField, error_text, form_feedback};
 pub use frame::{Protected, ServiceFrame, SignedIn};
+pub use interactive::Interactive;

@@ -3,7 +3,9 @@
 //! subscription, and the **Requests** view of recent calls.
 
 use crate::api::analytics::{AnalyticsData, BreakdownRow, analytics, recent_requests};
-use crate::components::{CallsChart, LatencyChart, Protected, ServiceFrame, error_text};
+use crate::components::{
+    CallsChart, Interactive, LatencyChart, Protected, ServiceFrame, error_text,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -59,24 +61,26 @@ fn Overview(service: Signal<String>) -> impl IntoView {
         },
     );
     view! {
-        <div class="toolbar" role="group" aria-label="Time range">
-            {RANGES.iter().map(|(value, label)| view! {
-                <button
-                    type="button"
-                    class="button secondary small"
-                    class:selected=move || range.get() == *value
-                    aria-pressed=move || (range.get() == *value).to_string()
-                    on:click=move |_| range.set((*value).to_owned())
-                >
-                    {*label}
-                </button>
-            }).collect_view()}
-            <Show when=move || range.get() == "custom">
-                <label class="inline">"From " <input type="datetime-local" prop:value=move || from.get() on:change=move |e| from.set(event_target_value(&e))/></label>
-                <label class="inline">"To " <input type="datetime-local" prop:value=move || to.get() on:change=move |e| to.set(event_target_value(&e))/></label>
-            </Show>
-            <button type="button" class="button secondary small" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
-        </div>
+        <Interactive>
+            <div class="toolbar" role="group" aria-label="Time range">
+                {RANGES.iter().map(|(value, label)| view! {
+                    <button
+                        type="button"
+                        class="button secondary small"
+                        class:selected=move || range.get() == *value
+                        aria-pressed=move || (range.get() == *value).to_string()
+                        on:click=move |_| range.set((*value).to_owned())
+                    >
+                        {*label}
+                    </button>
+                }).collect_view()}
+                <Show when=move || range.get() == "custom">
+                    <label class="inline">"From " <input type="datetime-local" prop:value=move || from.get() on:change=move |e| from.set(event_target_value(&e))/></label>
+                    <label class="inline">"To " <input type="datetime-local" prop:value=move || to.get() on:change=move |e| to.set(event_target_value(&e))/></label>
+                </Show>
+                <button type="button" class="button secondary small" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+            </div>
+        </Interactive>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -185,23 +189,25 @@ fn RequestsView(service: Signal<String>) -> impl IntoView {
         |(service, class, subscription, _)| recent_requests(service, class, subscription),
     );
     view! {
-        <div class="toolbar">
-            <label class="inline">
-                "Status "
-                <select prop:value=move || class.get() on:change=move |e| class.set(event_target_value(&e))>
-                    <option value="">"All"</option>
-                    <option value="success">"Successful"</option>
-                    <option value="blocked">"Blocked (401/403/429)"</option>
-                    <option value="failed">"Failed (400/5xx)"</option>
-                    <option value="other">"Other"</option>
-                </select>
-            </label>
-            <label class="inline">
-                "Subscription "
-                <input placeholder="name, e.g. tester" prop:value=move || subscription.get() on:change=move |e| subscription.set(event_target_value(&e).trim().to_owned())/>
-            </label>
-            <button type="button" class="button secondary small" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
-        </div>
+        <Interactive>
+            <div class="toolbar">
+                <label class="inline">
+                    "Status "
+                    <select prop:value=move || class.get() on:change=move |e| class.set(event_target_value(&e))>
+                        <option value="">"All"</option>
+                        <option value="success">"Successful"</option>
+                        <option value="blocked">"Blocked (401/403/429)"</option>
+                        <option value="failed">"Failed (400/5xx)"</option>
+                        <option value="other">"Other"</option>
+                    </select>
+                </label>
+                <label class="inline">
+                    "Subscription "
+                    <input placeholder="name, e.g. tester" prop:value=move || subscription.get() on:change=move |e| subscription.set(event_target_value(&e).trim().to_owned())/>
+                </label>
+                <button type="button" class="button secondary small" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+            </div>
+        </Interactive>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match calls.await {

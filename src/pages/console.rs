@@ -7,7 +7,7 @@ use crate::api::console::{
     BUILT_IN_SUBSCRIPTION, ConsoleData, ConsoleKey, ConsoleOperation, ConsoleRequest,
     ConsoleResponse, HeaderPair, SendConsoleRequest, TraceView, console_page,
 };
-use crate::components::{ApiTabs, Protected, ServiceFrame, error_text};
+use crate::components::{ApiTabs, Interactive, Protected, ServiceFrame, error_text};
 use crate::console_url::{request_url, template_parameters};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -155,106 +155,108 @@ fn Console(page: ConsoleData, service: Signal<String>) -> impl IntoView {
     };
     let subscriptions = page.subscriptions.clone();
     view! {
-        <div class="console">
-            <aside class="operation-list" aria-label="Operations">
-                {move || operations.with_value(|ops| ops.iter().enumerate().map(|(index, op)| {
-                    let label = op.display_name.clone();
-                    let method = op.method.clone();
-                    view! {
-                        <button
-                            type="button"
-                            class="operation-pick"
-                            class:current=move || selected.get() == index
-                            aria-pressed=move || if selected.get() == index { "true" } else { "false" }
-                            on:click=move |_| selected.set(index)
-                        >
-                            <span class="method">{method}</span>
-                            " "
-                            {label}
-                        </button>
-                    }
-                }).collect_view())}
-            </aside>
-            <section class="console-form">
-                <h2>{move || operation().map(|o: ConsoleOperation| o.display_name).unwrap_or_default()}</h2>
-                <Show when=move || !parameters.with(Vec::is_empty)>
-                    <h3>"Template parameters"</h3>
-                    {move || parameters.get().into_iter().map(|(name, value)| {
-                        let id = format!("param-{name}");
+        <Interactive>
+            <div class="console">
+                <aside class="operation-list" aria-label="Operations">
+                    {move || operations.with_value(|ops| ops.iter().enumerate().map(|(index, op)| {
+                        let label = op.display_name.clone();
+                        let method = op.method.clone();
                         view! {
-                            <div class="field">
-                                <label for=id.clone()>{name.clone()}</label>
-                                <input id=id prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
-                            </div>
+                            <button
+                                type="button"
+                                class="operation-pick"
+                                class:current=move || selected.get() == index
+                                aria-pressed=move || if selected.get() == index { "true" } else { "false" }
+                                on:click=move |_| selected.set(index)
+                            >
+                                <span class="method">{method}</span>
+                                " "
+                                {label}
+                            </button>
                         }
-                    }).collect_view()}
-                </Show>
-                <h3>"Query parameters"</h3>
-                <RowList rows=query kind="parameter"/>
-                <button type="button" class="button secondary small" on:click=move |_| query.update(|q| q.push(Row::new("", "")))>"Add parameter"</button>
-                <h3>"Headers"</h3>
-                <div class="field">
-                    <label for="console-subscription">"Subscription"</label>
-                    <select id="console-subscription" prop:value=move || subscription.get() on:change=move |e| subscription.set(event_target_value(&e))>
-                        {subscriptions.iter().map(|s| view! { <option value=s.name.clone()>{s.label.clone()}</option> }).collect_view()}
-                    </select>
-                    <p class="hint">{format!("Fills in {key_header}.")}</p>
-                </div>
-                <div class="rows">
-                    {move || headers.get().into_iter().enumerate().map(|(index, row)| {
-                        let is_key = index == 0;
-                        view! {
-                            <div class="row">
-                                <input aria-label="Header name" class="row-name" prop:value=move || row.name.get() on:input=move |e| row.name.set(event_target_value(&e))/>
-                                <input
-                                    aria-label=if is_key { "Subscription key" } else { "Header value" }
-                                    class="row-value"
-                                    type=move || if is_key && !show_key.get() { "password" } else { "text" }
-                                    autocomplete="off"
-                                    prop:value=move || row.value.get()
-                                    on:input=move |e| row.value.set(event_target_value(&e))
-                                />
-                                {if is_key {
-                                    view! {
-                                        <button type="button" class="button secondary small" on:click=move |_| show_key.update(|s| *s = !*s)>
-                                            {move || if show_key.get() { "Hide" } else { "Show" }}
-                                        </button>
-                                    }.into_any()
-                                } else {
-                                    view! {
-                                        <button type="button" class="button secondary small" aria-label="Remove header" on:click=move |_| headers.update(|h| { h.remove(index); })>"Remove"</button>
-                                    }.into_any()
-                                }}
-                            </div>
-                        }
-                    }).collect_view()}
-                </div>
-                <button type="button" class="button secondary small" on:click=move |_| headers.update(|h| h.push(Row::new("", "")))>"Add header"</button>
-                <Show when=move || operation().is_some_and(|o| !matches!(o.method.as_str(), "GET" | "HEAD"))>
-                    <div class="field wide">
-                        <label for="console-body">"Body"</label>
-                        <textarea id="console-body" class="mono" rows="6" prop:value=move || body.get() on:input=move |e| body.set(event_target_value(&e))></textarea>
+                    }).collect_view())}
+                </aside>
+                <section class="console-form">
+                    <h2>{move || operation().map(|o: ConsoleOperation| o.display_name).unwrap_or_default()}</h2>
+                    <Show when=move || !parameters.with(Vec::is_empty)>
+                        <h3>"Template parameters"</h3>
+                        {move || parameters.get().into_iter().map(|(name, value)| {
+                            let id = format!("param-{name}");
+                            view! {
+                                <div class="field">
+                                    <label for=id.clone()>{name.clone()}</label>
+                                    <input id=id prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </Show>
+                    <h3>"Query parameters"</h3>
+                    <RowList rows=query kind="parameter"/>
+                    <button type="button" class="button secondary small" on:click=move |_| query.update(|q| q.push(Row::new("", "")))>"Add parameter"</button>
+                    <h3>"Headers"</h3>
+                    <div class="field">
+                        <label for="console-subscription">"Subscription"</label>
+                        <select id="console-subscription" prop:value=move || subscription.get() on:change=move |e| subscription.set(event_target_value(&e))>
+                            {subscriptions.iter().map(|s| view! { <option value=s.name.clone()>{s.label.clone()}</option> }).collect_view()}
+                        </select>
+                        <p class="hint">{format!("Fills in {key_header}.")}</p>
                     </div>
-                </Show>
-                <h3>"Request URL"</h3>
-                <p class="request-url">
-                    <span class="method">{move || operation().map(|o| o.method).unwrap_or_default()}</span>
-                    " "
-                    <code data-testid="request-url">{move || url.get()}</code>
-                </p>
-                <div class="actions">
-                    <button type="button" class="button primary" disabled=move || send.pending().get() on:click=move |_| dispatch(false)>
-                        {move || if send.pending().get() { "Sending…" } else { "Send" }}
-                    </button>
-                    <button type="button" class="button secondary" disabled=move || send.pending().get() on:click=move |_| dispatch(true)>"Trace"</button>
-                </div>
-                {move || match send.value().get() {
-                    None => ().into_any(),
-                    Some(Err(error)) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
-                    Some(Ok(response)) => view! { <ResponseView response tab/> }.into_any(),
-                }}
-            </section>
-        </div>
+                    <div class="rows">
+                        {move || headers.get().into_iter().enumerate().map(|(index, row)| {
+                            let is_key = index == 0;
+                            view! {
+                                <div class="row">
+                                    <input aria-label="Header name" class="row-name" prop:value=move || row.name.get() on:input=move |e| row.name.set(event_target_value(&e))/>
+                                    <input
+                                        aria-label=if is_key { "Subscription key" } else { "Header value" }
+                                        class="row-value"
+                                        type=move || if is_key && !show_key.get() { "password" } else { "text" }
+                                        autocomplete="off"
+                                        prop:value=move || row.value.get()
+                                        on:input=move |e| row.value.set(event_target_value(&e))
+                                    />
+                                    {if is_key {
+                                        view! {
+                                            <button type="button" class="button secondary small" on:click=move |_| show_key.update(|s| *s = !*s)>
+                                                {move || if show_key.get() { "Hide" } else { "Show" }}
+                                            </button>
+                                        }.into_any()
+                                    } else {
+                                        view! {
+                                            <button type="button" class="button secondary small" aria-label="Remove header" on:click=move |_| headers.update(|h| { h.remove(index); })>"Remove"</button>
+                                        }.into_any()
+                                    }}
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <button type="button" class="button secondary small" on:click=move |_| headers.update(|h| h.push(Row::new("", "")))>"Add header"</button>
+                    <Show when=move || operation().is_some_and(|o| !matches!(o.method.as_str(), "GET" | "HEAD"))>
+                        <div class="field wide">
+                            <label for="console-body">"Body"</label>
+                            <textarea id="console-body" class="mono" rows="6" prop:value=move || body.get() on:input=move |e| body.set(event_target_value(&e))></textarea>
+                        </div>
+                    </Show>
+                    <h3>"Request URL"</h3>
+                    <p class="request-url">
+                        <span class="method">{move || operation().map(|o| o.method).unwrap_or_default()}</span>
+                        " "
+                        <code data-testid="request-url">{move || url.get()}</code>
+                    </p>
+                    <div class="actions">
+                        <button type="button" class="button primary" disabled=move || send.pending().get() on:click=move |_| dispatch(false)>
+                            {move || if send.pending().get() { "Sending…" } else { "Send" }}
+                        </button>
+                        <button type="button" class="button secondary" disabled=move || send.pending().get() on:click=move |_| dispatch(true)>"Trace"</button>
+                    </div>
+                    {move || match send.value().get() {
+                        None => ().into_any(),
+                        Some(Err(error)) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                        Some(Ok(response)) => view! { <ResponseView response tab/> }.into_any(),
+                    }}
+                </section>
+            </div>
+        </Interactive>
     }
 }
 

@@ -6,7 +6,9 @@
 use crate::api::policies::{
     PolicyDiagnostic, PolicyPageData, ResetPolicy, SavePolicy, ScopeRef, policy_page,
 };
-use crate::components::{ApiTabs, CodeEditor, Jump, Protected, ServiceFrame, confirm, error_text};
+use crate::components::{
+    ApiTabs, CodeEditor, Interactive, Jump, Protected, ServiceFrame, confirm, error_text,
+};
 use crate::pages::effective_policy::EffectivePolicyPanel;
 use crate::pages::policy_forms::{IpFilterForm, RateLimitForm};
 use crate::policy_text::{SNIPPETS, insert_into_section};
@@ -147,74 +149,76 @@ fn PolicyEditor(
     let operations = data.operations.clone();
     let products = data.products.clone();
     view! {
-        <div class="policy-head">
-            <h1>"Policies"</h1>
-            <p class="subtitle" data-testid="policy-scope">{data.title.clone()}</p>
+        <Interactive>
+            <div class="policy-head">
+                <h1>"Policies"</h1>
+                <p class="subtitle" data-testid="policy-scope">{data.title.clone()}</p>
+                <div class="actions">
+                    <a class="button secondary" href=back_href>{format!("Back to {}", data.back_label)}</a>
+                    <button type="button" class="button secondary" on:click=toggle(Panel::Effective)>"Calculate effective policy"</button>
+                    <button type="button" class="button secondary" disabled=move || is_default.get() || reset.pending().get() on:click=on_reset>
+                        "Reset to default"
+                    </button>
+                </div>
+            </div>
+            <p class="hint">
+                "Sections run in order: inbound, backend (forward-request calls the backend), outbound; on-error runs after any error. "
+                <code>"<base />"</code>
+                " runs the scope above at that point: operation → API → product → All APIs."
+            </p>
+            <Show when=move || panel.get() == Panel::Effective>
+                <EffectivePolicyPanel service scope=scope.get_untracked() operations=operations.clone() products=products.clone()/>
+            </Show>
+            <div class="toolbar" role="toolbar" aria-label="Insert policies">
+                <label class="inline">
+                    "Insert policy "
+                    <select aria-label="Insert policy" on:change=on_snippet prop:value="">
+                        <option value="" disabled=true selected=true>"Choose a snippet…"</option>
+                        {SNIPPETS.iter().map(|s| view! { <option value=s.label>{s.label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" class="button secondary small" on:click=toggle(Panel::IpFilter)>"Restrict caller IPs…"</button>
+                <button type="button" class="button secondary small" on:click=toggle(Panel::RateLimit)>"Limit call rate per key…"</button>
+            </div>
+            <Show when=move || panel.get() == Panel::IpFilter>
+                <IpFilterForm text notice panel_open=Callback::new(move |open: bool| if !open { panel.set(Panel::None) })/>
+            </Show>
+            <Show when=move || panel.get() == Panel::RateLimit>
+                <RateLimitForm text notice panel_open=Callback::new(move |open: bool| if !open { panel.set(Panel::None) })/>
+            </Show>
+            <CodeEditor text marked jump label="Policy XML"/>
+            <Show when=move || !diagnostics.with(Vec::is_empty)>
+                <div class="diagnostics" role="alert">
+                    <p><strong>"Not saved: the document has faults."</strong></p>
+                    <ul>
+                        {move || diagnostics.get().into_iter().map(|d| {
+                            let (line, column) = (d.line, d.column);
+                            view! {
+                                <li>
+                                    <button type="button" class="link" on:click=move |_| jump.set(Some((line, column)))>
+                                        {format!("Line {line}, column {column}")}
+                                    </button>
+                                    ": " {d.message.clone()}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            </Show>
+            <Show when=move || notice.get().is_some()>
+                <p class="toast success" role="status">{move || notice.get()}</p>
+            </Show>
             <div class="actions">
-                <a class="button secondary" href=back_href>{format!("Back to {}", data.back_label)}</a>
-                <button type="button" class="button secondary" on:click=toggle(Panel::Effective)>"Calculate effective policy"</button>
-                <button type="button" class="button secondary" disabled=move || is_default.get() || reset.pending().get() on:click=on_reset>
-                    "Reset to default"
+                <button type="button" class="button primary" disabled=move || save.pending().get() on:click=on_save>
+                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
                 </button>
+                <Show when=unsaved>
+                    <span class="hint">"Unsaved changes"</span>
+                </Show>
+                <Show when=move || is_default.get()>
+                    <span class="hint">"Nothing is saved at this scope yet: this is the default document."</span>
+                </Show>
             </div>
-        </div>
-        <p class="hint">
-            "Sections run in order: inbound, backend (forward-request calls the backend), outbound; on-error runs after any error. "
-            <code>"<base />"</code>
-            " runs the scope above at that point: operation → API → product → All APIs."
-        </p>
-        <Show when=move || panel.get() == Panel::Effective>
-            <EffectivePolicyPanel service scope=scope.get_untracked() operations=operations.clone() products=products.clone()/>
-        </Show>
-        <div class="toolbar" role="toolbar" aria-label="Insert policies">
-            <label class="inline">
-                "Insert policy "
-                <select aria-label="Insert policy" on:change=on_snippet prop:value="">
-                    <option value="" disabled=true selected=true>"Choose a snippet…"</option>
-                    {SNIPPETS.iter().map(|s| view! { <option value=s.label>{s.label}</option> }).collect_view()}
-                </select>
-            </label>
-            <button type="button" class="button secondary small" on:click=toggle(Panel::IpFilter)>"Restrict caller IPs…"</button>
-            <button type="button" class="button secondary small" on:click=toggle(Panel::RateLimit)>"Limit call rate per key…"</button>
-        </div>
-        <Show when=move || panel.get() == Panel::IpFilter>
-            <IpFilterForm text notice panel_open=Callback::new(move |open: bool| if !open { panel.set(Panel::None) })/>
-        </Show>
-        <Show when=move || panel.get() == Panel::RateLimit>
-            <RateLimitForm text notice panel_open=Callback::new(move |open: bool| if !open { panel.set(Panel::None) })/>
-        </Show>
-        <CodeEditor text marked jump label="Policy XML"/>
-        <Show when=move || !diagnostics.with(Vec::is_empty)>
-            <div class="diagnostics" role="alert">
-                <p><strong>"Not saved: the document has faults."</strong></p>
-                <ul>
-                    {move || diagnostics.get().into_iter().map(|d| {
-                        let (line, column) = (d.line, d.column);
-                        view! {
-                            <li>
-                                <button type="button" class="link" on:click=move |_| jump.set(Some((line, column)))>
-                                    {format!("Line {line}, column {column}")}
-                                </button>
-                                ": " {d.message.clone()}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
-            </div>
-        </Show>
-        <Show when=move || notice.get().is_some()>
-            <p class="toast success" role="status">{move || notice.get()}</p>
-        </Show>
-        <div class="actions">
-            <button type="button" class="button primary" disabled=move || save.pending().get() on:click=on_save>
-                {move || if save.pending().get() { "Saving…" } else { "Save" }}
-            </button>
-            <Show when=unsaved>
-                <span class="hint">"Unsaved changes"</span>
-            </Show>
-            <Show when=move || is_default.get()>
-                <span class="hint">"Nothing is saved at this scope yet: this is the default document."</span>
-            </Show>
-        </div>
+        </Interactive>
     }
 }

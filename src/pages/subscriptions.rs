@@ -5,7 +5,9 @@ use crate::api::subscriptions::{
     CreateSubscription, RegenerateKey, SetSubscriptionState, SubscriptionSummary,
     subscription_keys, subscriptions_page,
 };
-use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm, form_feedback};
+use crate::components::{
+    FormError, Interactive, Protected, ServiceFrame, TextField, confirm, form_feedback,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -193,34 +195,36 @@ fn SubscriptionRow(
             <td><code>{subscription.scope.clone()}</code></td>
             <td><span class=format!("state {}", subscription.state)>{subscription.state.clone()}</span></td>
             <td class="keys">
-                <div class="key-actions">
-                    <button type="button" class="button secondary small" disabled=move || loading.get() on:click=show>
-                        {move || match (loading.get(), shown.get().is_some()) {
-                            (true, _) => "Loading…",
-                            (false, true) => "Hide keys",
-                            (false, false) => "Show keys",
+                <Interactive>
+                    <div class="key-actions">
+                        <button type="button" class="button secondary small" disabled=move || loading.get() on:click=show>
+                            {move || match (loading.get(), shown.get().is_some()) {
+                                (true, _) => "Loading…",
+                                (false, true) => "Hide keys",
+                                (false, false) => "Show keys",
+                            }}
+                        </button>
+                        <button type="button" class="button secondary small" on:click=move |_| copy("primary")>"Copy primary key"</button>
+                        <button type="button" class="button secondary small" on:click=move |_| copy("secondary")>"Copy secondary key"</button>
+                        <span class="copied" role="status">{move || copied.get()}</span>
+                    </div>
+                    {move || shown.get().map(|(primary, secondary)| view! {
+                        <dl class="key-values">
+                            <dt>"Primary"</dt><dd><code data-testid="primary-key">{primary}</code></dd>
+                            <dt>"Secondary"</dt><dd><code data-testid="secondary-key">{secondary}</code></dd>
+                        </dl>
+                    })}
+                    <div class="key-actions">
+                        <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("primary")>"Regenerate primary key"</button>
+                        <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("secondary")>"Regenerate secondary key"</button>
+                        {if active {
+                            view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("suspended")>"Suspend"</button> }.into_any()
+                        } else {
+                            view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
                         }}
-                    </button>
-                    <button type="button" class="button secondary small" on:click=move |_| copy("primary")>"Copy primary key"</button>
-                    <button type="button" class="button secondary small" on:click=move |_| copy("secondary")>"Copy secondary key"</button>
-                    <span class="copied" role="status">{move || copied.get()}</span>
-                </div>
-                {move || shown.get().map(|(primary, secondary)| view! {
-                    <dl class="key-values">
-                        <dt>"Primary"</dt><dd><code data-testid="primary-key">{primary}</code></dd>
-                        <dt>"Secondary"</dt><dd><code data-testid="secondary-key">{secondary}</code></dd>
-                    </dl>
-                })}
-                <div class="key-actions">
-                    <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("primary")>"Regenerate primary key"</button>
-                    <button type="button" class="button secondary small" disabled=move || regenerate.pending().get() on:click=move |_| regenerate_key("secondary")>"Regenerate secondary key"</button>
-                    {if active {
-                        view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("suspended")>"Suspend"</button> }.into_any()
-                    } else {
-                        view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
-                    }}
-                    <button type="button" class="button danger small" disabled=move || set_state.pending().get() on:click=move |_| change_state("cancelled")>"Cancel"</button>
-                </div>
+                        <button type="button" class="button danger small" disabled=move || set_state.pending().get() on:click=move |_| change_state("cancelled")>"Cancel"</button>
+                    </div>
+                </Interactive>
             </td>
         </tr>
     }
