@@ -5,9 +5,10 @@
 use crate::helpers::{Relay, RelayMode, spawn_backend, spawn_node, spawn_node_at};
 use portcullis_server::RunningApplication;
 use portcullis_server::config::Role;
+use portcullis_server::control::WRITE_TIMEOUT;
 use portcullis_store::testing::{self, TestDatabase};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -85,6 +86,23 @@ impl Deployment {
             "PUT {path} → {}",
             response.status()
         );
+    }
+
+    /// A management `GET` on the portal node: its status and body.
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let portal = self
+            .portal
+            .portal_addr
+            .expect("a portal node serves the portal");
+        let response = self
+            .http
+            .get(format!("http://{portal}/mgmt{path}"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("the management API answers");
+        let status = response.status();
+        (status, response.text().await.expect("a body"))
     }
 
     /// The echo API at `svc.localhost/echo`, open to anyone.
@@ -449,4 +467,61 @@ async fn a_write_to_a_postgres_that_stopped_answering_is_given_up_on_in_bounded_
         StatusCode::OK,
         "the gateway still serves"
     );
+}
+
+#[tokio::test]
+async fn a_write_stuck_behind_a_lock_is_given_up_on_saves_nothing_and_the_next_one_goes_through() {
+    let Some(db) = testing::postgres().await else {
+        eprintln!("skipped: PORTCULLIS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let deployment = Deployment::start(&db, 0).await;
+    deployment.echo_api().await;
+
+    // Someone else holds the revision table (a long migration, a hand-run transaction):
+    // reads go on, every write waits for the lock mid-transaction.
+    let other = Database::connect(db.url.as_str())
+        .await
+        .expect("a second connection");
+    let holding = other.begin().await.expect("a transaction");
+    holding
+        .execute_unprepared("LOCK TABLE config_revision IN EXCLUSIVE MODE")
+        .await
+        .expect("the lock");
+
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        WRITE_TIMEOUT + Duration::from_secs(5),
+        deployment.try_put(ECHO_POLICY, &forbid_localhost()),
+    )
+    .await
+    .expect("the write is given up on, not left waiting for the lock");
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "DatabaseTimeout", "{body}");
+    assert!(
+        waited >= WRITE_TIMEOUT && waited < WRITE_TIMEOUT + Duration::from_secs(5),
+        "given up on after the write timeout, not before and not much later: {waited:?}"
+    );
+
+    // The lock goes away: the abandoned write was rolled back, and the next one is saved.
+    holding.rollback().await.expect("the lock is released");
+    let (status, body) = deployment.get(ECHO_POLICY).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the abandoned write saved nothing (the API still has no policy): {body}"
+    );
+    let started = Instant::now();
+    let saved = deployment.try_put(ECHO_POLICY, &forbid_localhost()).await;
+    assert!(saved.status().is_success(), "{}", saved.status());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the next write does not wait on the abandoned one: {:?}",
+        started.elapsed()
+    );
+    let (status, body) = deployment.get(ECHO_POLICY).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("ip-filter"), "{body}");
 }
