@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { ADMIN, SETUP_CODE } from "../playwright.config";
 
 /** Signs in through the form, as a person would. */

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { ADMIN, GATEWAY, SETUP_CODE } from "../playwright.config";
 
 async function signIn(page: Page) {

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { ADMIN, GATEWAY } from "../playwright.config";
 
 /** The seed's walkthrough, as a person would do it in the portal, with real gateway calls. */

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { GATEWAY } from "../playwright.config";
 import { copyFirstPrimaryKey, signIn } from "./helpers";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { GATEWAY } from "../playwright.config";
 import { copyFirstPrimaryKey, signIn } from "./helpers";
 

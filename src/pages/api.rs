@@ -6,7 +6,8 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    ApiTabs, CopyButton, FormError, Protected, ServiceFrame, TextField, confirm, form_feedback,
+    ApiTabs, CopyButton, FormError, Interactive, Protected, ServiceFrame, TextField, confirm,
+    form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -175,112 +176,114 @@ fn ApiView(
     };
     let operations = detail.operations.clone();
     view! {
-        <div class="page-head">
-            <h1>{api.display_name.clone()}</h1>
-            <div class="actions">
-                <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
-                <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
-                    {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}
-                </button>
-            </div>
-        </div>
-        <dl class="facts">
-            <dt>"API URL"</dt>
-            <dd class="with-copy">
-                <code data-testid="api-url">{api.api_url.clone()}</code>
-                <CopyButton text=api_url label="Copy"/>
-            </dd>
-            <dt>"Name"</dt>
-            <dd><code>{api.name.clone()}</code></dd>
-            <dt>"Web service URL"</dt>
-            <dd><code>{api.service_url.clone()}</code></dd>
-            <dt>"API URL suffix"</dt>
-            <dd>{if api.path.is_empty() { view! { <em>"(none)"</em> }.into_any() } else { view! { <code>{api.path.clone()}</code> }.into_any() }}</dd>
-            <dt>"Subscription required"</dt>
-            <dd>{if api.subscription_required { "Yes" } else { "No" }}</dd>
-        </dl>
-        <div class="page-head section">
-            <h2>"Operations"</h2>
-            <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add operation"</button>
-        </div>
-        <Show when=move || form.open.get()>
-            <OperationEditor service api=api_name.clone() form save/>
-        </Show>
-        {if operations.is_empty() {
-            view! {
-                <div class="empty">
-                    <p>"No operations yet: every call to this API gets 404 until you add one."</p>
+        <Interactive>
+            <div class="page-head">
+                <h1>{api.display_name.clone()}</h1>
+                <div class="actions">
+                    <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
+                    <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
+                        {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}
+                    </button>
                 </div>
-            }
-                .into_any()
-        } else {
-            let api_for_rows = api.name.clone();
-            view! {
-                <table class="table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Display name"</th>
-                            <th scope="col">"Method"</th>
-                            <th scope="col">"URL template"</th>
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {operations
-                            .into_iter()
-                            .map(|operation| {
-                                let edit_target = operation.clone();
-                                let api = api_for_rows.clone();
-                                let name = operation.name.clone();
-                                let message = format!("Delete the operation '{}'? Calls to it get 404 from the next request on.", operation.display_name);
-                                view! {
-                                    <tr>
-                                        <td>{operation.display_name.clone()}</td>
-                                        <td><span class="method">{operation.method.clone()}</span></td>
-                                        <td><code>{operation.url_template.clone()}</code></td>
-                                        <td class="row-actions">
-                                            <a
-                                                class="button secondary small"
-                                                aria-label=format!("Policies of {}", operation.display_name)
-                                                href=format!("/services/{}/apis/{}/operations/{}/policies", service.get_untracked(), api, name)
-                                            >
-                                                "Policies"
-                                            </a>
-                                            <button
-                                                type="button"
-                                                class="button secondary small"
-                                                aria-label=format!("Edit {}", operation.display_name)
-                                                on:click=move |_| form.start_edit(&edit_target)
-                                            >
-                                                "Edit"
-                                            </button>
-                                            <button
-                                                type="button"
-                                                class="button secondary small"
-                                                aria-label=format!("Delete {}", operation.display_name)
-                                                disabled=move || remove_operation.pending().get()
-                                                on:click=move |_| {
-                                                    if confirm(&message) {
-                                                        remove_operation.dispatch(DeleteOperation {
-                                                            service: service.get_untracked(),
-                                                            api: api.clone(),
-                                                            operation: name.clone(),
-                                                        });
+            </div>
+            <dl class="facts">
+                <dt>"API URL"</dt>
+                <dd class="with-copy">
+                    <code data-testid="api-url">{api.api_url.clone()}</code>
+                    <CopyButton text=api_url label="Copy"/>
+                </dd>
+                <dt>"Name"</dt>
+                <dd><code>{api.name.clone()}</code></dd>
+                <dt>"Web service URL"</dt>
+                <dd><code>{api.service_url.clone()}</code></dd>
+                <dt>"API URL suffix"</dt>
+                <dd>{if api.path.is_empty() { view! { <em>"(none)"</em> }.into_any() } else { view! { <code>{api.path.clone()}</code> }.into_any() }}</dd>
+                <dt>"Subscription required"</dt>
+                <dd>{if api.subscription_required { "Yes" } else { "No" }}</dd>
+            </dl>
+            <div class="page-head section">
+                <h2>"Operations"</h2>
+                <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add operation"</button>
+            </div>
+            <Show when=move || form.open.get()>
+                <OperationEditor service api=api_name.clone() form save/>
+            </Show>
+            {if operations.is_empty() {
+                view! {
+                    <div class="empty">
+                        <p>"No operations yet: every call to this API gets 404 until you add one."</p>
+                    </div>
+                }
+                    .into_any()
+            } else {
+                let api_for_rows = api.name.clone();
+                view! {
+                    <table class="table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Display name"</th>
+                                <th scope="col">"Method"</th>
+                                <th scope="col">"URL template"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {operations
+                                .into_iter()
+                                .map(|operation| {
+                                    let edit_target = operation.clone();
+                                    let api = api_for_rows.clone();
+                                    let name = operation.name.clone();
+                                    let message = format!("Delete the operation '{}'? Calls to it get 404 from the next request on.", operation.display_name);
+                                    view! {
+                                        <tr>
+                                            <td>{operation.display_name.clone()}</td>
+                                            <td><span class="method">{operation.method.clone()}</span></td>
+                                            <td><code>{operation.url_template.clone()}</code></td>
+                                            <td class="row-actions">
+                                                <a
+                                                    class="button secondary small"
+                                                    aria-label=format!("Policies of {}", operation.display_name)
+                                                    href=format!("/services/{}/apis/{}/operations/{}/policies", service.get_untracked(), api, name)
+                                                >
+                                                    "Policies"
+                                                </a>
+                                                <button
+                                                    type="button"
+                                                    class="button secondary small"
+                                                    aria-label=format!("Edit {}", operation.display_name)
+                                                    on:click=move |_| form.start_edit(&edit_target)
+                                                >
+                                                    "Edit"
+                                                </button>
+                                                <button
+                                                    type="button"
+                                                    class="button secondary small"
+                                                    aria-label=format!("Delete {}", operation.display_name)
+                                                    disabled=move || remove_operation.pending().get()
+                                                    on:click=move |_| {
+                                                        if confirm(&message) {
+                                                            remove_operation.dispatch(DeleteOperation {
+                                                                service: service.get_untracked(),
+                                                                api: api.clone(),
+                                                                operation: name.clone(),
+                                                            });
+                                                        }
                                                     }
-                                                }
-                                            >
-                                                "Delete"
-                                            </button>
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            }
-                .into_any()
-        }}
+                                                >
+                                                    "Delete"
+                                                </button>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
+        </Interactive>
     }
 }
 

@@ -1,7 +1,9 @@
 //! A service's **APIs**: the list, **Add API** → **Blank API**.
 
 use crate::api::apis::{CreateApi, list_apis, name_from_display_name};
-use crate::components::{FormError, Protected, ServiceFrame, TextField, form_feedback};
+use crate::components::{
+    FormError, Interactive, Protected, ServiceFrame, TextField, form_feedback,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -30,77 +32,79 @@ fn ApiList(service: Signal<String>) -> impl IntoView {
     let apis = Resource::new(move || service.get(), list_apis);
     let adding = RwSignal::new(Adding::No);
     view! {
-        <div class="page-head">
-            <h1>"APIs"</h1>
-            <button type="button" class="button primary" on:click=move |_| adding.set(Adding::Choosing)>
-                "Add API"
-            </button>
-        </div>
-        <Show when=move || adding.get() == Adding::Choosing>
-            <section class="panel" aria-labelledby="choose-title">
-                <h2 id="choose-title">"Add API"</h2>
-                <p class="lead">"Define a new API by hand."</p>
-                <div class="choices">
-                    <button type="button" class="choice" on:click=move |_| adding.set(Adding::Blank)>
-                        <strong>"Blank API"</strong>
-                        <span>"A backend URL and a URL suffix; add operations afterwards."</span>
-                    </button>
-                </div>
-            </section>
-        </Show>
-        <Show when=move || adding.get() == Adding::Blank>
-            <BlankApiForm service on_cancel=Callback::new(move |()| adding.set(Adding::No))/>
-        </Show>
-        <Suspense fallback=|| view! { <p class="loading">"Loading APIs…"</p> }>
-            {move || Suspend::new(async move {
-                match apis.await {
-                    Ok(list) if list.is_empty() => {
-                        view! {
-                            <div class="empty">
-                                <p>"No APIs yet. " <strong>"Add API"</strong> " puts a backend behind the gateway."</p>
-                            </div>
+        <Interactive>
+            <div class="page-head">
+                <h1>"APIs"</h1>
+                <button type="button" class="button primary" on:click=move |_| adding.set(Adding::Choosing)>
+                    "Add API"
+                </button>
+            </div>
+            <Show when=move || adding.get() == Adding::Choosing>
+                <section class="panel" aria-labelledby="choose-title">
+                    <h2 id="choose-title">"Add API"</h2>
+                    <p class="lead">"Define a new API by hand."</p>
+                    <div class="choices">
+                        <button type="button" class="choice" on:click=move |_| adding.set(Adding::Blank)>
+                            <strong>"Blank API"</strong>
+                            <span>"A backend URL and a URL suffix; add operations afterwards."</span>
+                        </button>
+                    </div>
+                </section>
+            </Show>
+            <Show when=move || adding.get() == Adding::Blank>
+                <BlankApiForm service on_cancel=Callback::new(move |()| adding.set(Adding::No))/>
+            </Show>
+            <Suspense fallback=|| view! { <p class="loading">"Loading APIs…"</p> }>
+                {move || Suspend::new(async move {
+                    match apis.await {
+                        Ok(list) if list.is_empty() => {
+                            view! {
+                                <div class="empty">
+                                    <p>"No APIs yet. " <strong>"Add API"</strong> " puts a backend behind the gateway."</p>
+                                </div>
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                    Ok(list) => {
-                        let service = service.get_untracked();
-                        view! {
-                            <table class="table">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Display name"</th>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"API URL"</th>
-                                        <th scope="col">"Subscription"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {list
-                                        .into_iter()
-                                        .map(|api| {
-                                            view! {
-                                                <tr>
-                                                    <td>
-                                                        <a href=format!("/services/{service}/apis/{}", api.name)>
-                                                            {api.display_name}
-                                                        </a>
-                                                    </td>
-                                                    <td><code>{api.name}</code></td>
-                                                    <td><code>{api.api_url}</code></td>
-                                                    <td>{if api.subscription_required { "required" } else { "not required" }}</td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
+                        Ok(list) => {
+                            let service = service.get_untracked();
+                            view! {
+                                <table class="table">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Display name"</th>
+                                            <th scope="col">"Name"</th>
+                                            <th scope="col">"API URL"</th>
+                                            <th scope="col">"Subscription"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|api| {
+                                                view! {
+                                                    <tr>
+                                                        <td>
+                                                            <a href=format!("/services/{service}/apis/{}", api.name)>
+                                                                {api.display_name}
+                                                            </a>
+                                                        </td>
+                                                        <td><code>{api.name}</code></td>
+                                                        <td><code>{api.api_url}</code></td>
+                                                        <td>{if api.subscription_required { "required" } else { "not required" }}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
                         }
-                            .into_any()
+                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+                })}
+            </Suspense>
+        </Interactive>
     }
 }
 

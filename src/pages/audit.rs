@@ -1,7 +1,7 @@
 //! A service's **Audit log**: who changed what, when, newest first, filterable by resource.
 
 use crate::api::audit::list_audit;
-use crate::components::{Protected, ServiceFrame};
+use crate::components::{Interactive, Protected, ServiceFrame};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -26,58 +26,60 @@ fn AuditLog(name: Signal<String>) -> impl IntoView {
         |(name, filter)| list_audit(name, filter),
     );
     view! {
-        <h1>"Audit log"</h1>
-        <div class="field inline">
-            <label for="resource-filter">"Resource starts with"</label>
-            <input
-                id="resource-filter"
-                type="search"
-                placeholder=move || format!("/services/{}/apis", name.get())
-                on:change=move |event| filter.set(event_target_value(&event))
-            />
-        </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No changes recorded."</p> }.into_any(),
-                    Ok(list) => {
-                        view! {
-                            <table class="table">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"When"</th>
-                                        <th scope="col">"Who"</th>
-                                        <th scope="col">"Action"</th>
-                                        <th scope="col">"Resource"</th>
-                                        <th scope="col">"Change"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {list
-                                        .into_iter()
-                                        .map(|entry| {
-                                            view! {
-                                                <tr>
-                                                    <td class="nowrap">{entry.at}</td>
-                                                    <td>{entry.actor}</td>
-                                                    <td>{entry.action}</td>
-                                                    <td><code>{entry.resource}</code></td>
-                                                    <td class="change">
-                                                        {entry.before.map(|b| view! { <div><span class="label">"before "</span><code>{b}</code></div> })}
-                                                        {entry.after.map(|a| view! { <div><span class="label">"after "</span><code>{a}</code></div> })}
-                                                    </td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
+        <Interactive>
+            <h1>"Audit log"</h1>
+            <div class="field inline">
+                <label for="resource-filter">"Resource starts with"</label>
+                <input
+                    id="resource-filter"
+                    type="search"
+                    placeholder=move || format!("/services/{}/apis", name.get())
+                    on:change=move |event| filter.set(event_target_value(&event))
+                />
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match entries.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No changes recorded."</p> }.into_any(),
+                        Ok(list) => {
+                            view! {
+                                <table class="table">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"When"</th>
+                                            <th scope="col">"Who"</th>
+                                            <th scope="col">"Action"</th>
+                                            <th scope="col">"Resource"</th>
+                                            <th scope="col">"Change"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|entry| {
+                                                view! {
+                                                    <tr>
+                                                        <td class="nowrap">{entry.at}</td>
+                                                        <td>{entry.actor}</td>
+                                                        <td>{entry.action}</td>
+                                                        <td><code>{entry.resource}</code></td>
+                                                        <td class="change">
+                                                            {entry.before.map(|b| view! { <div><span class="label">"before "</span><code>{b}</code></div> })}
+                                                            {entry.after.map(|a| view! { <div><span class="label">"after "</span><code>{a}</code></div> })}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
                         }
-                            .into_any()
+                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+                })}
+            </Transition>
+        </Interactive>
     }
 }

@@ -2,7 +2,9 @@
 
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
-use crate::components::{FormError, Protected, ServiceFrame, TextField, confirm, form_feedback};
+use crate::components::{
+    FormError, Interactive, Protected, ServiceFrame, TextField, confirm, form_feedback,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -102,32 +104,34 @@ fn Products(service: Signal<String>) -> impl IntoView {
         _ => None,
     };
     view! {
-        <div class="page-head">
-            <h1>"Products"</h1>
-            <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add product"</button>
-        </div>
-        <p class="lead">"A product bundles APIs; subscriptions to it open them all."</p>
-        <Show when=move || saved.get()>
-            <p class="toast success" role="status">"Saved — live on the gateway"</p>
-        </Show>
-        <FormError message=Signal::derive(remove_message)/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => {
-                        let apis = data.apis.clone();
-                        view! {
-                            <Show when=move || form.open.get()>
-                                <ProductEditor service form save apis=apis.clone()/>
-                            </Show>
-                            <ProductTable service products=data.products form remove/>
+        <Interactive>
+            <div class="page-head">
+                <h1>"Products"</h1>
+                <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add product"</button>
+            </div>
+            <p class="lead">"A product bundles APIs; subscriptions to it open them all."</p>
+            <Show when=move || saved.get()>
+                <p class="toast success" role="status">"Saved — live on the gateway"</p>
+            </Show>
+            <FormError message=Signal::derive(remove_message)/>
+            <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => {
+                            let apis = data.apis.clone();
+                            view! {
+                                <Show when=move || form.open.get()>
+                                    <ProductEditor service form save apis=apis.clone()/>
+                                </Show>
+                                <ProductTable service products=data.products form remove/>
+                            }
+                                .into_any()
                         }
-                            .into_any()
+                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+                })}
+            </Suspense>
+        </Interactive>
     }
 }
 
@@ -145,74 +149,76 @@ fn ProductTable(
             .into_any();
     }
     view! {
-        <table class="table">
-            <thead>
-                <tr>
-                    <th scope="col">"Display name"</th>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Subscription"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"APIs"</th>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {products
-                    .into_iter()
-                    .map(|product| {
-                        let edit_target = product.clone();
-                        let name = product.name.clone();
-                        let message = format!(
-                            "Delete the product '{}'? Its subscriptions are deleted with it and their keys stop working.",
-                            product.display_name
-                        );
-                        view! {
-                            <tr>
-                                <td>{product.display_name.clone()}</td>
-                                <td><code>{product.name.clone()}</code></td>
-                                <td>{if product.subscription_required { "required" } else { "not required" }}</td>
-                                <td>{if product.published { "Published" } else { "Not published" }}</td>
-                                <td>{if product.apis.is_empty() { "—".to_owned() } else { product.apis.join(", ") }}</td>
-                                <td class="row-actions">
-                                    <a
-                                        class="button secondary small"
-                                        aria-label=format!("Policies of {}", product.display_name)
-                                        href=format!("/services/{}/products/{}/policies", service.get_untracked(), product.name)
-                                    >
-                                        "Policies"
-                                    </a>
-                                    <button
-                                        type="button"
-                                        class="button secondary small"
-                                        aria-label=format!("Edit {}", product.display_name)
-                                        on:click=move |_| form.start_edit(&edit_target)
-                                    >
-                                        "Edit"
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="button secondary small"
-                                        aria-label=format!("Delete {}", product.display_name)
-                                        disabled=move || remove.pending().get()
-                                        on:click=move |_| {
-                                            if confirm(&message) {
-                                                remove.dispatch(DeleteProduct {
-                                                    service: service.get_untracked(),
-                                                    product: name.clone(),
-                                                    with_subscriptions: true,
-                                                });
+        <Interactive>
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Display name"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Subscription"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"APIs"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {products
+                        .into_iter()
+                        .map(|product| {
+                            let edit_target = product.clone();
+                            let name = product.name.clone();
+                            let message = format!(
+                                "Delete the product '{}'? Its subscriptions are deleted with it and their keys stop working.",
+                                product.display_name
+                            );
+                            view! {
+                                <tr>
+                                    <td>{product.display_name.clone()}</td>
+                                    <td><code>{product.name.clone()}</code></td>
+                                    <td>{if product.subscription_required { "required" } else { "not required" }}</td>
+                                    <td>{if product.published { "Published" } else { "Not published" }}</td>
+                                    <td>{if product.apis.is_empty() { "—".to_owned() } else { product.apis.join(", ") }}</td>
+                                    <td class="row-actions">
+                                        <a
+                                            class="button secondary small"
+                                            aria-label=format!("Policies of {}", product.display_name)
+                                            href=format!("/services/{}/products/{}/policies", service.get_untracked(), product.name)
+                                        >
+                                            "Policies"
+                                        </a>
+                                        <button
+                                            type="button"
+                                            class="button secondary small"
+                                            aria-label=format!("Edit {}", product.display_name)
+                                            on:click=move |_| form.start_edit(&edit_target)
+                                        >
+                                            "Edit"
+                                        </button>
+                                        <button
+                                            type="button"
+                                            class="button secondary small"
+                                            aria-label=format!("Delete {}", product.display_name)
+                                            disabled=move || remove.pending().get()
+                                            on:click=move |_| {
+                                                if confirm(&message) {
+                                                    remove.dispatch(DeleteProduct {
+                                                        service: service.get_untracked(),
+                                                        product: name.clone(),
+                                                        with_subscriptions: true,
+                                                    });
+                                                }
                                             }
-                                        }
-                                    >
-                                        "Delete"
-                                    </button>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+                                        >
+                                            "Delete"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </Interactive>
     }
         .into_any()
 }

@@ -2,7 +2,7 @@
 //! printed.
 
 use crate::api::auth::{CreateAdministrator, SetupStatus, setup_state};
-use crate::components::{FormError, TextField, form_feedback};
+use crate::components::{FormError, Interactive, TextField, form_feedback};
 use leptos::prelude::*;
 
 #[component]
@@ -45,31 +45,33 @@ fn CreateAdministratorForm() -> impl IntoView {
                     "Welcome. Enter the setup code that "<code>"portcullis serve"</code>
                     " printed when it started, and choose the first administrator's name and password."
                 </p>
-                <ActionForm action=action>
-                    <TextField label="Setup code" name="setup_code" errors required=true hint="Looks like ABCD-EFGH."/>
-                    <TextField label="Username" name="username" errors required=true autocomplete="username"/>
-                    <TextField
-                        label="Password"
-                        name="password"
-                        kind="password"
-                        errors
-                        required=true
-                        autocomplete="new-password"
-                        hint="At least 10 characters."
-                    />
-                    <TextField
-                        label="Confirm password"
-                        name="confirm_password"
-                        kind="password"
-                        errors
-                        required=true
-                        autocomplete="new-password"
-                    />
-                    <FormError message/>
-                    <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating…" } else { "Create administrator" }}
-                    </button>
-                </ActionForm>
+                <Interactive>
+                    <ActionForm action=action>
+                        <TextField label="Setup code" name="setup_code" errors required=true hint="Looks like ABCD-EFGH."/>
+                        <TextField label="Username" name="username" errors required=true autocomplete="username"/>
+                        <TextField
+                            label="Password"
+                            name="password"
+                            kind="password"
+                            errors
+                            required=true
+                            autocomplete="new-password"
+                            hint="At least 10 characters."
+                        />
+                        <TextField
+                            label="Confirm password"
+                            name="confirm_password"
+                            kind="password"
+                            errors
+                            required=true
+                            autocomplete="new-password"
+                        />
+                        <FormError message/>
+                        <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
+                            {move || if action.pending().get() { "Creating…" } else { "Create administrator" }}
+                        </button>
+                    </ActionForm>
+                </Interactive>
             </div>
         </div>
     }

@@ -2,7 +2,7 @@
 
 use crate::api::FieldErrors;
 use crate::api::auth::{SetupStatus, SignIn, setup_state};
-use crate::components::{FormError, TextField};
+use crate::components::{FormError, Interactive, TextField};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
@@ -38,22 +38,24 @@ fn SignInForm() -> impl IntoView {
             <div class="auth-card">
                 <p class="auth-brand"><span class="brand-mark" aria-hidden="true"></span>"Portcullis"</p>
                 <h1>"Sign in"</h1>
-                <ActionForm action=action>
-                    <input type="hidden" name="next" prop:value=next/>
-                    <TextField label="Username" name="username" errors=no_errors required=true autocomplete="username"/>
-                    <TextField
-                        label="Password"
-                        name="password"
-                        kind="password"
-                        errors=no_errors
-                        required=true
-                        autocomplete="current-password"
-                    />
-                    <FormError message/>
-                    <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
+                <Interactive>
+                    <ActionForm action=action>
+                        <input type="hidden" name="next" prop:value=next/>
+                        <TextField label="Username" name="username" errors=no_errors required=true autocomplete="username"/>
+                        <TextField
+                            label="Password"
+                            name="password"
+                            kind="password"
+                            errors=no_errors
+                            required=true
+                            autocomplete="current-password"
+                        />
+                        <FormError message/>
+                        <button type="submit" class="button primary wide" disabled=move || action.pending().get()>
+                            {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                        </button>
+                    </ActionForm>
+                </Interactive>
             </div>
         </div>
     }

@@ -54,57 +54,59 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
         }
     });
     view! {
-        <div class="page-head">
-            <h1>"Subscriptions"</h1>
-            <button type="button" class="button primary" on:click=move |_| adding.set(true)>"Add subscription"</button>
-        </div>
-        <Show when=move || saved.get()>
-            <p class="toast success" role="status">"Saved — live on the gateway"</p>
-        </Show>
-        <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => {
-                        let (products, apis) = (data.products.clone(), data.apis.clone());
-                        view! {
-                            <Show when=move || adding.get()>
-                                <AddSubscription service create adding products=products.clone() apis=apis.clone()/>
-                            </Show>
-                            {if data.subscriptions.is_empty() {
-                                view! {
-                                    <div class="empty"><p>"No subscriptions yet. " <strong>"Add subscription"</strong> " creates a pair of keys."</p></div>
-                                }
-                                    .into_any()
-                            } else {
-                                view! {
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Name"</th>
-                                                <th scope="col">"Display name"</th>
-                                                <th scope="col">"Scope"</th>
-                                                <th scope="col">"State"</th>
-                                                <th scope="col">"Keys"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {data
-                                                .subscriptions
-                                                .into_iter()
-                                                .map(|subscription| view! { <SubscriptionRow service subscription regenerate set_state/> })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                }
-                                    .into_any()
-                            }}
+        <Interactive>
+            <div class="page-head">
+                <h1>"Subscriptions"</h1>
+                <button type="button" class="button primary" on:click=move |_| adding.set(true)>"Add subscription"</button>
+            </div>
+            <Show when=move || saved.get()>
+                <p class="toast success" role="status">"Saved — live on the gateway"</p>
+            </Show>
+            <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => {
+                            let (products, apis) = (data.products.clone(), data.apis.clone());
+                            view! {
+                                <Show when=move || adding.get()>
+                                    <AddSubscription service create adding products=products.clone() apis=apis.clone()/>
+                                </Show>
+                                {if data.subscriptions.is_empty() {
+                                    view! {
+                                        <div class="empty"><p>"No subscriptions yet. " <strong>"Add subscription"</strong> " creates a pair of keys."</p></div>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! {
+                                        <table class="table">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Name"</th>
+                                                    <th scope="col">"Display name"</th>
+                                                    <th scope="col">"Scope"</th>
+                                                    <th scope="col">"State"</th>
+                                                    <th scope="col">"Keys"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {data
+                                                    .subscriptions
+                                                    .into_iter()
+                                                    .map(|subscription| view! { <SubscriptionRow service subscription regenerate set_state/> })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                        .into_any()
+                                }}
+                            }
+                                .into_any()
                         }
-                            .into_any()
+                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+                })}
+            </Suspense>
+        </Interactive>
     }
 }
 
