@@ -32,6 +32,9 @@ echo "== cargo fmt" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --features portcullis/ssr -- -D warnings
+# The portal's browser half (wasm) compiles other code paths (server-function stubs, effects).
+cargo clippy -p portcullis --lib --no-default-features --features hydrate \
+  --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --features portcullis/ssr
 
