@@ -4,7 +4,7 @@ use crate::portal;
 use clap::{Args, Parser, Subcommand};
 use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
-use portcullis_gateway::redis_counters::{CounterFailure, RedisSettings};
+use portcullis_gateway::redis_counters::{CounterFailure, RedisSettings, SLOT_LEASE};
 use portcullis_server::config::Role;
 use portcullis_server::{Application, ServeConfig, config};
 use portcullis_store::Store;
@@ -258,6 +258,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 key_prefix: args.redis_key_prefix,
                 timeout: Duration::from_millis(args.redis_timeout_ms.max(1)),
                 failure: args.redis_failure,
+                slot_lease: SLOT_LEASE,
             }),
         analytics: !args.no_analytics,
     };

@@ -13,8 +13,10 @@
 //!   A shorter window sharing a key with a longer one counts the log's tail.
 //! * **quota** (`quota`, `quota-by-key`): a count for a period that starts with the first
 //!   call; the key expires when the period ends.
-//! * **slots** (`limit-concurrency`): a count of calls in flight, with a lease
-//!   ([`SLOT_LEASE`]) so that slots a crashed node held come back.
+//! * **slots** (`limit-concurrency`): a sorted set of the slots in flight, each named by its
+//!   holder's ticket and scored with the end of its own lease ([`SLOT_LEASE`] by default).
+//!   A holder renews its slot while its call runs; the slots of a node that crashed run
+//!   out one by one, however busy the key stays.
 //!
 //! When Redis cannot be reached or does not answer within the timeout, the deployment's
 //! [`CounterFailure`] decides: let the call through (fail-open, the default; a log line at
@@ -22,15 +24,19 @@
 //! connection is re-established in the background; counting resumes as soon as Redis answers.
 
 use arc_swap::ArcSwap;
-use portcullis_policy::counters::{Acquired, CounterError, CounterFuture, CounterStore, Decision};
+use portcullis_policy::counters::{
+    Acquired, CounterError, CounterFuture, CounterStore, Decision, SlotTicket,
+};
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long a slot taken by `limit-concurrency` is kept if its node never gives it back.
-pub const SLOT_LEASE: Duration = Duration::from_secs(300);
+/// How long a slot taken by `limit-concurrency` is kept unless its holder renews it (every
+/// third of the lease while the call runs): the longest a crashed node's slots stay taken.
+pub const SLOT_LEASE: Duration = Duration::from_secs(30);
 /// A failing Redis is logged at most this often (every failure is counted).
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Longer windows log calls in this many slots at most (as in memory).
@@ -72,6 +78,8 @@ pub struct RedisSettings {
     /// The longest a call waits for a counter decision.
     pub timeout: Duration,
     pub failure: CounterFailure,
+    /// How long a concurrency slot lasts without renewal ([`SLOT_LEASE`]).
+    pub slot_lease: Duration,
 }
 
 /// Counters in Redis, shared by every node that uses the same Redis.
@@ -83,6 +91,9 @@ pub struct RedisCounters {
     settings: RedisSettings,
     scripts: Scripts,
     failures: AtomicU64,
+    /// The next slot ticket: counts up from a random start, so tickets of different nodes
+    /// do not meet.
+    next_ticket: AtomicU64,
     /// When the last failure was logged: milliseconds since `started` (0: never).
     last_logged_ms: AtomicU64,
     started: Instant,
@@ -101,6 +112,7 @@ struct Scripts {
     window: Script,
     quota: Script,
     acquire: Script,
+    renew: Script,
     release: Script,
 }
 
@@ -124,9 +136,11 @@ impl RedisCounters {
                 window: Script::new(WINDOW_SCRIPT),
                 quota: Script::new(QUOTA_SCRIPT),
                 acquire: Script::new(ACQUIRE_SCRIPT),
+                renew: Script::new(RENEW_SCRIPT),
                 release: Script::new(RELEASE_SCRIPT),
             },
             failures: AtomicU64::new(0),
+            next_ticket: AtomicU64::new(rand::random()),
             last_logged_ms: AtomicU64::new(0),
             started: Instant::now(),
         })
@@ -272,59 +286,78 @@ impl CounterStore for RedisCounters {
     }
 
     fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired> {
-        let slots = self.redis_key(key, "slots");
+        let slots = self.redis_key(key, "slot-leases");
+        let ticket = SlotTicket(self.next_ticket.fetch_add(1, Ordering::Relaxed));
         Box::pin(async move {
             let mut invocation = self.scripts.acquire.prepare_invoke();
-            invocation.key(slots).arg(max).arg(millis(SLOT_LEASE));
+            invocation
+                .key(slots)
+                .arg(max)
+                .arg(millis(self.settings.slot_lease))
+                .arg(member(ticket));
             let answer: Option<i64> = self.run(invocation).await?;
             Ok(match answer {
                 None => Acquired::Uncounted,
-                Some(1) => Acquired::Taken,
+                Some(1) => Acquired::Taken(ticket),
                 Some(_) => Acquired::Full,
             })
         })
     }
 
-    fn release(&self, key: &str) -> CounterFuture<'_, ()> {
-        let slots = self.redis_key(key, "slots");
-        let connection = (*self.connection.load_full()).clone();
-        Box::pin(release_slot(
-            connection,
-            self.scripts.release.clone(),
-            slots,
-            self.settings.timeout,
-        ))
+    fn release(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()> {
+        Box::pin(self.slot_call(&self.scripts.release, key, ticket))
     }
 
-    fn release_later(&self, key: &str) {
+    fn release_later(&self, key: &str, ticket: SlotTicket) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        runtime.spawn(release_slot(
-            (*self.connection.load_full()).clone(),
-            self.scripts.release.clone(),
-            self.redis_key(key, "slots"),
-            self.settings.timeout,
-        ));
+        runtime.spawn(self.slot_call(&self.scripts.release, key, ticket));
+    }
+
+    fn slot_lease(&self) -> Option<Duration> {
+        Some(self.settings.slot_lease)
+    }
+
+    fn renew(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()> {
+        Box::pin(self.slot_call(&self.scripts.renew, key, ticket))
     }
 }
 
-/// Gives one slot back. A failure only means the slot stays taken until its lease ends;
-/// the call that held it has already been answered, so it is logged, not returned.
-async fn release_slot(
-    mut connection: ConnectionManager,
-    script: Script,
-    slots: String,
-    timeout: Duration,
-) -> Result<(), CounterError> {
-    let mut invocation = script.prepare_invoke();
-    invocation.key(slots);
-    let released =
-        tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection)).await;
-    if !matches!(released, Ok(Ok(_))) {
-        tracing::debug!("a concurrency slot could not be given back; its lease ends it");
+impl RedisCounters {
+    /// Runs a slot script (renew, release) for `ticket`. Its failure only shortens or
+    /// lengthens one slot's life to its lease, and the call it belongs to goes on either
+    /// way, so it is logged, not returned — and not counted as a failed decision.
+    fn slot_call(
+        &self,
+        script: &Script,
+        key: &str,
+        ticket: SlotTicket,
+    ) -> impl Future<Output = Result<(), CounterError>> + Send + 'static {
+        let mut connection = (*self.connection.load_full()).clone();
+        let script = script.clone();
+        let slots = self.redis_key(key, "slot-leases");
+        let lease = millis(self.settings.slot_lease);
+        let timeout = self.settings.timeout;
+        async move {
+            let mut invocation = script.prepare_invoke();
+            invocation.key(slots).arg(lease).arg(member(ticket));
+            let answered =
+                tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
+                    .await;
+            if !matches!(answered, Ok(Ok(_))) {
+                tracing::debug!(
+                    "a concurrency slot could not be renewed or given back; its lease decides"
+                );
+            }
+            Ok(())
+        }
     }
-    Ok(())
+}
+
+/// A slot's name in its sorted set.
+fn member(ticket: SlotTicket) -> String {
+    format!("{:016x}", ticket.0)
 }
 
 /// A script's `{counted, n}` as a decision: `n` is the remaining calls when counted, the
@@ -429,20 +462,35 @@ return {1, limit - count - amount}
 "#
 );
 
-/// KEYS: the slot count. ARGV: max, lease ms. Returns 1 when a slot was taken.
+/// KEYS: the slots (member: ticket, score: the end of its lease in ms). ARGV: max, lease
+/// ms, ticket. Drops the slots whose lease ran out, then takes one if fewer than max are
+/// left. Returns 1 when a slot was taken.
 const ACQUIRE_SCRIPT: &str = r#"
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if taken >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 "#;
 
-/// KEYS: the slot count. Gives one back (never below zero).
+/// KEYS: the slots. ARGV: lease ms, ticket. Moves the end of a slot's lease (only a slot
+/// still held: one whose lease ran out stays gone). Returns 1 when it was renewed.
+const RENEW_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
+if renewed == 1 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+end
+return renewed
+"#;
+
+/// KEYS: the slots. ARGV: lease ms (unused), ticket. Gives the slot back.
 const RELEASE_SCRIPT: &str = r#"
-local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if taken > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
+return redis.call('ZREM', KEYS[1], ARGV[2])
 "#;
 
 #[cfg(test)]

@@ -1,11 +1,19 @@
 //! The Redis counters against a real Redis (`PORTCULLIS_TEST_REDIS_URL`; required in CI):
 //! the same decisions as the in-memory counters, for the same calls.
 
-use portcullis_gateway::redis_counters::{CounterFailure, RedisCounters, RedisSettings};
+use portcullis_gateway::redis_counters::{
+    CounterFailure, RedisCounters, RedisSettings, SLOT_LEASE,
+};
 use portcullis_policy::counters::{Acquired, CounterStore, Decision, MemoryCounters};
 use std::time::Duration;
+use std::time::Instant;
 
 fn redis() -> Option<RedisCounters> {
+    redis_with_lease(SLOT_LEASE)
+}
+
+/// Counters whose concurrency slots last `slot_lease` unless renewed.
+fn redis_with_lease(slot_lease: Duration) -> Option<RedisCounters> {
     let url = match std::env::var("PORTCULLIS_TEST_REDIS_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => {
@@ -22,6 +30,7 @@ fn redis() -> Option<RedisCounters> {
         key_prefix: format!("test-{}-{}", std::process::id(), nanos_now()),
         timeout: Duration::from_secs(2),
         failure: CounterFailure::Closed,
+        slot_lease,
     });
     Some(counters.expect("a Redis URL"))
 }
@@ -141,24 +150,69 @@ async fn quotas_and_slots_decide_as_in_memory() {
     };
     assert!(retry_after <= hour && retry_after > hour - Duration::from_secs(5));
 
-    assert_eq!(
+    let Acquired::Taken(first) = redis.acquire("slots", 2).await.expect("Redis") else {
+        panic!("a free slot");
+    };
+    assert!(matches!(
         redis.acquire("slots", 2).await.expect("Redis"),
-        Acquired::Taken
-    );
-    assert_eq!(
-        redis.acquire("slots", 2).await.expect("Redis"),
-        Acquired::Taken
-    );
+        Acquired::Taken(_)
+    ));
     assert_eq!(
         redis.acquire("slots", 2).await.expect("Redis"),
         Acquired::Full
     );
-    redis.release("slots").await.expect("Redis");
-    assert_eq!(
-        redis.acquire("slots", 2).await.expect("Redis"),
-        Acquired::Taken,
+    redis.release("slots", first).await.expect("Redis");
+    assert!(
+        matches!(
+            redis.acquire("slots", 2).await.expect("Redis"),
+            Acquired::Taken(_)
+        ),
         "a released slot is free at once"
     );
+}
+
+#[tokio::test]
+async fn a_slot_nobody_renews_comes_back_after_its_lease_while_renewed_ones_stay() {
+    let lease = Duration::from_millis(400);
+    let Some(redis) = redis_with_lease(lease) else {
+        return;
+    };
+    assert_eq!(redis.slot_lease(), Some(lease));
+    // Two slots: one held by a node that crashed (never renewed, never released), one by a
+    // call that runs on and renews.
+    let Acquired::Taken(_crashed) = redis.acquire("leases", 2).await.expect("Redis") else {
+        panic!("a free slot");
+    };
+    let Acquired::Taken(running) = redis.acquire("leases", 2).await.expect("Redis") else {
+        panic!("a free slot");
+    };
+    // Other calls keep asking meanwhile: a busy key must not keep a dead slot alive.
+    let started = Instant::now();
+    let mut came_back = None;
+    while started.elapsed() < lease * 5 {
+        redis.renew("leases", running).await.expect("Redis");
+        if let Acquired::Taken(ticket) = redis.acquire("leases", 2).await.expect("Redis") {
+            came_back = Some((started.elapsed(), ticket));
+            break;
+        }
+        tokio::time::sleep(lease / 8).await;
+    }
+    let (after, newcomer) = came_back.expect("the crashed node's slot comes back");
+    assert!(
+        after >= lease / 2,
+        "not before its lease ran out: {after:?}"
+    );
+    // The renewed slot is still held: the newcomer took the last one.
+    assert_eq!(
+        redis.acquire("leases", 2).await.expect("Redis"),
+        Acquired::Full
+    );
+    redis.release("leases", newcomer).await.expect("Redis");
+    redis.release("leases", running).await.expect("Redis");
+    assert!(matches!(
+        redis.acquire("leases", 2).await.expect("Redis"),
+        Acquired::Taken(_)
+    ));
 }
 
 /// A Redis nobody answers at: a port that was free a moment ago.
@@ -172,6 +226,7 @@ fn unreachable(failure: CounterFailure) -> RedisCounters {
         key_prefix: "unreachable".to_owned(),
         timeout: Duration::from_millis(200),
         failure,
+        slot_lease: SLOT_LEASE,
     })
     .expect("a Redis URL")
 }

@@ -27,11 +27,15 @@ pub enum Decision {
     Refused { retry_after: Duration },
 }
 
+/// Which slot a call holds: the store's name for it, handed back to renew and release it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotTicket(pub u64);
+
 /// What [`CounterStore::acquire`] answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acquired {
     /// A slot was taken: give it back with [`CounterStore::release`].
-    Taken,
+    Taken(SlotTicket),
     /// Let through without a slot (a shared store that could not be asked and fails open):
     /// there is nothing to give back, and giving back would free someone else's slot.
     Uncounted,
@@ -70,13 +74,26 @@ pub trait CounterStore: Send + Sync + std::fmt::Debug {
     /// Takes one of `max` slots for `key`.
     fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired>;
 
-    /// Gives back a slot [`CounterStore::acquire`] answered [`Acquired::Taken`] for; done
-    /// when the slot is free again, so the caller's next call finds it free.
-    fn release(&self, key: &str) -> CounterFuture<'_, ()>;
+    /// Gives back the slot `ticket` names; done when the slot is free again, so the
+    /// caller's next call finds it free.
+    fn release(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()>;
 
     /// [`CounterStore::release`] without waiting, for a call that was dropped half-way
     /// (nothing is left to await it).
-    fn release_later(&self, key: &str);
+    fn release_later(&self, key: &str, ticket: SlotTicket);
+
+    /// How long a slot stays taken unless its holder renews it; `None`: until released.
+    /// A shared store leases slots so that those of a node that crashed come back; a holder
+    /// renews its slot every third of the lease for as long as its call runs.
+    fn slot_lease(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Extends the lease of the slot `ticket` names (see [`CounterStore::slot_lease`]).
+    fn renew(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()> {
+        let _ = (key, ticket);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// Independent locks: requests for different keys rarely wait on each other.
@@ -393,19 +410,20 @@ impl CounterStore for MemoryCounters {
     }
 
     fn acquire(&self, key: &str, max: u64) -> CounterFuture<'_, Acquired> {
+        // One process, one count: slots need no names and no leases here.
         let taken = match self.acquire_now(key, max) {
-            true => Acquired::Taken,
+            true => Acquired::Taken(SlotTicket(0)),
             false => Acquired::Full,
         };
         Box::pin(std::future::ready(Ok(taken)))
     }
 
-    fn release(&self, key: &str) -> CounterFuture<'_, ()> {
-        self.release_later(key);
+    fn release(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()> {
+        self.release_later(key, ticket);
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn release_later(&self, key: &str) {
+    fn release_later(&self, key: &str, _ticket: SlotTicket) {
         self.with_shard(key, |shard, _| {
             if let Some(Counter::Slots { taken }) = shard.counters.get_mut(key) {
                 *taken = taken.saturating_sub(1);
@@ -565,7 +583,7 @@ mod tests {
         assert!(counters.acquire_now("k", 2));
         assert!(counters.acquire_now("k", 2));
         assert!(!counters.acquire_now("k", 2));
-        counters.release_later("k");
+        counters.release_later("k", SlotTicket(0));
         assert!(counters.acquire_now("k", 2));
     }
 }

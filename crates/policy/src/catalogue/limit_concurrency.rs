@@ -2,11 +2,13 @@
 //! per key run the contained policies at once; the next gets 429 at once.
 
 use super::{Compiler, Context, Step, WaitingOutcome, WaitingPolicy, expression_failed};
-use crate::counters::{Acquired, CounterStore};
+use crate::counters::{Acquired, CounterStore, SlotTicket};
 use crate::engine::run_block;
 use crate::error::{Diagnostic, Rejection};
 use crate::expr::Template;
 use crate::xml::Element;
+use std::convert::Infallible;
+use std::time::Duration;
 
 #[derive(Debug)]
 pub struct LimitConcurrency {
@@ -15,26 +17,39 @@ pub struct LimitConcurrency {
     steps: Vec<Step>,
 }
 
-/// A slot held while the block runs: given back (and awaited) when the block ends, so the
-/// caller's next call finds it free; given back in the background if the call is dropped.
+/// A slot held while the block runs: renewed while it runs (when the store leases slots),
+/// given back (and awaited) when the block ends, so the caller's next call finds it free;
+/// given back in the background if the call is dropped.
 struct Slot<'a> {
     counters: &'a dyn CounterStore,
-    key: Option<String>,
+    key: String,
+    ticket: SlotTicket,
+    released: bool,
 }
 
 impl Slot<'_> {
-    async fn release(mut self) {
-        if let Some(key) = self.key.take() {
-            // A slot that cannot be given back ends with its lease; the call is done.
-            let _ = self.counters.release(&key).await;
+    /// Renews the slot's lease every third of it, for as long as it is awaited (the caller
+    /// races it against the block). A failed renewal is retried at the next turn; a slot
+    /// whose lease ran out is simply no longer counted.
+    async fn keep(&self, lease: Duration) -> Infallible {
+        let every = (lease / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(every).await;
+            let _ = self.counters.renew(&self.key, self.ticket).await;
         }
+    }
+
+    async fn release(mut self) {
+        self.released = true;
+        // A slot that cannot be given back ends with its lease; the call is done.
+        let _ = self.counters.release(&self.key, self.ticket).await;
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.counters.release_later(&key);
+        if !self.released {
+            self.counters.release_later(&self.key, self.ticket);
         }
     }
 }
@@ -55,21 +70,29 @@ impl WaitingPolicy for LimitConcurrency {
                 .await
                 .map_err(|e| Rejection::CountersUnavailable(e.0))?;
             let slot = match acquired {
-                Acquired::Taken => Some(Slot {
+                Acquired::Taken(ticket) => Slot {
                     counters,
-                    key: Some(key),
-                }),
-                Acquired::Uncounted => None,
+                    key,
+                    ticket,
+                    released: false,
+                },
+                Acquired::Uncounted => return run_block(&self.steps, cx).await,
                 Acquired::Full => {
                     cx.exchange
                         .note(|| format!("{} of {} slots taken", self.max, self.max));
                     return Err(Rejection::ConcurrencyLimited);
                 }
             };
-            let outcome = run_block(&self.steps, cx).await;
-            if let Some(slot) = slot {
-                slot.release().await;
-            }
+            let outcome = match counters.slot_lease() {
+                Some(lease) => {
+                    tokio::select! {
+                        outcome = run_block(&self.steps, cx) => outcome,
+                        never = slot.keep(lease) => match never {},
+                    }
+                }
+                None => run_block(&self.steps, cx).await,
+            };
+            slot.release().await;
             outcome
         })
     }

@@ -21,6 +21,9 @@ fn settings(url: &str, failure: CounterFailure) -> RedisSettings {
         key_prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
         timeout: Duration::from_millis(250),
         failure,
+        // Short, so that a call outlives its slot's lease many times over unless the slot
+        // is renewed.
+        slot_lease: Duration::from_millis(300),
     }
 }
 
@@ -218,15 +221,18 @@ async fn quotas_and_concurrency_slots_are_shared_by_the_gateways() {
         async move { request.await.expect("the gateway answers").status() }
     };
 
-    // One slot for both nodes: of two calls in flight at once, one on each node, one waits
-    // for the backend (which hangs: 504 after 2 s) and the other is refused.
-    let (on_first, on_second) = tokio::join!(
-        get(gateways[0], "/echo/hang"),
-        get(gateways[1], "/echo/hang")
+    // One slot for both nodes: a call on the first waits for the backend (which hangs: 504
+    // after 2 s); a second call, on the other node a second later, is refused. The slot's
+    // lease is 300 ms: only renewal keeps it taken that long.
+    let (on_first, on_second) = tokio::join!(get(gateways[0], "/echo/hang"), async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        get(gateways[1], "/echo/hang").await
+    });
+    assert_eq!(
+        (on_first.as_u16(), on_second.as_u16()),
+        (504, 429),
+        "the first call holds the only slot until it is answered"
     );
-    let mut statuses = [on_first.as_u16(), on_second.as_u16()];
-    statuses.sort_unstable();
-    assert_eq!(statuses, [429, 504]);
 
     // Those two calls took two of the quota's 7; of 20 more, alternating between the nodes
     // (one at a time: the single slot would refuse overlapping calls; each call gives its
