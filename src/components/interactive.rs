@@ -1,11 +1,12 @@
 //! Controls that work only in a hydrated page.
 //!
 //! The portal is rendered on the server and then hydrated: until the wasm has loaded and
-//! attached its event handlers, a button whose behaviour lives in the browser does nothing
-//! and text typed into a field bound to a signal is replaced by the signal's value when
-//! hydration reaches it. Forms that post without script (`ActionForm`) are fine; everything
-//! else goes inside [`Interactive`], which keeps its controls disabled until the page can
-//! act on them — so a quick click or keystroke is visibly not taken instead of silently lost.
+//! attached its event handlers, a button whose behaviour lives in the browser does nothing,
+//! text typed into a field bound to a signal is replaced by the signal's value when
+//! hydration reaches it, and an `ActionForm` posts without script and comes back empty,
+//! without its field errors. So every page puts its controls inside [`Interactive`], which
+//! keeps them disabled until the page can act on them: a quick click or keystroke is visibly
+//! not taken instead of silently lost. (Links stay live; they work without script.)
 
 use leptos::prelude::*;
 
