@@ -21,7 +21,9 @@ pub(super) fn use_hydrated() -> ReadSignal<bool> {
 /// A group of browser-only controls, disabled until the page is interactive.
 ///
 /// A `<fieldset disabled>` disables every control inside it at once; it is laid out with
-/// `display: contents`, so wrapping changes nothing on screen.
+/// `display: contents`, so wrapping changes nothing on screen. What a `<Suspense>` shows
+/// hydrates when its data is there, possibly after the page around it: such content gets an
+/// `Interactive` of its own (the nested one waits for its own hydration).
 #[component]
 pub fn Interactive(children: Children) -> impl IntoView {
     let hydrated = use_hydrated();

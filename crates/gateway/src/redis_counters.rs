@@ -229,10 +229,39 @@ impl RedisCounters {
 }
 
 impl RedisCounters {
-    /// A Redis key of one counter: `part` says which (`log`, `counts`, `quota`, `slots`); the
-    /// `{…}` hash tag keeps a counter's keys in one Redis Cluster slot.
+    /// A Redis key of one counter: `part` says which (`log`, `counts`, `quota`,
+    /// `slot-leases`); the `{…}` hash tag keeps a counter's keys in one Redis Cluster slot.
     fn redis_key(&self, key: &str, part: &str) -> String {
         format!("{}:{{{key}}}:{part}", self.settings.key_prefix)
+    }
+
+    /// Runs a slot script (renew, release) for `ticket`. Its failure only shortens or
+    /// lengthens one slot's life to its lease, and the call it belongs to goes on either
+    /// way, so it is logged, not returned — and not counted as a failed decision.
+    fn slot_call(
+        &self,
+        script: &Script,
+        key: &str,
+        ticket: SlotTicket,
+    ) -> impl Future<Output = Result<(), CounterError>> + Send + 'static {
+        let mut connection = (*self.connection.load_full()).clone();
+        let script = script.clone();
+        let slots = self.redis_key(key, "slot-leases");
+        let lease = millis(self.settings.slot_lease);
+        let timeout = self.settings.timeout;
+        async move {
+            let mut invocation = script.prepare_invoke();
+            invocation.key(slots).arg(member(ticket)).arg(lease);
+            let answered =
+                tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
+                    .await;
+            if !matches!(answered, Ok(Ok(_))) {
+                tracing::debug!(
+                    "a concurrency slot could not be renewed or given back; its lease decides"
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -321,37 +350,6 @@ impl CounterStore for RedisCounters {
 
     fn renew(&self, key: &str, ticket: SlotTicket) -> CounterFuture<'_, ()> {
         Box::pin(self.slot_call(&self.scripts.renew, key, ticket))
-    }
-}
-
-impl RedisCounters {
-    /// Runs a slot script (renew, release) for `ticket`. Its failure only shortens or
-    /// lengthens one slot's life to its lease, and the call it belongs to goes on either
-    /// way, so it is logged, not returned — and not counted as a failed decision.
-    fn slot_call(
-        &self,
-        script: &Script,
-        key: &str,
-        ticket: SlotTicket,
-    ) -> impl Future<Output = Result<(), CounterError>> + Send + 'static {
-        let mut connection = (*self.connection.load_full()).clone();
-        let script = script.clone();
-        let slots = self.redis_key(key, "slot-leases");
-        let lease = millis(self.settings.slot_lease);
-        let timeout = self.settings.timeout;
-        async move {
-            let mut invocation = script.prepare_invoke();
-            invocation.key(slots).arg(lease).arg(member(ticket));
-            let answered =
-                tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
-                    .await;
-            if !matches!(answered, Ok(Ok(_))) {
-                tracing::debug!(
-                    "a concurrency slot could not be renewed or given back; its lease decides"
-                );
-            }
-            Ok(())
-        }
     }
 }
 
@@ -475,12 +473,12 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 "#;
 
-/// KEYS: the slots. ARGV: lease ms, ticket. Moves the end of a slot's lease (only a slot
+/// KEYS: the slots. ARGV: ticket, lease ms. Moves the end of a slot's lease (only a slot
 /// still held: one whose lease ran out stays gone). Returns 1 when it was renewed.
 const RENEW_SCRIPT: &str = r#"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
+local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1])
 if renewed == 1 then
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', KEYS[1], last[2])
@@ -488,9 +486,9 @@ end
 return renewed
 "#;
 
-/// KEYS: the slots. ARGV: lease ms (unused), ticket. Gives the slot back.
+/// KEYS: the slots. ARGV: ticket. Gives the slot back.
 const RELEASE_SCRIPT: &str = r#"
-return redis.call('ZREM', KEYS[1], ARGV[2])
+return redis.call('ZREM', KEYS[1], ARGV[1])
 "#;
 
 #[cfg(test)]

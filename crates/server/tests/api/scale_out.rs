@@ -64,14 +64,19 @@ impl Deployment {
         (relay, deployment)
     }
 
-    /// A management `PUT` on the portal node, whatever it answers.
-    async fn try_put(&self, path: &str, body: &Value) -> reqwest::Response {
+    /// The management API's URL for `path`, on the portal node.
+    fn mgmt_url(&self, path: &str) -> String {
         let portal = self
             .portal
             .portal_addr
             .expect("a portal node serves the portal");
+        format!("http://{portal}/mgmt{path}")
+    }
+
+    /// A management `PUT` on the portal node, whatever it answers.
+    async fn try_put(&self, path: &str, body: &Value) -> reqwest::Response {
         self.http
-            .put(format!("http://{portal}/mgmt{path}"))
+            .put(self.mgmt_url(path))
             .bearer_auth(&self.token)
             .json(body)
             .send()
@@ -90,13 +95,9 @@ impl Deployment {
 
     /// A management `GET` on the portal node: its status and body.
     async fn get(&self, path: &str) -> (StatusCode, String) {
-        let portal = self
-            .portal
-            .portal_addr
-            .expect("a portal node serves the portal");
         let response = self
             .http
-            .get(format!("http://{portal}/mgmt{path}"))
+            .get(self.mgmt_url(path))
             .bearer_auth(&self.token)
             .send()
             .await
