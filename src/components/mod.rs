@@ -1,4 +1,5 @@
-//! Building blocks shared by the pages: the signed-in frame, form fields, the copy button.
+//! Building blocks shared by the pages: the signed-in frame, form fields, the copy button,
+//! the notice that says what became of the last change.
 
 mod api_tabs;
 mod charts;
@@ -8,6 +9,7 @@ mod copy_button;
 mod field;
 mod frame;
 mod interactive;
+mod save_notice;
 
 pub use api_tabs::ApiTabs;
 pub use charts::{CallsChart, LatencyChart};
@@ -17,3 +19,4 @@ pub use copy_button::CopyButton;
 pub use field::{FormError, TextField, error_text, form_feedback};
 pub use frame::{Protected, ServiceFrame, SignedIn};
 pub use interactive::Interactive;
+pub use save_notice::SaveNotice;

@@ -6,8 +6,8 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    ApiTabs, CopyButton, FormError, Interactive, Protected, ServiceFrame, TextField, confirm,
-    form_feedback,
+    ApiTabs, CopyButton, FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField,
+    confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -122,9 +122,7 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
         }
     });
     view! {
-        <Show when=move || saved.get()>
-            <p class="toast success" role="status">"Saved — live on the gateway"</p>
-        </Show>
+        <SaveNotice saving=Signal::derive(move || save.pending().get() || remove_operation.pending().get() || update.pending().get()) saved/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {

@@ -3,7 +3,7 @@
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
 use crate::components::{
-    FormError, Interactive, Protected, ServiceFrame, TextField, confirm, form_feedback,
+    FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField, confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -110,9 +110,7 @@ fn Products(service: Signal<String>) -> impl IntoView {
                 <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add product"</button>
             </div>
             <p class="lead">"A product bundles APIs; subscriptions to it open them all."</p>
-            <Show when=move || saved.get()>
-                <p class="toast success" role="status">"Saved — live on the gateway"</p>
-            </Show>
+            <SaveNotice saving=Signal::derive(move || save.pending().get() || remove.pending().get()) saved/>
             <FormError message=Signal::derive(remove_message)/>
             <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
                 {move || Suspend::new(async move {

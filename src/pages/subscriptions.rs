@@ -6,7 +6,8 @@ use crate::api::subscriptions::{
     subscription_keys, subscriptions_page,
 };
 use crate::components::{
-    FormError, Interactive, Protected, ServiceFrame, TextField, confirm, form_feedback,
+    FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField, confirm, error_text,
+    form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -42,16 +43,33 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
     );
     let adding = RwSignal::new(false);
     let saved = RwSignal::new(false);
+    // A refused key or state change says why (the form shows its own errors).
+    let change_error = RwSignal::new(None::<String>);
+    let saving = Signal::derive(move || {
+        create.pending().get() || regenerate.pending().get() || set_state.pending().get()
+    });
     Effect::new(move |_| {
-        let created = matches!(create.value().get(), Some(Ok(errors)) if errors.is_empty());
-        if created {
-            adding.set(false);
+        if saving.get() {
+            change_error.set(None);
         }
-        let changed = matches!(regenerate.value().get(), Some(Ok(())))
-            || matches!(set_state.value().get(), Some(Ok(())));
-        if created || changed {
+    });
+    // One effect per action: each reacts to its own outcome only, so an earlier success
+    // never comes back when a later change fails.
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(errors)) if errors.is_empty()) {
+            adding.set(false);
             saved.set(true);
         }
+    });
+    Effect::new(move |_| match regenerate.value().get() {
+        Some(Ok(())) => saved.set(true),
+        Some(Err(error)) => change_error.set(Some(error_text(&error))),
+        None => {}
+    });
+    Effect::new(move |_| match set_state.value().get() {
+        Some(Ok(())) => saved.set(true),
+        Some(Err(error)) => change_error.set(Some(error_text(&error))),
+        None => {}
     });
     view! {
         <Interactive>
@@ -59,9 +77,8 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                 <h1>"Subscriptions"</h1>
                 <button type="button" class="button primary" on:click=move |_| adding.set(true)>"Add subscription"</button>
             </div>
-            <Show when=move || saved.get()>
-                <p class="toast success" role="status">"Saved — live on the gateway"</p>
-            </Show>
+            <SaveNotice saving saved/>
+            <FormError message=change_error/>
             <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -102,7 +119,7 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
                     }
                 })}
             </Suspense>
