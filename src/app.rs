@@ -32,6 +32,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                // After the app, so that hydration (which starts at the body's first node)
+                // never meets it.
+                <noscript>
+                    <p class="noscript" role="alert">
+                        "The Portcullis portal needs JavaScript and WebAssembly: allow them for this site to use it. (The gateway does not need them.)"
+                    </p>
+                </noscript>
             </body>
         </html>
     }

@@ -41,3 +41,18 @@ test("the policy editor waits for the page to be interactive, and saves what was
   expect(response.status()).toBe(200);
   expect(response.headers()["x-typed-early"]).toBe("kept");
 });
+
+test("without script the page says what it needs", async ({ browser, baseURL }) => {
+  // Pages stream their data in and hydrate; without script they cannot work at all.
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const page = await context.newPage();
+  await page.goto("/sign-in");
+  await expect(page.getByRole("alert").filter({ hasText: "needs JavaScript and WebAssembly" })).toBeVisible();
+  await context.close();
+});
+
+test("with script the no-script notice is not shown", async ({ page }) => {
+  await page.goto("/sign-in");
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  await expect(page.getByText("needs JavaScript and WebAssembly")).toBeHidden();
+});
