@@ -23,6 +23,9 @@ export default defineConfig({
   // portal.spec.ts creates the administrator; the others sign in (or create it when alone).
   fullyParallel: false,
   timeout: 30_000,
+  // Assertions wait up to 10 s: CI builds and tests on two busy cores, and the second run
+  // holds every page's wasm back 1.5 s. A real failure still fails, only later.
+  expect: { timeout: 10_000 },
   retries: 0,
   workers: 1,
   reporter: [["list"]],

@@ -100,4 +100,13 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await page.getByRole("button", { name: "Activate" }).click();
   await expect(page.getByText("active", { exact: true })).toBeVisible();
   expect((await call(page, fresh)).status()).toBe(200);
+
+  // A change the server refuses says why at the top of the page, and changes nothing: here
+  // the session has ended (signed out elsewhere) when Suspend is clicked.
+  await context.clearCookies();
+  await page.getByRole("button", { name: "Suspend" }).click();
+  await expect(page.locator(".form-error").filter({ hasText: "Your session has ended; sign in again." })).toBeVisible();
+  await expect(page.getByText("Saved — live on the gateway")).toBeHidden();
+  await page.screenshot({ path: "test-results/subscriptions-refused.png", fullPage: true });
+  expect((await call(page, fresh)).status()).toBe(200);
 });
