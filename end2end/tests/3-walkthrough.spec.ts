@@ -101,12 +101,20 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await expect(page.getByText("active", { exact: true })).toBeVisible();
   expect((await call(page, fresh)).status()).toBe(200);
 
-  // A change the server refuses says why at the top of the page, and changes nothing: here
-  // the session has ended (signed out elsewhere) when Suspend is clicked.
+  // The session ends while the page is open (signed out elsewhere): Suspend is refused, the
+  // page says so once, pinned to the top, and offers to sign in again — back to this page.
   await context.clearCookies();
   await page.getByRole("button", { name: "Suspend" }).click();
-  await expect(page.locator(".form-error").filter({ hasText: "Your session has ended; sign in again." })).toBeVisible();
+  const ended = page.getByRole("alert").filter({ hasText: "Your session has ended" });
+  await expect(ended).toHaveCount(1);
+  await expect(ended).toBeVisible();
   await expect(page.getByText("Saved — live on the gateway")).toBeHidden();
-  await page.screenshot({ path: "test-results/subscriptions-refused.png", fullPage: true });
+  await page.screenshot({ path: "test-results/session-ended.png", fullPage: true });
   expect((await call(page, fresh)).status()).toBe(200);
+  await ended.getByRole("link", { name: "Sign in again" }).click();
+  await page.getByLabel("Username").fill(ADMIN.username);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/services\/flowdemo\/subscriptions$/);
+  await expect(page.getByRole("button", { name: "Suspend" })).toBeVisible();
 });

@@ -4,6 +4,10 @@ use crate::api::FieldErrors;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// What every server function that needs an administrator answers once the session is gone.
+/// The portal recognises it (`components::errors`) and offers to sign in again.
+pub const SESSION_ENDED: &str = "Your session has ended; sign in again.";
+
 /// Whether the installation still needs its first administrator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SetupStatus {

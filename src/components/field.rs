@@ -1,5 +1,6 @@
 //! Labelled form inputs that show their field's error.
 
+use super::error_text;
 use crate::api::FieldErrors;
 use leptos::prelude::*;
 
@@ -68,24 +69,6 @@ pub fn TextField(
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
             <p class="field-error" id=error_id role="alert">{error}</p>
         </div>
-    }
-}
-
-/// An error about the whole form (or the server) rather than one field.
-#[component]
-pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    view! {
-        <Show when=move || message.get().is_some()>
-            <p class="form-error" role="alert">{move || message.get()}</p>
-        </Show>
-    }
-}
-
-/// The message of a server function error, without the framework's prefix.
-pub fn error_text(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The frame around every signed-in page: header with the user and **Sign out**, and — inside
-//! a service — the side navigation. [`Protected`] sends visitors without a session to sign-in.
+//! a service — the side navigation. [`Protected`] sends visitors without a session to sign-in,
+//! and tells one whose session ends while a page is open (see `errors`).
 
+use super::{LoadError, SessionEnded};
 use crate::api::auth::{SetupStatus, SignOut, current_admin, setup_state};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -17,6 +19,14 @@ pub fn Protected(children: ChildrenFn) -> impl IntoView {
         |_| async { (current_admin().await, setup_state().await) },
     );
     let location = use_location();
+    let sign_in_here = move || {
+        format!(
+            "/sign-in?next={}",
+            urlencode(&location.pathname.get_untracked())
+        )
+    };
+    let session_ended = RwSignal::new(false);
+    provide_context(SessionEnded(session_ended));
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -26,6 +36,13 @@ pub fn Protected(children: ChildrenFn) -> impl IntoView {
                         provide_context(SignedIn(name.clone()));
                         view! {
                             <Header name/>
+                            <Show when=move || session_ended.get()>
+                                <p class="session-ended" role="alert">
+                                    "Your session has ended, so this page can no longer load or save anything. "
+                                    <a href=sign_in_here>"Sign in again"</a>
+                                    " to go on; you come back to this page."
+                                </p>
+                            </Show>
                             {children.with_value(|children| children())}
                         }
                             .into_any()
@@ -33,13 +50,9 @@ pub fn Protected(children: ChildrenFn) -> impl IntoView {
                     (Ok(None), Ok(SetupStatus::NeedsAdministrator)) => {
                         view! { <Redirect path="/setup"/> }.into_any()
                     }
-                    (Ok(None), _) => {
-                        let next = location.pathname.get_untracked();
-                        let path = format!("/sign-in?next={}", urlencode(&next));
-                        view! { <Redirect path/> }.into_any()
-                    }
+                    (Ok(None), _) => view! { <Redirect path=sign_in_here()/> }.into_any(),
                     (Err(error), _) => {
-                        view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any()
+                        view! { <LoadError error/> }.into_any()
                     }
                 }
             })}

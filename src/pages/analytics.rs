@@ -4,7 +4,7 @@
 
 use crate::api::analytics::{AnalyticsData, BreakdownRow, analytics, recent_requests};
 use crate::components::{
-    CallsChart, Interactive, LatencyChart, Protected, ServiceFrame, error_text,
+    CallsChart, Interactive, LatencyChart, LoadError, Protected, ServiceFrame,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -86,7 +86,7 @@ fn Overview(service: Signal<String>) -> impl IntoView {
                 match data.await {
                     Ok(Some(data)) => view! { <OverviewView data/> }.into_any(),
                     Ok(None) => view! { <p class="hint">"Choose the start and end (UTC) of the range."</p> }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -243,7 +243,7 @@ fn RequestsView(service: Signal<String>) -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -6,8 +6,8 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    ApiTabs, CopyButton, FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField,
-    confirm, form_feedback,
+    ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame,
+    TextField, confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -136,7 +136,7 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -2,7 +2,7 @@
 
 use crate::api::apis::{CreateApi, list_apis, name_from_display_name};
 use crate::components::{
-    FormError, Interactive, Protected, ServiceFrame, TextField, form_feedback,
+    FormError, Interactive, LoadError, Protected, ServiceFrame, TextField, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -100,7 +100,7 @@ fn ApiList(service: Signal<String>) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <LoadError error/> }.into_any(),
                     }
                 })}
             </Suspense>

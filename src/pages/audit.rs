@@ -1,7 +1,7 @@
 //! A service's **Audit log**: who changed what, when, newest first, filterable by resource.
 
 use crate::api::audit::list_audit;
-use crate::components::{Interactive, Protected, ServiceFrame};
+use crate::components::{Interactive, LoadError, Protected, ServiceFrame};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -76,7 +76,7 @@ fn AuditLog(name: Signal<String>) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <LoadError error/> }.into_any(),
                     }
                 })}
             </Transition>

@@ -7,7 +7,7 @@ use crate::api::console::{
     BUILT_IN_SUBSCRIPTION, ConsoleData, ConsoleKey, ConsoleOperation, ConsoleRequest,
     ConsoleResponse, HeaderPair, SendConsoleRequest, TraceView, console_page,
 };
-use crate::components::{ApiTabs, Interactive, Protected, ServiceFrame, error_text};
+use crate::components::{ApiTabs, Interactive, LoadError, Protected, ServiceFrame};
 use crate::console_url::{request_url, template_parameters};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -33,7 +33,7 @@ pub fn ConsolePage() -> impl IntoView {
                                 <div class="empty"><p>"This API has no operations yet: add one on the Design tab, then test it here."</p></div>
                             }.into_any(),
                             Ok(page) => view! { <Console page service/> }.into_any(),
-                            Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                            Err(error) => view! { <LoadError error/> }.into_any(),
                         }
                     })}
                 </Suspense>
@@ -251,7 +251,7 @@ fn Console(page: ConsoleData, service: Signal<String>) -> impl IntoView {
                     </div>
                     {move || match send.value().get() {
                         None => ().into_any(),
-                        Some(Err(error)) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                        Some(Err(error)) => view! { <LoadError error/> }.into_any(),
                         Some(Ok(response)) => view! { <ResponseView response tab/> }.into_any(),
                     }}
                 </section>

@@ -2,7 +2,7 @@
 //! replaced by the scope above, for a caller with or without a product subscription.
 
 use crate::api::policies::{EffectivePolicy, OperationChoice, ProductChoice, ScopeRef};
-use crate::components::error_text;
+use crate::components::LoadError;
 use leptos::prelude::*;
 
 #[component]
@@ -77,7 +77,7 @@ pub fn EffectivePolicyPanel(
             }}
             {move || match calculate.value().get() {
                 Some(Ok(xml)) => view! { <pre class="code" data-testid="effective-policy">{xml}</pre> }.into_any(),
-                Some(Err(error)) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                Some(Err(error)) => view! { <LoadError error/> }.into_any(),
                 None => ().into_any(),
             }}
         </section>

@@ -7,7 +7,7 @@ use crate::api::policies::{
     PolicyDiagnostic, PolicyPageData, ResetPolicy, SavePolicy, ScopeRef, policy_page,
 };
 use crate::components::{
-    ApiTabs, CodeEditor, Interactive, Jump, Protected, ServiceFrame, confirm, error_text,
+    ApiTabs, CodeEditor, Interactive, Jump, LoadError, Protected, ServiceFrame, confirm, error_text,
 };
 use crate::pages::effective_policy::EffectivePolicyPanel;
 use crate::pages::policy_forms::{IpFilterForm, RateLimitForm};
@@ -50,7 +50,7 @@ pub fn PolicyPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match data.await {
                             Ok(data) => view! { <PolicyEditor data service scope reset/> }.into_any(),
-                            Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                            Err(error) => view! { <LoadError error/> }.into_any(),
                         }
                     })}
                 </Suspense>

@@ -3,7 +3,8 @@
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
 use crate::components::{
-    FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField, confirm, form_feedback,
+    FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame, TextField, confirm,
+    form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -125,7 +126,7 @@ fn Products(service: Signal<String>) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <LoadError error/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -1,7 +1,7 @@
 //! A service's **Overview**: its gateway URL (with a copy button) and what it is.
 
 use crate::api::services::get_service;
-use crate::components::{CopyButton, Protected, ServiceFrame};
+use crate::components::{CopyButton, LoadError, Protected, ServiceFrame};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -54,7 +54,7 @@ fn Overview(name: Signal<String>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -1,7 +1,7 @@
 //! **Services**: the list and **Add service**.
 
 use crate::api::services::{CreateService, list_services};
-use crate::components::{FormError, Interactive, Protected, TextField, form_feedback};
+use crate::components::{FormError, Interactive, LoadError, Protected, TextField, form_feedback};
 use leptos::prelude::*;
 
 #[component]
@@ -97,7 +97,7 @@ fn ServicesList() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                            Err(error) => view! { <LoadError error/> }.into_any(),
                         }
                     })}
                 </Suspense>

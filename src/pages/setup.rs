@@ -2,7 +2,7 @@
 //! printed.
 
 use crate::api::auth::{CreateAdministrator, SetupStatus, setup_state};
-use crate::components::{FormError, Interactive, TextField, form_feedback};
+use crate::components::{FormError, Interactive, LoadError, TextField, form_feedback};
 use leptos::prelude::*;
 
 #[component]
@@ -25,7 +25,7 @@ pub fn SetupPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert">{crate::components::error_text(&error)}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>

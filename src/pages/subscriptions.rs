@@ -6,8 +6,8 @@ use crate::api::subscriptions::{
     subscription_keys, subscriptions_page,
 };
 use crate::components::{
-    FormError, Interactive, Protected, SaveNotice, ServiceFrame, TextField, confirm, error_text,
-    form_feedback,
+    FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame, TextField, confirm,
+    error_text, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -119,7 +119,7 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{error_text(&error)}</p> }.into_any(),
+                        Err(error) => view! { <LoadError error/> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -67,7 +67,7 @@ pub async fn require_admin() -> Result<(PortalState, Actor), ServerFnError> {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(axum::http::StatusCode::UNAUTHORIZED);
             }
-            Err(ServerFnError::new("Your session has ended; sign in again."))
+            Err(ServerFnError::new(crate::api::auth::SESSION_ENDED))
         }
     }
 }
