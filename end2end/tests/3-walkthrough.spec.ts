@@ -109,6 +109,8 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await expect(ended).toHaveCount(1);
   await expect(ended).toBeVisible();
   await expect(page.getByText("Saved — live on the gateway")).toBeHidden();
+  await expect(page.getByRole("banner").getByText("Signed out")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0);
   await page.screenshot({ path: "test-results/session-ended.png", fullPage: true });
   expect((await call(page, fresh)).status()).toBe(200);
   await ended.getByRole("link", { name: "Sign in again" }).click();

@@ -35,7 +35,7 @@ pub fn Protected(children: ChildrenFn) -> impl IntoView {
                     (Ok(Some(name)), _) => {
                         provide_context(SignedIn(name.clone()));
                         view! {
-                            <Header name/>
+                            <Header name ended=session_ended/>
                             <Show when=move || session_ended.get()>
                                 <p class="session-ended" role="alert">
                                     "Your session has ended, so this page can no longer load or save anything. "
@@ -71,9 +71,12 @@ fn urlencode(path: &str) -> String {
         .collect()
 }
 
+/// The top bar. Once the session has ended (`ended`) it no longer names the administrator
+/// or offers Sign out; the banner under it offers to sign in again.
 #[component]
-fn Header(name: String) -> impl IntoView {
+fn Header(name: String, ended: RwSignal<bool>) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let name = StoredValue::new(name);
     view! {
         <header class="topbar">
             <a class="brand" href="/services">
@@ -84,10 +87,12 @@ fn Header(name: String) -> impl IntoView {
                 <a href="/services">"Services"</a>
             </nav>
             <div class="user">
-                <span class="user-name">{name}</span>
-                <ActionForm action=sign_out>
-                    <button type="submit" class="button secondary small">"Sign out"</button>
-                </ActionForm>
+                <Show when=move || !ended.get() fallback=|| view! { <span class="user-name">"Signed out"</span> }>
+                    <span class="user-name">{name.get_value()}</span>
+                    <ActionForm action=sign_out>
+                        <button type="submit" class="button secondary small">"Sign out"</button>
+                    </ActionForm>
+                </Show>
             </div>
         </header>
     }
