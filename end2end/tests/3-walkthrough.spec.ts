@@ -101,6 +101,15 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await expect(page.getByText("active", { exact: true })).toBeVisible();
   expect((await call(page, fresh)).status()).toBe(200);
 
+  // Cancel (after a confirmation): 401, and nothing left to cancel; Activate brings it back.
+  await page.getByRole("button", { name: "Cancel", exact: true }).click();
+  await expect(page.getByText("cancelled", { exact: true })).toBeVisible();
+  expect((await call(page, fresh)).status()).toBe(401);
+  await expect(page.getByRole("button", { name: "Cancel", exact: true })).toHaveCount(0);
+  await page.getByRole("button", { name: "Activate" }).click();
+  await expect(page.getByText("active", { exact: true })).toBeVisible();
+  expect((await call(page, fresh)).status()).toBe(200);
+
   // The session ends while the page is open (signed out elsewhere): Suspend is refused, the
   // page says so once, pinned to the top, and offers to sign in again — back to this page.
   await context.clearCookies();

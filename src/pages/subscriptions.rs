@@ -207,6 +207,7 @@ fn SubscriptionRow(
         });
     };
     let active = subscription.state == "active";
+    let cancelled = subscription.state == "cancelled";
     view! {
         <tr>
             <td><code>{subscription.name.clone()}</code></td>
@@ -241,7 +242,9 @@ fn SubscriptionRow(
                         } else {
                             view! { <button type="button" class="button secondary small" disabled=move || set_state.pending().get() on:click=move |_| change_state("active")>"Activate"</button> }.into_any()
                         }}
-                        <button type="button" class="button danger small" disabled=move || set_state.pending().get() on:click=move |_| change_state("cancelled")>"Cancel"</button>
+                        {(!cancelled).then(|| view! {
+                            <button type="button" class="button danger small" disabled=move || set_state.pending().get() on:click=move |_| change_state("cancelled")>"Cancel"</button>
+                        })}
                     </div>
                 </Interactive>
             </td>
