@@ -110,13 +110,21 @@ test("products, subscriptions and keys control the gateway at once", async ({ pa
   await expect(page.getByText("active", { exact: true })).toBeVisible();
   expect((await call(page, fresh)).status()).toBe(200);
 
-  // The session ends while the page is open (signed out elsewhere): Suspend is refused, the
-  // page says so once, pinned to the top, and offers to sign in again — back to this page.
+  // The session ends while the page is open (signed out elsewhere): Create and Suspend are
+  // refused, the page says so once, pinned to the top, and offers to sign in again — back
+  // to this page. Nothing on the page is lost: the form keeps what was typed, the list stays.
+  await page.getByRole("button", { name: "Add subscription" }).click();
+  await page.getByLabel("Name", { exact: true }).fill("second");
+  await page.getByLabel("Display name").fill("Second tester");
   await context.clearCookies();
-  await page.getByRole("button", { name: "Suspend" }).click();
+  await page.getByRole("button", { name: "Create" }).click();
   const ended = page.getByRole("alert").filter({ hasText: "Your session has ended" });
-  await expect(ended).toHaveCount(1);
   await expect(ended).toBeVisible();
+  await expect(page.getByLabel("Display name")).toHaveValue("Second tester");
+  await page.getByRole("button", { name: "Suspend" }).click();
+  await expect(page.getByRole("button", { name: "Suspend" })).toBeEnabled();
+  await expect(ended).toHaveCount(1);
+  await expect(page.getByRole("cell", { name: "tester", exact: true })).toBeVisible();
   await expect(page.getByText("Saved — live on the gateway")).toBeHidden();
   await expect(page.getByRole("banner").getByText("Signed out")).toBeVisible();
   await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0);

@@ -21,4 +21,4 @@ pub use errors::{FormError, LoadError, SessionEnded, error_text};
 pub use field::{TextField, form_feedback};
 pub use frame::{Protected, ServiceFrame, SignedIn};
 pub use interactive::Interactive;
-pub use save_notice::SaveNotice;
+pub use save_notice::{SaveNotice, SaveState};

@@ -6,8 +6,8 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame,
-    TextField, confirm, form_feedback,
+    ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, SaveState,
+    ServiceFrame, TextField, confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -79,25 +79,17 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
     let remove_operation = ServerAction::<DeleteOperation>::new();
     let remove_api = ServerAction::<DeleteApi>::new();
     let update = ServerAction::<UpdateApi>::new();
+    let saves = SaveState::new();
     let detail = Resource::new(
-        move || {
-            (
-                service.get(),
-                api.get(),
-                save.version().get(),
-                remove_operation.version().get(),
-                update.version().get(),
-            )
-        },
-        |(service, api, _, _, _)| get_api(service, api),
+        move || (service.get(), api.get(), saves.successes()),
+        |(service, api, _)| get_api(service, api),
     );
     let editing = RwSignal::new(false);
     let form = OperationForm::new();
     let query = use_query_map();
-    let saved = RwSignal::new(false);
     Effect::new(move |_| {
         if query.read().get("saved").is_some() {
-            saved.set(true);
+            saves.show_saved();
         }
     });
     Effect::new(move |_| {
@@ -105,12 +97,12 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
             && errors.is_empty()
         {
             form.open.set(false);
-            saved.set(true);
+            saves.succeeded();
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = remove_operation.value().get() {
-            saved.set(true);
+            saves.succeeded();
         }
     });
     Effect::new(move |_| {
@@ -118,11 +110,11 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
             && errors.is_empty()
         {
             editing.set(false);
-            saved.set(true);
+            saves.succeeded();
         }
     });
     view! {
-        <SaveNotice saving=Signal::derive(move || save.pending().get() || remove_operation.pending().get() || update.pending().get()) saved/>
+        <SaveNotice saving=Signal::derive(move || save.pending().get() || remove_operation.pending().get() || update.pending().get()) state=saves/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {

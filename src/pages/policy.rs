@@ -7,7 +7,8 @@ use crate::api::policies::{
     PolicyDiagnostic, PolicyPageData, ResetPolicy, SavePolicy, ScopeRef, policy_page,
 };
 use crate::components::{
-    ApiTabs, CodeEditor, Interactive, Jump, LoadError, Protected, ServiceFrame, confirm, error_text,
+    ApiTabs, CodeEditor, FormError, Interactive, Jump, LoadError, Protected, ServiceFrame, confirm,
+    error_text,
 };
 use crate::pages::effective_policy::EffectivePolicyPanel;
 use crate::pages::policy_forms::{IpFilterForm, RateLimitForm};
@@ -36,8 +37,15 @@ pub fn PolicyPage() -> impl IntoView {
         }
     };
     let reset = ServerAction::<ResetPolicy>::new();
+    // Reload after a reset that went through only: a refused one leaves the editor as it was.
+    let resets = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = reset.value().get() {
+            resets.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(
-        move || (service.get(), scope.get(), reset.version().get()),
+        move || (service.get(), scope.get(), resets.get()),
         |(service, scope, _)| policy_page(service, scope),
     );
     view! {
@@ -161,6 +169,10 @@ fn PolicyEditor(
                     </button>
                 </div>
             </div>
+            <FormError message=Signal::derive(move || match reset.value().get() {
+                Some(Err(error)) => Some(error_text(&error)),
+                _ => None,
+            })/>
             <p class="hint">
                 "Sections run in order: inbound, backend (forward-request calls the backend), outbound; on-error runs after any error. "
                 <code>"<base />"</code>

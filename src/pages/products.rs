@@ -3,8 +3,8 @@
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
 use crate::components::{
-    FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame, TextField, confirm,
-    form_feedback,
+    FormError, Interactive, LoadError, Protected, SaveNotice, SaveState, ServiceFrame, TextField,
+    confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -85,18 +85,23 @@ impl ProductForm {
 fn Products(service: Signal<String>) -> impl IntoView {
     let save = ServerAction::<SaveProduct>::new();
     let remove = ServerAction::<DeleteProduct>::new();
+    let saves = SaveState::new();
     let data = Resource::new(
-        move || (service.get(), save.version().get(), remove.version().get()),
-        |(service, _, _)| products_page(service),
+        move || (service.get(), saves.successes()),
+        |(service, _)| products_page(service),
     );
     let form = ProductForm::new();
-    let saved = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(errors)) = save.value().get()
             && errors.is_empty()
         {
             form.open.set(false);
-            saved.set(true);
+            saves.succeeded();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(None)) = remove.value().get() {
+            saves.succeeded();
         }
     });
     let remove_message = move || match remove.value().get() {
@@ -111,7 +116,7 @@ fn Products(service: Signal<String>) -> impl IntoView {
                 <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add product"</button>
             </div>
             <p class="lead">"A product bundles APIs; subscriptions to it open them all."</p>
-            <SaveNotice saving=Signal::derive(move || save.pending().get() || remove.pending().get()) saved/>
+            <SaveNotice saving=Signal::derive(move || save.pending().get() || remove.pending().get()) state=saves/>
             <FormError message=Signal::derive(remove_message)/>
             <Suspense fallback=|| view! { <p class="loading">"Loading products…"</p> }>
                 {move || Suspend::new(async move {

@@ -6,8 +6,8 @@ use crate::api::subscriptions::{
     subscription_keys, subscriptions_page,
 };
 use crate::components::{
-    FormError, Interactive, LoadError, Protected, SaveNotice, ServiceFrame, TextField, confirm,
-    error_text, form_feedback,
+    FormError, Interactive, LoadError, Protected, SaveNotice, SaveState, ServiceFrame, TextField,
+    confirm, error_text, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -30,19 +30,12 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
     let create = ServerAction::<CreateSubscription>::new();
     let regenerate = ServerAction::<RegenerateKey>::new();
     let set_state = ServerAction::<SetSubscriptionState>::new();
+    let saves = SaveState::new();
     let data = Resource::new(
-        move || {
-            (
-                service.get(),
-                create.version().get(),
-                regenerate.version().get(),
-                set_state.version().get(),
-            )
-        },
-        |(service, _, _, _)| subscriptions_page(service),
+        move || (service.get(), saves.successes()),
+        |(service, _)| subscriptions_page(service),
     );
     let adding = RwSignal::new(false);
-    let saved = RwSignal::new(false);
     // A refused key or state change says why (the form shows its own errors).
     let change_error = RwSignal::new(None::<String>);
     let saving = Signal::derive(move || {
@@ -58,16 +51,16 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(errors)) if errors.is_empty()) {
             adding.set(false);
-            saved.set(true);
+            saves.succeeded();
         }
     });
     Effect::new(move |_| match regenerate.value().get() {
-        Some(Ok(())) => saved.set(true),
+        Some(Ok(())) => saves.succeeded(),
         Some(Err(error)) => change_error.set(Some(error_text(&error))),
         None => {}
     });
     Effect::new(move |_| match set_state.value().get() {
-        Some(Ok(())) => saved.set(true),
+        Some(Ok(())) => saves.succeeded(),
         Some(Err(error)) => change_error.set(Some(error_text(&error))),
         None => {}
     });
@@ -77,7 +70,7 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                 <h1>"Subscriptions"</h1>
                 <button type="button" class="button primary" on:click=move |_| adding.set(true)>"Add subscription"</button>
             </div>
-            <SaveNotice saving saved/>
+            <SaveNotice saving state=saves/>
             <FormError message=change_error/>
             <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
                 {move || Suspend::new(async move {
