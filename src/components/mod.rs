@@ -10,6 +10,7 @@ mod errors;
 mod field;
 mod frame;
 mod interactive;
+mod row_actions;
 mod save_notice;
 
 pub use api_tabs::ApiTabs;
@@ -21,4 +22,5 @@ pub use errors::{FormError, LoadError, SessionEnded, error_text};
 pub use field::{TextField, form_feedback};
 pub use frame::{Protected, ServiceFrame, SignedIn};
 pub use interactive::Interactive;
+pub use row_actions::RowActions;
 pub use save_notice::{SaveNotice, SaveState};

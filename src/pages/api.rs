@@ -6,8 +6,8 @@ use crate::api::apis::{
     UpdateApi, get_api, name_from_display_name,
 };
 use crate::components::{
-    ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, SaveState,
-    ServiceFrame, TextField, confirm, form_feedback,
+    ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, RowActions, SaveNotice,
+    SaveState, ServiceFrame, TextField, confirm, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -230,40 +230,20 @@ fn ApiView(
                                             <td>{operation.display_name.clone()}</td>
                                             <td><span class="method">{operation.method.clone()}</span></td>
                                             <td><code>{operation.url_template.clone()}</code></td>
-                                            <td class="row-actions">
-                                                <a
-                                                    class="button secondary small"
-                                                    aria-label=format!("Policies of {}", operation.display_name)
-                                                    href=format!("/services/{}/apis/{}/operations/{}/policies", service.get_untracked(), api, name)
-                                                >
-                                                    "Policies"
-                                                </a>
-                                                <button
-                                                    type="button"
-                                                    class="button secondary small"
-                                                    aria-label=format!("Edit {}", operation.display_name)
-                                                    on:click=move |_| form.start_edit(&edit_target)
-                                                >
-                                                    "Edit"
-                                                </button>
-                                                <button
-                                                    type="button"
-                                                    class="button secondary small"
-                                                    aria-label=format!("Delete {}", operation.display_name)
-                                                    disabled=move || remove_operation.pending().get()
-                                                    on:click=move |_| {
-                                                        if confirm(&message) {
-                                                            remove_operation.dispatch(DeleteOperation {
-                                                                service: service.get_untracked(),
-                                                                api: api.clone(),
-                                                                operation: name.clone(),
-                                                            });
-                                                        }
-                                                    }
-                                                >
-                                                    "Delete"
-                                                </button>
-                                            </td>
+                                            <RowActions
+                                                label=operation.display_name.clone()
+                                                policies_href=format!("/services/{}/apis/{}/operations/{}/policies", service.get_untracked(), api, name)
+                                                confirm_delete=message
+                                                deleting=remove_operation.pending()
+                                                on_edit=Callback::new(move |()| form.start_edit(&edit_target))
+                                                on_delete=Callback::new(move |()| {
+                                                    remove_operation.dispatch(DeleteOperation {
+                                                        service: service.get_untracked(),
+                                                        api: api.clone(),
+                                                        operation: name.clone(),
+                                                    });
+                                                })
+                                            />
                                         </tr>
                                     }
                                 })

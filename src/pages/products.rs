@@ -3,8 +3,8 @@
 use crate::api::apis::name_from_display_name;
 use crate::api::products::{ApiChoice, DeleteProduct, ProductSummary, SaveProduct, products_page};
 use crate::components::{
-    FormError, Interactive, LoadError, Protected, SaveNotice, SaveState, ServiceFrame, TextField,
-    confirm, form_feedback,
+    FormError, Interactive, LoadError, Protected, RowActions, SaveNotice, SaveState, ServiceFrame,
+    TextField, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -182,40 +182,20 @@ fn ProductTable(
                                     <td>{if product.subscription_required { "required" } else { "not required" }}</td>
                                     <td>{if product.published { "Published" } else { "Not published" }}</td>
                                     <td>{if product.apis.is_empty() { "—".to_owned() } else { product.apis.join(", ") }}</td>
-                                    <td class="row-actions">
-                                        <a
-                                            class="button secondary small"
-                                            aria-label=format!("Policies of {}", product.display_name)
-                                            href=format!("/services/{}/products/{}/policies", service.get_untracked(), product.name)
-                                        >
-                                            "Policies"
-                                        </a>
-                                        <button
-                                            type="button"
-                                            class="button secondary small"
-                                            aria-label=format!("Edit {}", product.display_name)
-                                            on:click=move |_| form.start_edit(&edit_target)
-                                        >
-                                            "Edit"
-                                        </button>
-                                        <button
-                                            type="button"
-                                            class="button secondary small"
-                                            aria-label=format!("Delete {}", product.display_name)
-                                            disabled=move || remove.pending().get()
-                                            on:click=move |_| {
-                                                if confirm(&message) {
-                                                    remove.dispatch(DeleteProduct {
-                                                        service: service.get_untracked(),
-                                                        product: name.clone(),
-                                                        with_subscriptions: true,
-                                                    });
-                                                }
-                                            }
-                                        >
-                                            "Delete"
-                                        </button>
-                                    </td>
+                                    <RowActions
+                                        label=product.display_name.clone()
+                                        policies_href=format!("/services/{}/products/{}/policies", service.get_untracked(), product.name)
+                                        confirm_delete=message
+                                        deleting=remove.pending()
+                                        on_edit=Callback::new(move |()| form.start_edit(&edit_target))
+                                        on_delete=Callback::new(move |()| {
+                                            remove.dispatch(DeleteProduct {
+                                                service: service.get_untracked(),
+                                                product: name.clone(),
+                                                with_subscriptions: true,
+                                            });
+                                        })
+                                    />
                                 </tr>
                             }
                         })
