@@ -115,8 +115,15 @@ fn push_text(element: &mut Element, value: &str, offset: usize) {
     }
 }
 
+/// Elements nest at most this deep (`<policies>` counts as 1). Everything that walks the tree
+/// later — compiling, `<base/>` flattening, the effective policy, dropping the tree — recurses
+/// once per level, so this bound is what keeps a hostile document from exhausting a thread's
+/// stack. Real documents stay under 10; APIM's own examples under 8.
+pub const MAX_ELEMENT_DEPTH: usize = 64;
+
 /// Parses a whole document into its root element. Comments and processing instructions are
-/// skipped; text outside the root and a second root are faults.
+/// skipped; text outside the root, a second root and nesting deeper than
+/// [`MAX_ELEMENT_DEPTH`] are faults.
 pub fn parse(text: &str) -> Result<Element, Diagnostic> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
@@ -138,9 +145,15 @@ pub fn parse(text: &str) -> Result<Element, Diagnostic> {
                 ));
             }
             Event::Start(start) => {
+                if stack.len() >= MAX_ELEMENT_DEPTH {
+                    return Err(too_deep(text, position));
+                }
                 stack.push(open(text, &start, position)?);
             }
             Event::Empty(start) => {
+                if stack.len() >= MAX_ELEMENT_DEPTH {
+                    return Err(too_deep(text, position));
+                }
                 let element = open(text, &start, position)?;
                 close(element, &mut stack, &mut root);
             }
@@ -191,6 +204,16 @@ pub fn parse(text: &str) -> Result<Element, Diagnostic> {
     root.ok_or_else(|| Diagnostic::at(text, text.len(), "the document is empty."))
 }
 
+fn too_deep(text: &str, offset: usize) -> Diagnostic {
+    Diagnostic::at(
+        text,
+        offset,
+        format!(
+            "elements nest more than {MAX_ELEMENT_DEPTH} levels deep; a policy document may nest at most {MAX_ELEMENT_DEPTH}."
+        ),
+    )
+}
+
 fn open(text: &str, start: &BytesStart<'_>, offset: usize) -> Result<Element, Diagnostic> {
     Ok(Element {
         name: String::from_utf8_lossy(start.name().as_ref()).into_owned(),
@@ -237,6 +260,24 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_the_fault_names_the_limit_and_place() {
+        let nested = |levels: usize| {
+            let mut doc = "<a>".repeat(levels);
+            doc.push_str(&"</a>".repeat(levels));
+            doc
+        };
+        assert!(parse(&nested(MAX_ELEMENT_DEPTH)).is_ok());
+        let fault = parse(&nested(MAX_ELEMENT_DEPTH + 1)).unwrap_err();
+        assert_eq!((fault.line, fault.column), (1, 3 * MAX_ELEMENT_DEPTH + 1));
+        assert!(fault.message.contains("at most 64"), "{}", fault.message);
+        // An empty element at the limit is refused the same way.
+        let mut doc = "<a>".repeat(MAX_ELEMENT_DEPTH);
+        doc.push_str("<b/>");
+        doc.push_str(&"</a>".repeat(MAX_ELEMENT_DEPTH));
+        assert!(parse(&doc).is_err());
     }
 
     #[test]

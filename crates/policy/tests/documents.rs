@@ -304,3 +304,55 @@ fn a_section_without_base_drops_inheritance() {
         ["return-response"]
     );
 }
+
+/// `levels` nested `<choose><when>`, with a `set-header` at the bottom.
+fn nested_choose(levels: usize) -> String {
+    let open = r#"<choose><when condition="@(true)">"#;
+    let mut text = String::from("<policies><inbound>");
+    text.push_str(&open.repeat(levels));
+    text.push_str(
+        r#"<set-header name="x-deep" exists-action="override"><value>1</value></set-header>"#,
+    );
+    text.push_str(&"</when></choose>".repeat(levels));
+    text.push_str("</inbound></policies>");
+    text
+}
+
+/// Runs `work` on a thread with a tokio worker's stack (2 MiB): a recursion that is not
+/// bounded overflows it and aborts the test process.
+fn on_a_worker_sized_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(work)
+        .expect("a thread")
+        .join()
+        .expect("no panic")
+}
+
+#[test]
+fn hostile_nesting_is_refused_naming_the_limit_not_a_stack_overflow() {
+    let text = nested_choose(5_000);
+    assert!(
+        text.len() > 200_000 && text.len() < 256 * 1024,
+        "{}",
+        text.len()
+    );
+    let fault = on_a_worker_sized_stack(move || compile(&text, ScopeKind::Api).unwrap_err());
+    assert!(fault.contains("Line 1, column"), "{fault}");
+    assert!(fault.contains("at most 64"), "{fault}");
+}
+
+#[test]
+fn the_deepest_document_allowed_compiles_flattens_and_prints_on_a_worker_stack() {
+    // 2 (policies, inbound) + 2 per level + 1 (set-header) = 63 ≤ 64 elements deep.
+    let text = nested_choose(30);
+    on_a_worker_sized_stack(move || {
+        let api = Arc::new(compile(&text, ScopeKind::Api).expect("it compiles"));
+        let global = Arc::new(PolicyDocument::default_for(ScopeKind::Global, "global"));
+        let pipeline = Pipeline::new(vec![api.clone(), global.clone()]);
+        assert_eq!(pipeline.step_names(SectionKind::Inbound), ["choose"]);
+        let merged = effective_xml(&[&api, &global]);
+        compile(&merged, ScopeKind::Api).expect("the effective policy compiles");
+    });
+    assert!(compile(&nested_choose(32), ScopeKind::Api).is_err());
+}
