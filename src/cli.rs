@@ -4,6 +4,7 @@ use crate::portal;
 use clap::{Args, Parser, Subcommand};
 use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
+use portcullis_gateway::connection::ConnectionTimeouts;
 use portcullis_gateway::redis_counters::{CounterFailure, RedisSettings, SLOT_LEASE};
 use portcullis_server::config::Role;
 use portcullis_server::{Application, ServeConfig, config};
@@ -142,6 +143,20 @@ struct ServeArgs {
     /// Seconds to wait for a backend's response head.
     #[arg(long, env = "PORTCULLIS_BACKEND_TIMEOUT", default_value_t = 300)]
     backend_timeout: u64,
+    /// Seconds a caller has to send a whole request head, from its first byte (from accept
+    /// for a new connection); then it gets 408 and the connection is closed.
+    #[arg(long, env = "PORTCULLIS_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    header_read_timeout: u64,
+    /// Seconds a kept-alive caller connection may sit idle between requests.
+    #[arg(long, env = "PORTCULLIS_KEEP_ALIVE_TIMEOUT", default_value_t = 75)]
+    keep_alive_timeout: u64,
+    /// Seconds the gateway waits for the next part of a request body; then 408.
+    #[arg(long, env = "PORTCULLIS_BODY_READ_TIMEOUT", default_value_t = 60)]
+    body_read_timeout: u64,
+    /// Caller connections open at once. At the cap, a new caller takes the slot of the
+    /// connection that has waited longest for a request (idle or sending its head slowly).
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
     /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
     /// TLS-terminating proxy).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
@@ -223,6 +238,12 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut gateway = GatewaySettings {
         backend_timeout: Duration::from_secs(args.backend_timeout.max(1)),
+        timeouts: ConnectionTimeouts {
+            header_read: Duration::from_secs(args.header_read_timeout.max(1)),
+            keep_alive: Duration::from_secs(args.keep_alive_timeout.max(1)),
+            body_read: Duration::from_secs(args.body_read_timeout.max(1)),
+        },
+        max_connections: args.max_connections.max(1),
         trusted_proxies: args.trusted_proxies,
         workers: args.gateway_workers,
         ..GatewaySettings::default()

@@ -1,12 +1,16 @@
 //! One body type for everything the gateway sends: a streamed body passed through from the
-//! other side, a small body it made itself, or nothing.
+//! other side (the caller's, under the body-read timeout), a small body it made itself, or
+//! nothing.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -14,6 +18,8 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 pub enum GatewayBody {
     /// Streamed through frame by frame, never buffered whole.
     Streaming(Incoming),
+    /// The caller's request body on its way to the backend.
+    Caller(CallerBody),
     /// Produced by the gateway (error bodies, status answers).
     Full(Full<Bytes>),
     Empty,
@@ -36,6 +42,7 @@ impl Body for GatewayBody {
         // Every variant is Unpin, so the enum is too and plain re-borrowing is sound.
         match self.get_mut() {
             Self::Streaming(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Self::Caller(body) => Pin::new(body).poll_frame(cx),
             Self::Full(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
@@ -46,6 +53,7 @@ impl Body for GatewayBody {
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Streaming(body) => body.is_end_stream(),
+            Self::Caller(body) => body.inner.is_end_stream(),
             Self::Full(body) => body.is_end_stream(),
             Self::Empty => true,
         }
@@ -54,8 +62,106 @@ impl Body for GatewayBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Streaming(body) => body.size_hint(),
+            Self::Caller(body) => body.inner.size_hint(),
             Self::Full(body) => body.size_hint(),
             Self::Empty => SizeHint::with_exact(0),
         }
+    }
+}
+
+/// The caller stopped sending its request body: nothing arrived for the body-read timeout
+/// while the gateway was waiting for more (nginx's `client_body_timeout`, answered 408).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerBodyTimeout(pub Duration);
+
+impl fmt::Display for CallerBodyTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the caller sent nothing of its request body for {} s",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for CallerBodyTimeout {}
+
+/// True when `error`, or any error it was caused by, is a [`CallerBodyTimeout`].
+pub fn is_caller_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<CallerBodyTimeout>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+/// The caller's request body, with a timeout between two reads. The clock runs only while
+/// the gateway waits for the caller (a read that found nothing yet); a backend that is slow
+/// to take the body does not count against the caller.
+#[derive(Debug)]
+pub struct CallerBody {
+    inner: Incoming,
+    timeout: Duration,
+    /// Allocated at the first read that has to wait; most bodies arrive with their head.
+    timer: Option<Pin<Box<Sleep>>>,
+    waiting: bool,
+}
+
+impl CallerBody {
+    pub fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            timer: None,
+            waiting: false,
+        }
+    }
+
+    /// How long one read of the body may wait for the caller.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+impl Body for CallerBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.waiting = false;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let deadline = Instant::now() + this.timeout;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if !this.waiting {
+                    timer.as_mut().reset(deadline);
+                    this.waiting = true;
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(Box::new(CallerBodyTimeout(this.timeout)))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -17,6 +17,7 @@
 pub mod backend_pool;
 pub mod body;
 pub mod calls;
+pub mod connection;
 pub mod grants;
 pub mod operation_table;
 pub mod pipeline;

@@ -1,5 +1,6 @@
-//! Serving the gateway on a listener: HTTP/1.1 with keep-alive, a cap on concurrent
-//! connections, and a graceful shutdown that lets requests in flight finish.
+//! Serving the gateway on a listener: HTTP/1.1 with keep-alive, timeouts on every wait for
+//! the caller and a cap on concurrent connections (both in [`crate::connection`]), and a
+//! graceful shutdown that lets requests in flight finish.
 //!
 //! The gateway runs thread-per-core, the way nginx runs worker processes: [`serve_on_workers`]
 //! starts one OS thread per worker, each with its own single-threaded tokio runtime, all
@@ -9,6 +10,7 @@
 //! touches a lock another worker holds. The portal, the control plane and analytics stay on
 //! the application's main runtime.
 
+use crate::connection::{ConnectionRegistry, GuardedIo, Tracked};
 use crate::pipeline::Gateway;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -45,6 +47,7 @@ pub async fn serve_on_workers(
     };
     let max_connections = gateway.snapshots().settings().max_connections.max(1);
     let slots = Arc::new(Semaphore::new(max_connections));
+    let registry = Arc::new(ConnectionRegistry::default());
     let (stop, stopped) = watch::channel(false);
     let listener = listener.into_std()?;
     let mut threads = Vec::with_capacity(workers);
@@ -52,6 +55,7 @@ pub async fn serve_on_workers(
         let listener = listener.try_clone()?;
         let gateway = gateway.clone();
         let slots = slots.clone();
+        let registry = registry.clone();
         let mut stopped = stopped.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -70,7 +74,7 @@ pub async fn serve_on_workers(
                     let shutdown = async move {
                         let _ = stopped.wait_for(|stop| *stop).await;
                     };
-                    serve(listener, gateway, slots, shutdown).await;
+                    serve(listener, gateway, slots, registry, shutdown).await;
                 });
             })?;
         threads.push(thread);
@@ -90,23 +94,19 @@ pub async fn serve_on_workers(
 }
 
 /// Accepts connections on `listener` until `shutdown` completes, then drains. `slots` caps
-/// the connections open at once (shared by every worker).
+/// the connections open at once (shared by every worker); at the cap, `registry` takes a slot
+/// back from the connection that has waited longest for a request.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     slots: Arc<Semaphore>,
+    registry: Arc<ConnectionRegistry>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let timeouts = gateway.snapshots().settings().timeouts;
     tokio::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break, // the semaphore is never closed
-            },
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -119,15 +119,35 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                registry.reclaim_one();
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break, // the semaphore is never closed
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let io = GuardedIo::new(stream, registry.register(), timeouts);
+        let state = io.state().clone();
         let gateway = gateway.clone();
         let service = service_fn(move |request| {
             let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+            let state = state.clone();
+            state.enter_request();
+            async move {
+                let response = gateway.handle(request, peer).await;
+                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
+            }
         });
         let connection = http1::Builder::new()
             .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(io), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {

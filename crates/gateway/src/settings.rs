@@ -1,5 +1,6 @@
 //! Operator settings of the gateway (as opposed to the API configuration in snapshots).
 
+use crate::connection::ConnectionTimeouts;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -9,8 +10,12 @@ pub struct GatewaySettings {
     pub base_domains: Vec<String>,
     /// How long to wait for a backend's response head (APIM's `forward-request` default).
     pub backend_timeout: Duration,
-    /// Connections served at once; further ones wait in the accept queue.
+    /// Caller connections open at once. At the cap a new connection takes the slot of the one
+    /// that has waited longest for a request head (see [`crate::connection`]); only when all
+    /// are in a request does it wait.
     pub max_connections: usize,
+    /// How long a caller connection may wait for a head, between requests, and for its body.
+    pub timeouts: ConnectionTimeouts,
     /// Proxies in front of the gateway whose `X-Forwarded-For` is believed: the caller is then
     /// the right-most address in it that is not one of them. Empty: the socket peer.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -24,6 +29,7 @@ impl Default for GatewaySettings {
             base_domains: vec!["localhost".to_owned()],
             backend_timeout: Duration::from_secs(300),
             max_connections: 10_000,
+            timeouts: ConnectionTimeouts::default(),
             trusted_proxies: Vec::new(),
             workers: 0,
         }

@@ -17,6 +17,11 @@ const ALLOWED_LOCKS: &[(&str, &str)] = &[
         "MemoryCounters: 64 shards by key hash; a lock is held for one counter update",
     ),
     (
+        "gateway/src/connection.rs",
+        "ConnectionRegistry: 16 shards by connection id, taken when a connection opens and \
+         closes (never per request) and, at the connection cap, to take a slot back",
+    ),
+    (
         "gateway/src/trace.rs",
         "TraceStore: taken only by traced requests (a signed, expiring debug token)",
     ),

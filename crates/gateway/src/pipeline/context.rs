@@ -2,7 +2,7 @@
 
 use crate::pipeline::authenticate::Caller;
 use crate::pipeline::matching::Routed;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +12,9 @@ pub struct RequestContext {
     pub request_id: String,
     /// The socket peer: the caller, or the last proxy in front of the gateway.
     pub peer: SocketAddr,
+    /// The caller: the peer, or the address a trusted proxy forwarded for (see
+    /// [`crate::pipeline::client_ip`]). What `ip-filter`, expressions and analytics see.
+    pub client_ip: IpAddr,
     pub started: Instant,
     pub service: Option<Arc<str>>,
     pub api: Option<Arc<str>>,
@@ -36,6 +39,7 @@ impl RequestContext {
         Self {
             request_id: uuid::Uuid::new_v4().simple().to_string(),
             peer,
+            client_ip: peer.ip(),
             started: Instant::now(),
             method: http::Method::GET,
             uri: http::Uri::default(),

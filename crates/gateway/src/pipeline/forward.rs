@@ -8,7 +8,7 @@
 
 use crate::REQUEST_ID_HEADER;
 use crate::backend_pool::{BackendClient, error_chain};
-use crate::body::GatewayBody;
+use crate::body::{CallerBody, GatewayBody, is_caller_body_timeout};
 use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
 use crate::snapshot::CompiledApi;
@@ -24,6 +24,7 @@ use portcullis_policy::catalogue::forward_request::ForwardOptions;
 use portcullis_policy::engine::Upstream;
 use portcullis_policy::exchange::{Exchange, ResponseState};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 use std::time::Instant;
@@ -147,8 +148,12 @@ pub struct GatewayUpstream<'g> {
     default_timeout: Duration,
     api: &'g CompiledApi,
     rest_start: usize,
-    request_body: Option<Incoming>,
+    /// The socket peer (the caller, or the last proxy): the hop `X-Forwarded-For` gains.
+    peer: IpAddr,
+    request_body: Option<CallerBody>,
     buffered_body: Option<Bytes>,
+    /// The caller's body went to the backend as a stream (so it cannot be sent again).
+    streamed: bool,
     /// The backend's response body, streamed back to the caller unless a policy replaces it.
     pub response_body: Option<Incoming>,
     /// How long the backend took to answer (the last attempt).
@@ -164,14 +169,17 @@ impl<'g> GatewayUpstream<'g> {
         settings: &GatewaySettings,
         routed: &Routed<'g>,
         body: Incoming,
+        peer: IpAddr,
     ) -> Self {
         Self {
             client,
             default_timeout: settings.backend_timeout,
             api: routed.api,
             rest_start: routed.rest_start(),
-            request_body: Some(body),
+            peer,
+            request_body: Some(CallerBody::new(body, settings.timeouts.body_read)),
             buffered_body: None,
+            streamed: false,
             response_body: None,
             backend_elapsed: None,
             traced_request: None,
@@ -188,7 +196,9 @@ impl<'g> GatewayUpstream<'g> {
         if !self.api.forward_subscription_key {
             headers.remove(&self.api.key_header);
         }
-        let peer_ip = exchange.ip.to_string();
+        // The hop this gateway saw (nginx's `$proxy_add_x_forwarded_for`): the socket peer,
+        // not the caller resolved through trusted proxies, whose address is already listed.
+        let peer_ip = self.peer.to_string();
         let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
             Some(existing) if !existing.trim().is_empty() => format!("{existing}, {peer_ip}"),
             _ => peer_ip,
@@ -219,21 +229,35 @@ impl<'g> GatewayUpstream<'g> {
             return Ok(GatewayBody::Empty);
         };
         if !buffer {
-            return Ok(GatewayBody::Streaming(stream));
+            self.streamed = true;
+            return Ok(GatewayBody::Caller(stream));
         }
         let collected = Limited::new(stream, MAX_BUFFERED_BODY)
             .collect()
             .await
-            .map_err(|_| Rejection::Refused {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                message: format!(
-                    "The request body is larger than the {} MiB a retried request may buffer.",
-                    MAX_BUFFERED_BODY / (1024 * 1024)
-                ),
-            })?
+            .map_err(|error| caller_body_failure(&*error))?
             .to_bytes();
         self.buffered_body = Some(collected.clone());
         Ok(GatewayBody::full(collected))
+    }
+
+    /// Whether the caller's body (still unread) declares a length of at most `limit`.
+    fn caller_body_fits(&self, limit: usize) -> bool {
+        use http_body::Body;
+        self.request_body.as_ref().is_none_or(|body| {
+            body.size_hint()
+                .upper()
+                .is_some_and(|upper| upper <= limit as u64)
+        })
+    }
+
+    /// Whether the body of the last attempt can be sent once more: a policy's, a buffered
+    /// copy, or none at all — not a caller stream already sent.
+    fn can_send_body_again(&self, exchange: &Exchange) -> bool {
+        exchange.request_body.is_some()
+            || self.buffered_body.is_some()
+            || self.request_body.is_some()
+            || !self.streamed
     }
 
     async fn send(
@@ -244,8 +268,14 @@ impl<'g> GatewayUpstream<'g> {
         let timeout = options.timeout.unwrap_or(self.default_timeout);
         let mut uri = backend_uri(exchange, self.api, self.rest_start)?;
         let mut method = exchange.request.method.clone();
-        let headers = self.backend_headers(exchange);
-        let mut body = self.body(exchange, options.buffer_request_body).await?;
+        let mut headers = self.backend_headers(exchange);
+        // A body followed through a 307/308 is sent again: keep a copy when it is small
+        // enough to hold (its declared length says so); a larger one streams once, and such
+        // a redirect goes back to the caller instead.
+        let replayable = options.follow_redirects && self.caller_body_fits(MAX_BUFFERED_BODY);
+        let mut body = self
+            .body(exchange, options.buffer_request_body || replayable)
+            .await?;
         let sent_at = Instant::now();
         let mut redirects = 0;
         let response = loop {
@@ -258,6 +288,9 @@ impl<'g> GatewayUpstream<'g> {
             let outcome = tokio::time::timeout(timeout, self.client.send(request)).await;
             let response = match outcome {
                 Err(_) => return Err(Rejection::BackendTimeout(timeout)),
+                Ok(Err(error)) if is_caller_body_timeout(&error) => {
+                    return Err(caller_body_failure(&error));
+                }
                 Ok(Err(error)) => return Err(Rejection::BackendConnection(error_chain(&error))),
                 Ok(Ok(response)) => response,
             };
@@ -272,12 +305,29 @@ impl<'g> GatewayUpstream<'g> {
                         && response.status().is_redirection()
                         && redirects < MAX_REDIRECTS =>
                 {
-                    redirects += 1;
-                    uri = next;
                     let keeps_method = matches!(
                         response.status(),
                         StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
                     );
+                    if keeps_method && !self.can_send_body_again(exchange) {
+                        // The caller's body went out as a stream: the caller must send it
+                        // again itself.
+                        break response;
+                    }
+                    redirects += 1;
+                    if !same_origin(&uri, &next) {
+                        // Credentials meant for one host are not handed to another (as curl
+                        // and browsers do on a cross-origin redirect).
+                        for name in [
+                            header::AUTHORIZATION,
+                            header::COOKIE,
+                            header::PROXY_AUTHORIZATION,
+                        ] {
+                            headers.remove(name);
+                        }
+                        headers.remove(&self.api.key_header);
+                    }
+                    uri = next;
                     if keeps_method {
                         body = self.body(exchange, true).await?;
                     } else {
@@ -328,12 +378,36 @@ impl<'g> GatewayUpstream<'g> {
     }
 }
 
+/// Why reading the caller's body for buffering failed: too large (413), the caller stalled
+/// (408), or its connection broke (400).
+fn caller_body_failure(error: &(dyn std::error::Error + 'static)) -> Rejection {
+    if error.is::<http_body_util::LengthLimitError>() {
+        return Rejection::Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!(
+                "The request body is larger than the {} MiB the gateway may buffer.",
+                MAX_BUFFERED_BODY / (1024 * 1024)
+            ),
+        };
+    }
+    if is_caller_body_timeout(error) {
+        return Rejection::Refused {
+            status: StatusCode::REQUEST_TIMEOUT,
+            message: format!("The request body did not arrive in time: {error}."),
+        };
+    }
+    Rejection::Refused {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("The request body could not be read: {error}."),
+    }
+}
+
 /// Makes `Content-Length` describe the body actually sent: a body the gateway made (a
 /// policy's, a buffered copy, none after a redirect) has its own length; the caller's stream
 /// keeps the caller's framing.
 fn frame_length(headers: &mut HeaderMap, body: &GatewayBody) {
     use http_body::Body;
-    if matches!(body, GatewayBody::Streaming(_)) {
+    if matches!(body, GatewayBody::Streaming(_) | GatewayBody::Caller(_)) {
         return;
     }
     headers.remove(header::TRANSFER_ENCODING);
@@ -345,6 +419,19 @@ fn frame_length(headers: &mut HeaderMap, body: &GatewayBody) {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         }
     }
+}
+
+/// Same scheme, host and port.
+fn same_origin(a: &Uri, b: &Uri) -> bool {
+    let port = |uri: &Uri| {
+        uri.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            _ => Some(80),
+        })
+    };
+    a.scheme() == b.scheme()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && port(a) == port(b)
 }
 
 /// A `Location` resolved against the URL that answered.

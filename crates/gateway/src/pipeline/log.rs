@@ -51,7 +51,7 @@ pub fn record(
         total: elapsed,
         backend: context.backend_elapsed,
         bytes,
-        ip: context.peer.ip(),
+        ip: context.client_ip,
         request_id: std::mem::take(&mut context.request_id),
     });
 }

@@ -172,6 +172,11 @@ impl Gateway {
             context.method = parts.method.clone();
             context.uri = parts.uri.clone();
         }
+        context.client_ip = client_ip::client_ip(
+            context.peer.ip(),
+            &parts.headers,
+            &self.snapshots.settings().trusted_proxies,
+        );
 
         // match the API; a CORS preflight is answered before keys and operations.
         let api_route = matching::route_api(&snapshot, &parts)?;
@@ -218,17 +223,18 @@ impl Gateway {
 
         // policies: inbound → backend (forward) → outbound, or on-error
         let pipeline = routed.operation.pipelines.for_product(caller.product);
-        let caller_ip = client_ip::client_ip(
-            context.peer.ip(),
-            &parts.headers,
-            &self.snapshots.settings().trusted_proxies,
-        );
+        let caller_ip = context.client_ip;
         let mut exchange = exchange_for(context, &routed, &caller, parts, caller_ip);
         if context.trace.is_some() {
             exchange.trace = Some(Vec::new());
         }
-        let mut upstream =
-            forward::GatewayUpstream::new(&self.client, self.snapshots.settings(), &routed, body);
+        let mut upstream = forward::GatewayUpstream::new(
+            &self.client,
+            self.snapshots.settings(),
+            &routed,
+            body,
+            context.peer.ip(),
+        );
         let request_id = context.request_id.clone();
         let error_response = move |rejection: &portcullis_policy::Rejection, _: &Exchange| {
             GatewayError::from(rejection.clone()).response_state(&request_id)
@@ -342,13 +348,57 @@ fn respond(exchange: Exchange, backend_body: Option<Incoming>) -> Response<Gatew
     });
     let mut response = error::into_response(state, backend_body);
     if let Some(extra) = exchange.response_headers {
-        for (name, value) in extra {
-            if let Some(name) = name {
-                response.headers_mut().insert(name, value);
-            }
-        }
+        add_policy_headers(response.headers_mut(), extra);
     }
     response
+}
+
+/// Puts the headers policies added for every response onto the answer: each replaces the
+/// backend's header of that name (all its values kept), except `Vary`, whose field names are
+/// merged into the backend's — a cache must still vary on what the backend said it varies on.
+fn add_policy_headers(headers: &mut http::HeaderMap, extra: http::HeaderMap) {
+    let mut current: Option<http::HeaderName> = None;
+    for (name, value) in extra {
+        if let Some(name) = name {
+            if name != http::header::VARY {
+                headers.remove(&name);
+            }
+            current = Some(name);
+        }
+        let Some(name) = &current else { continue };
+        if name == http::header::VARY {
+            merge_vary(headers, &value);
+        } else {
+            headers.append(name.clone(), value);
+        }
+    }
+}
+
+/// Adds the field names of `value` that `Vary` does not list yet (`*` already covers all).
+fn merge_vary(headers: &mut http::HeaderMap, value: &HeaderValue) {
+    let listed: Vec<String> = headers
+        .get_all(http::header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect();
+    if listed.iter().any(|token| token == "*") {
+        return;
+    }
+    let Ok(text) = value.to_str() else { return };
+    let missing: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|token| !token.is_empty() && !listed.contains(&token.to_ascii_lowercase()))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if let Ok(joined) = HeaderValue::from_str(&missing.join(", ")) {
+        headers.append(http::header::VARY, joined);
+    }
 }
 
 fn status_response(revision: i64) -> Response<GatewayBody> {
@@ -360,4 +410,52 @@ fn status_response(revision: i64) -> Response<GatewayBody> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_policy_headers;
+    use http::HeaderMap;
+    use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
+
+    fn values(headers: &HeaderMap, name: http::HeaderName) -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn vary_is_merged_and_other_policy_headers_replace_the_backends() {
+        let mut backend = HeaderMap::new();
+        backend.insert(VARY, "Accept-Encoding".parse().unwrap());
+        backend.insert(ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
+        let mut policy = HeaderMap::new();
+        policy.insert(
+            ACCESS_CONTROL_ALLOW_ORIGIN,
+            "https://app.example".parse().unwrap(),
+        );
+        policy.append(VARY, "Origin".parse().unwrap());
+        policy.append(VARY, "accept-encoding".parse().unwrap());
+        add_policy_headers(&mut backend, policy);
+        assert_eq!(values(&backend, VARY), ["Accept-Encoding", "Origin"]);
+        assert_eq!(
+            values(&backend, ACCESS_CONTROL_ALLOW_ORIGIN),
+            ["https://app.example"]
+        );
+    }
+
+    #[test]
+    fn every_value_of_a_policy_header_is_kept_and_vary_star_stays_alone() {
+        let mut backend = HeaderMap::new();
+        backend.insert(VARY, "*".parse().unwrap());
+        let mut policy = HeaderMap::new();
+        policy.append("x-remaining", "1".parse().unwrap());
+        policy.append("x-remaining", "2".parse().unwrap());
+        policy.append(VARY, "Origin".parse().unwrap());
+        add_policy_headers(&mut backend, policy);
+        assert_eq!(values(&backend, "x-remaining".parse().unwrap()), ["1", "2"]);
+        assert_eq!(values(&backend, VARY), ["*"]);
+    }
 }

@@ -409,8 +409,8 @@ pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
     std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(0));
 
 /// A backend that echoes what it received as JSON, with a few special paths:
-/// `…/redirect` answers 302 to `/base/landed`, `…/flaky/{id}` answers 503 twice and then
-/// echoes, `…/hang` never answers, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
+/// `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
+/// echoes, `…/hang` never answers, `…/slow/{ms}` echoes after that many milliseconds, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
 /// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
 /// before it sends `second`.
 pub async fn spawn_backend() -> SocketAddr {
@@ -431,6 +431,29 @@ static FLAKY: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Str
 
 async fn echo(request: Request) -> Response {
     let path = request.uri().path().to_owned();
+    if path.ends_with("/vary") {
+        return ([("vary", "Accept-Encoding")], "varies").into_response();
+    }
+    if path.ends_with("/redirect307") {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", "/base/landed")],
+            "again",
+        )
+            .into_response();
+    }
+    if path.ends_with("/redirect-cross") {
+        // The same backend under another host name: another origin.
+        let port = request
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.rsplit(':').next())
+            .unwrap_or("80")
+            .to_owned();
+        let location = format!("http://localhost:{port}/base/landed");
+        return (StatusCode::FOUND, [("location", location)], "elsewhere").into_response();
+    }
     if path.ends_with("/redirect") {
         return (StatusCode::FOUND, [("location", "/base/landed")], "moved").into_response();
     }
@@ -461,6 +484,13 @@ async fn echo(request: Request) -> Response {
     }
     if path.ends_with("/hang") {
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if let Some(millis) = path
+        .split("/slow/")
+        .nth(1)
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
     }
     if let Some(size) = path
         .split("/large/")

@@ -426,6 +426,21 @@ async fn cors_answers_preflights_before_the_key_check_and_decorates_responses() 
         response.headers()["access-control-expose-headers"],
         "x-request-id"
     );
+    // The backend's own Vary is kept, with Origin added.
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/vary")
+        .header("Origin", "https://app.example.com")
+        .header("Ocp-Apim-Subscription-Key", &all_key)
+        .send()
+        .await
+        .unwrap();
+    let vary: Vec<&str> = response
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(vary, ["Accept-Encoding", "Origin"]);
 }
 
 #[tokio::test]
@@ -555,4 +570,53 @@ async fn ip_filter_believes_forwarded_for_only_from_trusted_proxies() {
             .status(),
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_proxy_hop_is_forwarded_and_the_caller_recorded() {
+    let settings = portcullis_gateway::GatewaySettings {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_with(portcullis_store::testing::sqlite(), settings).await;
+    app.echo_api().await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .header("X-Forwarded-For", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    let (status, seen) = crate::helpers::status_json(response).await;
+    assert_eq!(status, 200);
+    // The load balancer's hop (the socket peer, 127.0.0.1) is added, not the caller again.
+    assert_eq!(
+        seen["headers"]["x-forwarded-for"],
+        "198.51.100.1, 127.0.0.1"
+    );
+    // Analytics records the caller, not the proxy.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let recent = app
+            .app
+            .control
+            .store()
+            .recent_calls(
+                "svc",
+                &portcullis_store::RecentFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(call) = recent.first() {
+            assert_eq!(call.ip, "198.51.100.1");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call was not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -213,6 +213,60 @@ async fn forward_request_timeout_and_redirects() {
 }
 
 #[tokio::test]
+async fn a_followed_307_sends_the_same_body_again_and_credentials_stay_with_their_host() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><backend><forward-request follow-redirects="true" /></backend></policies>"#,
+    )
+    .await;
+    // 307 keeps the method and the body: the backend behind it gets what the caller sent.
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/redirect307")
+        .body("twelve bytes")
+        .send()
+        .await
+        .unwrap();
+    let (status, seen) = crate::helpers::status_json(response).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["path"], "/base/landed");
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["bodyLength"], 12, "the body was sent again");
+
+    // A body of unknown length streams once; its 307 goes back to the caller, who still has it.
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("chunked body")]);
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/redirect307")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+
+    // Same host: the caller's credentials go along. Another host (localhost instead of
+    // 127.0.0.1): they are dropped.
+    for (path, kept) in [("/echo/redirect", true), ("/echo/redirect-cross", false)] {
+        let response = app
+            .gateway(Method::GET, "svc.localhost", path)
+            .header("authorization", "Bearer secret")
+            .header("cookie", "session=1")
+            .send()
+            .await
+            .unwrap();
+        let (status, seen) = crate::helpers::status_json(response).await;
+        assert_eq!((status, seen["path"].as_str()), (200, Some("/base/landed")));
+        let headers = &seen["headers"];
+        assert_eq!(
+            headers.get("authorization").is_some(),
+            kept,
+            "{path}: {seen}"
+        );
+        assert_eq!(headers.get("cookie").is_some(), kept, "{path}: {seen}");
+    }
+}
+
+#[tokio::test]
 async fn retry_sends_the_buffered_request_again_until_the_backend_recovers() {
     let app = spawn().await;
     app.echo_api().await;

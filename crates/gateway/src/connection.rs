@@ -1,0 +1,426 @@
+//! The clock of one caller connection, and how the gateway takes connections back.
+//!
+//! A caller connection is, at any moment, either **in a request** (its head was read and
+//! the gateway is answering it) or **waiting** for the next request head. Waiting is bounded
+//! the way nginx and HAProxy bound it:
+//!
+//! * a connection that has sent none of the next request is **idle**: it is closed quietly
+//!   after the keep-alive timeout (the first request of a new connection gets the
+//!   header-read timeout instead, as nginx's `client_header_timeout`);
+//! * a connection that has sent part of a request head must finish it within the
+//!   **header-read timeout** from its first byte, or it is answered `408 Request Timeout`
+//!   and closed.
+//!
+//! The request *body* has its own timeout between two reads (see [`crate::body::CallerBody`]):
+//! waiting for a backend is not the caller's fault and is bounded by the backend timeout.
+//!
+//! [`GuardedIo`] wraps the socket and enforces the two waiting timeouts in its reads (hyper
+//! reads the socket exactly when it waits for a head). The service tells it when a request
+//! starts ([`ConnectionState::enter_request`]) and the response body's drop tells it when the
+//! request ended ([`Tracked`]).
+//!
+//! **At `max_connections`.** A new connection is accepted and then needs a slot. If none is
+//! free, the [`ConnectionRegistry`] takes one back from the connection that has been waiting
+//! longest (idle keep-alive or a head still arriving; never one in a request), as nginx reuses
+//! idle keep-alive connections when its worker connections run out. So a flood of slow or
+//! idle connections cannot lock normal callers out: each new caller displaces the stalest
+//! waiter. Only when every connection is in a request does a new one wait for a slot.
+
+use crate::body::BodyError;
+use atomic_waker::AtomicWaker;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// What a connection that timed out mid-head is told before it is closed.
+const REQUEST_TIMEOUT_RESPONSE: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+
+/// How long a caller connection may wait in each state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// From a request head's first byte (or from accept, for the first request) to its end.
+    pub header_read: Duration,
+    /// An open connection between requests that sends nothing.
+    pub keep_alive: Duration,
+    /// Between two reads of a request body the gateway is waiting for.
+    pub body_read: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    /// nginx's defaults are 60 s (header, body) and 75 s (keep-alive); HAProxy's examples
+    /// use 10 s for the head. These sit between: a slow mobile caller still gets through,
+    /// a stalled one is gone within half a minute.
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(75),
+            body_read: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the serving side and the socket reader of one connection share.
+#[derive(Debug, Default)]
+pub struct ConnectionState {
+    in_request: AtomicBool,
+    /// Set by the registry: close as soon as the connection is waiting.
+    reclaim: AtomicBool,
+    /// Milliseconds since the registry's origin at which the connection started waiting, plus
+    /// one; 0 while it is in a request.
+    waiting_since: AtomicU64,
+    /// The reader's task, woken to act on `reclaim`.
+    waker: AtomicWaker,
+}
+
+impl ConnectionState {
+    /// The service saw a complete request head.
+    pub fn enter_request(&self) {
+        self.in_request.store(true, Ordering::Relaxed);
+    }
+
+    fn leave_request(&self) {
+        self.in_request.store(false, Ordering::Relaxed);
+        // hyper may not read again on its own after the response (its last read, a check
+        // for a closed connection, is parked on the socket): wake it, so the reader arms
+        // the keep-alive timer now.
+        self.waker.wake();
+    }
+}
+
+/// Shards of the registry: a connection's id picks one, so workers accepting at once rarely
+/// meet on a lock (and a lock is taken per connection, never per request).
+const SHARDS: usize = 16;
+
+/// Every open caller connection of the gateway (all workers), and the slots they hold.
+#[derive(Debug)]
+pub struct ConnectionRegistry {
+    origin: Instant,
+    next_id: AtomicU64,
+    live: [Mutex<HashMap<u64, Arc<ConnectionState>>>; SHARDS],
+}
+
+impl Default for ConnectionRegistry {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+            next_id: AtomicU64::new(0),
+            live: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+fn shard_of(id: u64) -> usize {
+    // `SHARDS` is small: the remainder always fits.
+    usize::try_from(id % SHARDS as u64).unwrap_or(0)
+}
+
+/// A connection's place in the registry; leaving it (drop) removes the connection.
+#[derive(Debug)]
+pub struct Registration {
+    registry: Arc<ConnectionRegistry>,
+    id: u64,
+    pub state: Arc<ConnectionState>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(Ok(mut live)) = self.registry.live.get(shard_of(self.id)).map(Mutex::lock) {
+            live.remove(&self.id);
+        }
+    }
+}
+
+impl ConnectionRegistry {
+    pub fn register(self: &Arc<Self>) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let state = Arc::new(ConnectionState::default());
+        state
+            .waiting_since
+            .store(self.millis(Instant::now()), Ordering::Relaxed);
+        if let Some(Ok(mut live)) = self.live.get(shard_of(id)).map(Mutex::lock) {
+            live.insert(id, state.clone());
+        }
+        Registration {
+            registry: self.clone(),
+            id,
+            state,
+        }
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
+
+    /// Asks the connection that has been waiting longest to close, to free its slot for a
+    /// new caller. Returns false when every connection is in a request.
+    pub fn reclaim_one(&self) -> bool {
+        // Two workers may pick the same connection at once: the one whose swap sets the
+        // flag has it, the other looks again (each reclaim must free its own slot).
+        loop {
+            let Some(state) = self.stalest_waiting() else {
+                return false;
+            };
+            if !state.reclaim.swap(true, Ordering::AcqRel) {
+                state.waker.wake();
+                return true;
+            }
+        }
+    }
+
+    /// The connection that has waited longest for a request and is not being reclaimed.
+    fn stalest_waiting(&self) -> Option<Arc<ConnectionState>> {
+        let mut stalest: Option<(u64, Arc<ConnectionState>)> = None;
+        for shard in &self.live {
+            let Ok(live) = shard.lock() else { continue };
+            for state in live.values() {
+                let since = state.waiting_since.load(Ordering::Relaxed);
+                let waiting = since != 0
+                    && !state.in_request.load(Ordering::Relaxed)
+                    && !state.reclaim.load(Ordering::Acquire);
+                if waiting && stalest.as_ref().is_none_or(|(oldest, _)| since < *oldest) {
+                    stalest = Some((since, state.clone()));
+                }
+            }
+        }
+        stalest.map(|(_, state)| state)
+    }
+
+    /// Connections open now (for tests and metrics).
+    pub fn open(&self) -> usize {
+        self.live
+            .iter()
+            .map(|shard| shard.lock().map_or(0, |live| live.len()))
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Waiting {
+        deadline: Instant,
+        /// Part of a request head has arrived.
+        started: bool,
+    },
+    InRequest,
+    /// Timed out or reclaimed: every further read is the end of the stream.
+    Closed,
+}
+
+/// The caller's socket with the waiting timeouts of [`ConnectionTimeouts`] applied to its
+/// reads.
+pub struct GuardedIo<S> {
+    inner: S,
+    registration: Registration,
+    timeouts: ConnectionTimeouts,
+    phase: Phase,
+    timer: Pin<Box<Sleep>>,
+    armed_for: Instant,
+    /// A request was answered on this connection already.
+    served_one: bool,
+}
+
+impl<S> GuardedIo<S> {
+    /// A connection accepted just now: its first head must arrive within the header-read
+    /// timeout.
+    pub fn new(inner: S, registration: Registration, timeouts: ConnectionTimeouts) -> Self {
+        let deadline = Instant::now() + timeouts.header_read;
+        Self {
+            inner,
+            registration,
+            timeouts,
+            phase: Phase::Waiting {
+                deadline,
+                started: false,
+            },
+            timer: Box::pin(tokio::time::sleep_until(deadline.into())),
+            armed_for: deadline,
+            served_one: false,
+        }
+    }
+
+    pub fn state(&self) -> &Arc<ConnectionState> {
+        &self.registration.state
+    }
+
+    /// Follows the service's view: a request began, or the last one ended.
+    fn sync_phase(&mut self) {
+        let state = &self.registration.state;
+        let in_request = state.in_request.load(Ordering::Relaxed);
+        match (self.phase, in_request) {
+            (Phase::Waiting { .. }, true) => {
+                self.phase = Phase::InRequest;
+                state.waiting_since.store(0, Ordering::Relaxed);
+            }
+            (Phase::InRequest, false) => {
+                self.served_one = true;
+                let now = Instant::now();
+                self.phase = Phase::Waiting {
+                    deadline: now + self.timeouts.keep_alive,
+                    started: false,
+                };
+                state
+                    .waiting_since
+                    .store(self.registration.registry.millis(now), Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> GuardedIo<S> {
+    /// Ends a waiting connection: a caller that had started a head is told 408 (best effort,
+    /// without waiting for the socket), an idle one is closed quietly.
+    fn expire(&mut self, cx: &mut Context<'_>, started: bool) -> Poll<io::Result<()>> {
+        self.phase = Phase::Closed;
+        if started {
+            let _ = Pin::new(&mut self.inner).poll_write(cx, REQUEST_TIMEOUT_RESPONSE);
+            let _ = Pin::new(&mut self.inner).poll_flush(cx);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head did not arrive in time",
+            )));
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.sync_phase();
+        let (deadline, started) = match this.phase {
+            Phase::Closed => return Poll::Ready(Ok(())),
+            Phase::InRequest => {
+                let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+                if read.is_pending() {
+                    // Woken when the request ends (see `leave_request`).
+                    this.registration.state.waker.register(cx.waker());
+                }
+                return read;
+            }
+            Phase::Waiting { deadline, started } => (deadline, started),
+        };
+        let state = this.registration.state.clone();
+        if state.reclaim.load(Ordering::Relaxed) {
+            return this.expire(cx, started);
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if !started && buf.filled().len() > before {
+                    // The first byte of a head: from now on it must arrive whole in time. (A
+                    // new connection's clock has run since accept and keeps running.)
+                    let deadline = if this.served_one {
+                        Instant::now() + this.timeouts.header_read
+                    } else {
+                        deadline
+                    };
+                    this.phase = Phase::Waiting {
+                        deadline,
+                        started: true,
+                    };
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => {
+                state.waker.register(cx.waker());
+                if state.reclaim.load(Ordering::Relaxed) {
+                    return this.expire(cx, started);
+                }
+                if this.armed_for != deadline {
+                    this.timer.as_mut().reset(deadline.into());
+                    this.armed_for = deadline;
+                }
+                if this.timer.as_mut().poll(cx).is_ready() {
+                    return this.expire(cx, started);
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// A response body that tells its connection, when hyper is done with it (written or
+/// abandoned), that the request is over and the connection waits again.
+pub struct Tracked<B> {
+    inner: B,
+    state: Arc<ConnectionState>,
+}
+
+impl<B> Tracked<B> {
+    pub fn new(inner: B, state: Arc<ConnectionState>) -> Self {
+        Self { inner, state }
+    }
+}
+
+impl<B> Drop for Tracked<B> {
+    fn drop(&mut self) {
+        self.state.leave_request();
+    }
+}
+
+impl<B: Body<Data = Bytes, Error = BodyError> + Unpin> Body for Tracked<B> {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
