@@ -174,12 +174,6 @@ pub async fn create_api(
         }
     };
     let store = state.control.store();
-    if store.get_api(&service, &name).await.is_ok() {
-        return Ok(FieldErrors::one(
-            "name",
-            format!("An API named '{name}' exists already."),
-        ));
-    }
     let settings = ApiSettings {
         display_name,
         service_url,
@@ -191,7 +185,7 @@ pub async fn create_api(
     };
     if let Err(error) = state
         .control
-        .write(store.put_api(&actor, &service, &name, settings))
+        .write(store.create_api(&actor, &service, &name, settings))
         .await
     {
         return convert::store_errors(error);
@@ -252,40 +246,36 @@ pub async fn save_operation(
             ));
         }
     };
-    let original = original.filter(|o| !o.trim().is_empty());
-    let store = state.control.store();
-    let renaming = original.as_deref().is_some_and(|o| o != name.as_str());
-    if (original.is_none() || renaming) && store.get_operation(&service, &api, &name).await.is_ok()
-    {
-        return Ok(FieldErrors::one(
-            "name",
-            format!("An operation named '{name}' exists already."),
-        ));
-    }
-    if renaming
-        && let Some(old) = original
-            .as_deref()
-            .and_then(|o| OperationName::parse(o).ok())
-    {
-        // Free the old name's method and template first, so the renamed operation can keep them.
-        if let Err(error) = state
-            .control
-            .write(store.delete_operation(&actor, &service, &api, &old))
-            .await
-        {
-            return convert::store_errors(error);
+    let original = match original.filter(|o| !o.trim().is_empty()) {
+        Some(original) => {
+            Some(OperationName::parse(original).map_err(|e| ServerFnError::new(e.message))?)
         }
-    }
+        None => None,
+    };
+    let store = state.control.store();
     let settings = OperationSettings {
         display_name,
         method,
         url_template,
     };
-    if let Err(error) = state
-        .control
-        .write(store.put_operation(&actor, &service, &api, &name, settings))
-        .await
-    {
+    // One store transaction each: a new name is checked free where it is written (a
+    // concurrent create is refused, not replaced), and a rename keeps the operation's row, so
+    // its policy stays with it.
+    let written = match &original {
+        None => {
+            state
+                .control
+                .write(store.create_operation(&actor, &service, &api, &name, settings))
+                .await
+        }
+        Some(original) => {
+            state
+                .control
+                .write(store.rename_operation(&actor, &service, &api, original, &name, settings))
+                .await
+        }
+    };
+    if let Err(error) = written {
         return convert::store_errors(error);
     }
     Ok(FieldErrors::default())

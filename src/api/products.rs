@@ -125,12 +125,6 @@ pub async fn save_product(
         }
     }
     let store = state.control.store();
-    if original.is_none() && store.get_product(&service, &name).await.is_ok() {
-        return Ok(FieldErrors::one(
-            "name",
-            format!("A product named '{name}' exists already."),
-        ));
-    }
     let settings = ProductSettings {
         display_name,
         description,
@@ -142,36 +136,17 @@ pub async fn save_product(
             ProductState::NotPublished
         },
     };
-    let current: Vec<ApiName> = match store.get_product(&service, &name).await {
-        Ok(product) => product.apis,
-        Err(_) => Vec::new(),
-    };
-    // Remove links first, so that opening a product never trips over an API it is dropping.
-    for api in current.iter().filter(|api| !wanted.contains(api)) {
-        if let Err(error) = state
-            .control
-            .write(store.unlink_product_api(&actor, &service, &name, api))
-            .await
-        {
-            return crate::server::field_errors(error);
-        }
-    }
+    // One transaction for the settings and the API list: one revision, one audit entry, and
+    // nothing half-saved if the database goes away in between.
+    let creating = original.is_none();
     if let Err(error) = state
         .control
-        .write(store.put_product(&actor, &service, &name, settings))
+        .write(store.save_product_with_apis(&actor, &service, &name, creating, settings, &wanted))
         .await
     {
+        // The open-product rule is about the checkbox: an open product shares no API.
         return crate::server::field_errors(error)
             .map(|errors| relabel(errors, "subscription_required"));
-    }
-    for api in wanted.iter().filter(|api| !current.contains(api)) {
-        if let Err(error) = state
-            .control
-            .write(store.link_product_api(&actor, &service, &name, api))
-            .await
-        {
-            return crate::server::field_errors(error).map(|errors| relabel(errors, "apis"));
-        }
     }
     Ok(FieldErrors::default())
 }

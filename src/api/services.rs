@@ -73,15 +73,9 @@ pub async fn create_service(
         }
     };
     let store = state.control.store();
-    if store.get_service(&name).await.is_ok() {
-        return Ok(FieldErrors::one(
-            "name",
-            format!("A service named '{name}' exists already."),
-        ));
-    }
     if let Err(error) = state
         .control
-        .write(store.put_service(&actor, &name, display_name, None))
+        .write(store.create_service(&actor, &name, display_name, None))
         .await
     {
         return crate::server::field_errors(error);

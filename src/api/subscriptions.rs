@@ -19,10 +19,18 @@ pub struct Keys {
     pub secondary: String,
 }
 
-/// What the Add subscription form offers as scopes.
+/// Subscriptions shown per page of the list.
+pub const SUBSCRIPTIONS_PER_PAGE: u64 = 50;
+
+/// One page of the list (with how many match in all), and what the Add subscription form
+/// offers as scopes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionsPageData {
     pub subscriptions: Vec<SubscriptionSummary>,
+    /// Subscriptions that match the search, on every page.
+    pub total: u64,
+    /// The page shown, from 0.
+    pub page: u64,
     pub products: Vec<(String, String)>,
     pub apis: Vec<(String, String)>,
 }
@@ -45,15 +53,39 @@ fn names(
     ))
 }
 
+/// Page `page` (from 0) of the subscriptions whose name or display name contains `search`.
+/// A page past the end shows the last one.
 #[server]
-pub async fn subscriptions_page(service: String) -> Result<SubscriptionsPageData, ServerFnError> {
+pub async fn subscriptions_page(
+    service: String,
+    search: String,
+    page: u64,
+) -> Result<SubscriptionsPageData, ServerFnError> {
+    use portcullis_domain::ListQuery;
     let (state, _) = crate::server::require_admin().await?;
     let service = crate::server::parse_service(service)?;
     let store = state.control.store();
-    let subscriptions = store
-        .list_subscriptions(&service)
+    let mut query = ListQuery {
+        top: SUBSCRIPTIONS_PER_PAGE,
+        skip: page.saturating_mul(SUBSCRIPTIONS_PER_PAGE),
+        filter: Vec::new(),
+    };
+    let search = Some(search.as_str()).filter(|s| s.len() <= 300);
+    let mut found = store
+        .page_subscriptions(&service, &query, search)
         .await
         .map_err(crate::server::internal)?;
+    let last_page = found.count.saturating_sub(1) / SUBSCRIPTIONS_PER_PAGE;
+    let page = if found.items.is_empty() && page > last_page {
+        query.skip = last_page * SUBSCRIPTIONS_PER_PAGE;
+        found = store
+            .page_subscriptions(&service, &query, search)
+            .await
+            .map_err(crate::server::internal)?;
+        last_page
+    } else {
+        page
+    };
     let products = store
         .list_products(&service)
         .await
@@ -63,7 +95,10 @@ pub async fn subscriptions_page(service: String) -> Result<SubscriptionsPageData
         .await
         .map_err(crate::server::internal)?;
     Ok(SubscriptionsPageData {
-        subscriptions: subscriptions
+        total: found.count,
+        page,
+        subscriptions: found
+            .items
             .into_iter()
             .map(|s| SubscriptionSummary {
                 name: s.name.to_string(),
@@ -136,12 +171,6 @@ pub async fn create_subscription(
         }
     };
     let store = state.control.store();
-    if store.get_subscription(&service, &name).await.is_ok() {
-        return Ok(FieldErrors::one(
-            "name",
-            format!("A subscription named '{name}' exists already."),
-        ));
-    }
     let settings = SubscriptionSettings {
         display_name,
         scope,
@@ -149,7 +178,7 @@ pub async fn create_subscription(
     };
     if let Err(error) = state
         .control
-        .write(store.put_subscription(&actor, &service, &name, settings))
+        .write(store.create_subscription(&actor, &service, &name, settings))
         .await
     {
         return crate::server::field_errors(error);

@@ -1,6 +1,6 @@
 //! APIs: a backend URL behind a URL suffix, with its subscription-key settings.
 
-use crate::change::{Change, begin, to_json};
+use crate::change::{Change, begin, exists_already, to_json};
 use crate::entity::api;
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
@@ -86,6 +86,28 @@ impl Store {
         name: &ApiName,
         settings: ApiSettings,
     ) -> Result<Saved, StoreError> {
+        self.write_api(actor, service, name, settings, false).await
+    }
+
+    /// Creates; a api of that name already there is refused (`name`: `ApiExists`).
+    pub async fn create_api(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &ApiName,
+        settings: ApiSettings,
+    ) -> Result<Saved, StoreError> {
+        self.write_api(actor, service, name, settings, true).await
+    }
+
+    async fn write_api(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &ApiName,
+        settings: ApiSettings,
+        refuse_existing: bool,
+    ) -> Result<Saved, StoreError> {
         let _guard = self.write_guard().await;
         let txn = begin(&self.db).await?;
         let service_row = services::find(&txn, service).await?;
@@ -113,6 +135,9 @@ impl Store {
             .filter(api::Column::Name.eq(name.as_str()))
             .one(&txn)
             .await?;
+        if refuse_existing && existing.is_some() {
+            return Err(exists_already("An API", "ApiExists", name));
+        }
         let before = existing.as_ref().map(record).transpose()?;
         let now = Utc::now();
         let mut active = match existing {

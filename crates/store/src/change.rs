@@ -80,3 +80,19 @@ pub(crate) async fn begin(
 ) -> Result<DatabaseTransaction, StoreError> {
     Ok(db.begin().await?)
 }
+
+/// The refusal of a create whose name is taken, found inside the writing transaction (so a
+/// concurrent create of the same name is refused, never silently replaced). `what` is the
+/// resource with its article: "An API", "A service".
+pub(crate) fn exists_already(
+    what: &str,
+    code: &'static str,
+    name: &impl std::fmt::Display,
+) -> StoreError {
+    portcullis_domain::ValidationError::new(
+        "name",
+        code,
+        format!("{what} named '{name}' exists already."),
+    )
+    .into()
+}

@@ -1,6 +1,6 @@
 //! Operations: method + URL template inside an API.
 
-use crate::change::{Change, begin, to_json};
+use crate::change::{Change, begin, exists_already, to_json};
 use crate::entity::operation;
 use crate::{Actor, Saved, Store, StoreError, apis, services};
 use chrono::Utc;
@@ -36,6 +36,16 @@ pub(crate) async fn find(
         .one(db)
         .await?
         .ok_or_else(|| StoreError::not_found("Operation", name))
+}
+
+/// How [`Store::write_operation`] treats the name it is given.
+enum OperationWrite<'a> {
+    /// Create it, or replace the operation of that name.
+    Upsert,
+    /// Create it; an operation of that name is a fault.
+    Create,
+    /// The operation now named `.0` takes the new name (which must be free).
+    Rename(&'a OperationName),
 }
 
 fn resource(service: &ServiceName, api: &ApiName, name: &OperationName) -> String {
@@ -81,18 +91,83 @@ impl Store {
         name: &OperationName,
         settings: OperationSettings,
     ) -> Result<Saved, StoreError> {
+        self.write_operation(actor, service, api, OperationWrite::Upsert, name, settings)
+            .await
+    }
+
+    /// Creates an operation, refusing (`name`: `OperationExists`) when one of that name exists
+    /// already — checked in the writing transaction, so a concurrent create of the same name is
+    /// never silently replaced.
+    pub async fn create_operation(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        api: &ApiName,
+        name: &OperationName,
+        settings: OperationSettings,
+    ) -> Result<Saved, StoreError> {
+        self.write_operation(actor, service, api, OperationWrite::Create, name, settings)
+            .await
+    }
+
+    /// Renames operation `from` to `to` and saves its settings, in one transaction: the row
+    /// keeps its identity, so its policy (and anything else attached to it) stays with it.
+    /// One revision, one audit entry (`rename`).
+    pub async fn rename_operation(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        api: &ApiName,
+        from: &OperationName,
+        to: &OperationName,
+        settings: OperationSettings,
+    ) -> Result<Saved, StoreError> {
+        self.write_operation(
+            actor,
+            service,
+            api,
+            OperationWrite::Rename(from),
+            to,
+            settings,
+        )
+        .await
+    }
+
+    async fn write_operation(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        api: &ApiName,
+        mode: OperationWrite<'_>,
+        name: &OperationName,
+        settings: OperationSettings,
+    ) -> Result<Saved, StoreError> {
         let _guard = self.write_guard().await;
         let txn = begin(&self.db).await?;
         let service_row = services::find(&txn, service).await?;
         let api_row = apis::find(&txn, service_row.id, api).await?;
-        let siblings = operation::Entity::find()
+        let named = operation::Entity::find()
             .filter(operation::Column::ApiId.eq(api_row.id))
-            .filter(operation::Column::Name.ne(name.as_str()))
-            .filter(operation::Column::Method.eq(settings.method.as_str()))
-            .all(&txn)
+            .filter(operation::Column::Name.eq(name.as_str()))
+            .one(&txn)
             .await?;
+        let exists_already = || exists_already("An operation", "OperationExists", name);
+        let existing = match mode {
+            OperationWrite::Upsert => named,
+            OperationWrite::Create if named.is_some() => return Err(exists_already()),
+            OperationWrite::Create => None,
+            OperationWrite::Rename(from) if from == name => named,
+            OperationWrite::Rename(_) if named.is_some() => return Err(exists_already()),
+            OperationWrite::Rename(from) => Some(find(&txn, api_row.id, from).await?),
+        };
+        let mut siblings = operation::Entity::find()
+            .filter(operation::Column::ApiId.eq(api_row.id))
+            .filter(operation::Column::Method.eq(settings.method.as_str()));
+        if let Some(row) = &existing {
+            siblings = siblings.filter(operation::Column::Id.ne(row.id));
+        }
         let shape = settings.url_template.shape();
-        for sibling in &siblings {
+        for sibling in &siblings.all(&txn).await? {
             let same_shape = UrlTemplate::parse(&sibling.url_template)
                 .is_ok_and(|template| template.shape() == shape);
             if same_shape {
@@ -107,38 +182,42 @@ impl Store {
                 .into());
             }
         }
-        let existing = operation::Entity::find()
-            .filter(operation::Column::ApiId.eq(api_row.id))
-            .filter(operation::Column::Name.eq(name.as_str()))
-            .one(&txn)
-            .await?;
         let before = existing.as_ref().map(record).transpose()?;
         let now = Utc::now();
         let mut active = match existing {
             Some(row) => row.into_active_model(),
             None => operation::ActiveModel {
                 api_id: Set(api_row.id),
-                name: Set(name.as_str().to_owned()),
                 created_at: Set(now),
                 ..Default::default()
             },
         };
+        active.name = Set(name.as_str().to_owned());
         active.display_name = Set(settings.display_name.as_str().to_owned());
         active.method = Set(settings.method.as_str().to_owned());
         active.url_template = Set(settings.url_template.as_str().to_owned());
         active.updated_at = Set(now);
         active.save(&txn).await?;
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
+        let (saved, action) = match &before {
+            None => (Saved::Created, "create"),
+            Some(old) if old.name != *name => (Saved::Updated, "rename"),
+            Some(_) => (Saved::Updated, "update"),
         };
+        let before = before.map(|old| {
+            let mut json = to_json(&old.settings);
+            if old.name != *name
+                && let Some(serde_json::Value::Object(fields)) = &mut json
+            {
+                fields.insert("name".to_owned(), old.name.as_str().into());
+            }
+            json
+        });
         Change {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
+            action,
             service: Some(service),
             resource: resource(service, api, name),
-            before: before.map(|b| b.settings).as_ref().and_then(to_json),
+            before: before.flatten(),
             after: to_json(&settings),
             touches_subscriptions: false,
         }

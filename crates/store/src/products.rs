@@ -1,6 +1,6 @@
 //! Products: bundles of APIs that subscriptions can open, and the API links inside them.
 
-use crate::change::{Change, begin, to_json};
+use crate::change::{Change, begin, exists_already, to_json};
 use crate::entity::{api, product, product_api, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, services};
 use chrono::Utc;
@@ -10,7 +10,7 @@ use portcullis_domain::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TryIntoModel,
 };
 use std::collections::HashMap;
 
@@ -234,6 +234,129 @@ impl Store {
     }
 
     /// Deletes a product. Its subscriptions stop working, so deleting them has to be asked for.
+    /// Saves a product and the set of APIs it contains, as the portal's product form does: one
+    /// transaction, one revision, one audit entry (settings and API list, before and after).
+    /// With `create`, a product of that name is refused (`name`: `ProductExists`) instead of
+    /// replaced — checked inside the transaction, so a concurrent create cannot slip past.
+    pub async fn save_product_with_apis(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &ProductName,
+        create: bool,
+        new: ProductSettings,
+        apis: &[ApiName],
+    ) -> Result<Saved, StoreError> {
+        let _guard = self.write_guard().await;
+        let txn = begin(&self.db).await?;
+        let service_row = services::find(&txn, service).await?;
+        let existing = product::Entity::find()
+            .filter(product::Column::ServiceId.eq(service_row.id))
+            .filter(product::Column::Name.eq(name.as_str()))
+            .one(&txn)
+            .await?;
+        if create && existing.is_some() {
+            return Err(exists_already("A product", "ProductExists", name));
+        }
+        let mut wanted_ids = Vec::with_capacity(apis.len());
+        for api_name in apis {
+            wanted_ids.push(apis::find(&txn, service_row.id, api_name).await?.id);
+        }
+        let current_links: Vec<i64> = match &existing {
+            Some(row) => product_api::Entity::find()
+                .filter(product_api::Column::ProductId.eq(row.id))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|link| link.api_id)
+                .collect(),
+            None => Vec::new(),
+        };
+        let before = match &existing {
+            Some(row) => {
+                let names = api_names_by_product(&txn, service_row.id).await?;
+                let listed = names.get(&row.id).cloned().unwrap_or_default();
+                Some((settings(row)?, listed))
+            }
+            None => None,
+        };
+        if !new.subscription_required {
+            check_open_product_rule(
+                &txn,
+                existing.as_ref().map(|row| row.id),
+                name,
+                service_row.id,
+                &wanted_ids,
+            )
+            .await?;
+        }
+        let now = Utc::now();
+        let mut active = match existing {
+            Some(row) => row.into_active_model(),
+            None => product::ActiveModel {
+                service_id: Set(service_row.id),
+                name: Set(name.as_str().to_owned()),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        };
+        active.display_name = Set(new.display_name.as_str().to_owned());
+        active.description = Set(new.description.clone());
+        active.subscription_required = Set(new.subscription_required);
+        active.approval_required = Set(new.approval_required);
+        active.state = Set(new.state.as_str().to_owned());
+        active.updated_at = Set(now);
+        let product_id = active.save(&txn).await?.try_into_model()?.id;
+        let dropped: Vec<i64> = current_links
+            .iter()
+            .copied()
+            .filter(|id| !wanted_ids.contains(id))
+            .collect();
+        if !dropped.is_empty() {
+            product_api::Entity::delete_many()
+                .filter(product_api::Column::ProductId.eq(product_id))
+                .filter(product_api::Column::ApiId.is_in(dropped))
+                .exec(&txn)
+                .await?;
+        }
+        for api_id in wanted_ids.iter().filter(|id| !current_links.contains(id)) {
+            product_api::ActiveModel {
+                product_id: Set(product_id),
+                api_id: Set(*api_id),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let mut listed: Vec<ApiName> = apis.to_vec();
+        listed.sort();
+        listed.dedup();
+        let described = |settings: &ProductSettings, apis: &[ApiName]| {
+            let mut json = to_json(settings);
+            if let Some(serde_json::Value::Object(fields)) = &mut json {
+                let names: Vec<&str> = apis.iter().map(ApiName::as_str).collect();
+                fields.insert("apis".to_owned(), serde_json::json!(names));
+            }
+            json
+        };
+        let saved = if before.is_some() {
+            Saved::Updated
+        } else {
+            Saved::Created
+        };
+        Change {
+            actor,
+            action: if before.is_some() { "update" } else { "create" },
+            service: Some(service),
+            resource: resource(service, name),
+            before: before.and_then(|(settings, apis)| described(&settings, &apis)),
+            after: described(&new, &listed),
+            touches_subscriptions: false,
+        }
+        .commit(txn)
+        .await?;
+        Ok(saved)
+    }
+
     pub async fn delete_product(
         &self,
         actor: &Actor,

@@ -1,6 +1,6 @@
 //! Services: one gateway host each, and the parent of everything else.
 
-use crate::change::{Change, begin, to_json};
+use crate::change::{Change, begin, exists_already, to_json};
 use crate::entity::service;
 use crate::{Actor, Saved, Store, StoreError};
 use chrono::Utc;
@@ -70,12 +70,39 @@ impl Store {
         display_name: DisplayName,
         is_default: Option<bool>,
     ) -> Result<Saved, StoreError> {
+        self.write_service(actor, name, display_name, is_default, false)
+            .await
+    }
+
+    /// Creates; a service of that name already there is refused (`name`: `ServiceExists`).
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        name: &ServiceName,
+        display_name: DisplayName,
+        is_default: Option<bool>,
+    ) -> Result<Saved, StoreError> {
+        self.write_service(actor, name, display_name, is_default, true)
+            .await
+    }
+
+    async fn write_service(
+        &self,
+        actor: &Actor,
+        name: &ServiceName,
+        display_name: DisplayName,
+        is_default: Option<bool>,
+        refuse_existing: bool,
+    ) -> Result<Saved, StoreError> {
         let _guard = self.write_guard().await;
         let txn = begin(&self.db).await?;
         let existing = service::Entity::find()
             .filter(service::Column::Name.eq(name.as_str()))
             .one(&txn)
             .await?;
+        if refuse_existing && existing.is_some() {
+            return Err(exists_already("A service", "ServiceExists", name));
+        }
         let before = existing.as_ref().map(record).transpose()?;
         let is_default = match (is_default, &existing) {
             (Some(flag), _) => flag,

@@ -1,17 +1,20 @@
 //! Subscriptions: named pairs of keys with a scope and a state.
 
-use crate::change::{Change, begin, to_json};
+use crate::change::{Change, begin, exists_already, to_json};
 use crate::entity::{api, product, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, products, services};
 use chrono::Utc;
+use portcullis_domain::list_query::{Condition, Test};
 use portcullis_domain::model::{SubscriptionConfig, SubscriptionSettings};
 use portcullis_domain::{
     ApiName, DisplayName, ProductName, ServiceName, SubscriptionKey, SubscriptionName,
     SubscriptionScope, SubscriptionState, ValidationError,
 };
+use portcullis_domain::{ListQuery, Page};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -125,6 +128,53 @@ impl Store {
             .collect()
     }
 
+    /// Fields a subscription list may be filtered on.
+    pub const SUBSCRIPTION_FILTER_FIELDS: &'static [&'static str] =
+        &["name", "displayName", "state"];
+
+    /// One page of a service's subscriptions, by name, filtered in the database: a count and
+    /// one range read. `search` (the portal's search box) keeps those whose name or display
+    /// name contains it, ignoring case.
+    pub async fn page_subscriptions(
+        &self,
+        service: &ServiceName,
+        query: &ListQuery,
+        search: Option<&str>,
+    ) -> Result<Page<SubscriptionConfig>, StoreError> {
+        let service = services::find(&self.db, service).await?;
+        let names = ScopeNames::load(&self.db, service.id).await?;
+        let mut select =
+            subscription::Entity::find().filter(subscription::Column::ServiceId.eq(service.id));
+        for condition in &query.filter {
+            select = select.filter(sql_condition(condition));
+        }
+        if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+            let text = search.to_lowercase();
+            let in_name = Condition {
+                field: "name",
+                test: Test::Contains,
+                text: text.clone(),
+            };
+            let in_display = Condition {
+                field: "displayName",
+                test: Test::Contains,
+                text,
+            };
+            select = select.filter(sql_condition(&in_name).or(sql_condition(&in_display)));
+        }
+        let count = select.clone().count(&self.db).await?;
+        let items = select
+            .order_by_asc(subscription::Column::Name)
+            .offset(query.skip)
+            .limit(query.top)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(|row| names.record(row))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, count })
+    }
+
     /// One subscription with its keys (what APIM's `listSecrets` returns).
     pub async fn get_subscription(
         &self,
@@ -144,6 +194,30 @@ impl Store {
         service: &ServiceName,
         name: &SubscriptionName,
         new: SubscriptionSettings,
+    ) -> Result<Saved, StoreError> {
+        self.write_subscription(actor, service, name, new, false)
+            .await
+    }
+
+    /// Creates; a subscription of that name already there is refused (`name`: `SubscriptionExists`).
+    pub async fn create_subscription(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &SubscriptionName,
+        new: SubscriptionSettings,
+    ) -> Result<Saved, StoreError> {
+        self.write_subscription(actor, service, name, new, true)
+            .await
+    }
+
+    async fn write_subscription(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &SubscriptionName,
+        new: SubscriptionSettings,
+        refuse_existing: bool,
     ) -> Result<Saved, StoreError> {
         let _guard = self.write_guard().await;
         let txn = begin(&self.db).await?;
@@ -174,6 +248,9 @@ impl Store {
             .filter(subscription::Column::Name.eq(name.as_str()))
             .one(&txn)
             .await?;
+        if refuse_existing && existing.is_some() {
+            return Err(exists_already("A subscription", "SubscriptionExists", name));
+        }
         let names = ScopeNames::load(&txn, service_row.id).await?;
         let before = existing.as_ref().map(|row| names.record(row)).transpose()?;
         let now = Utc::now();
@@ -280,5 +357,34 @@ impl Store {
         .commit(txn)
         .await?;
         Ok(())
+    }
+}
+
+/// A filter condition as SQL: the column lowercased, compared with the (lowercased) text;
+/// `%`, `_` and `\` in the text match themselves.
+fn sql_condition(condition: &Condition) -> SimpleExpr {
+    let column = match condition.field {
+        "displayName" => subscription::Column::DisplayName,
+        "state" => subscription::Column::State,
+        _ => subscription::Column::Name,
+    };
+    let lowered = SimpleExpr::from(Func::lower(Expr::col(column)));
+    let text = condition.text.clone();
+    let escaped = || {
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
+    let like = |pattern: String| LikeExpr::new(pattern).escape('\\');
+    match condition.test {
+        Test::Eq => lowered.eq(text),
+        Test::Ne => lowered.ne(text),
+        Test::Gt => lowered.gt(text),
+        Test::Ge => lowered.gte(text),
+        Test::Lt => lowered.lt(text),
+        Test::Le => lowered.lte(text),
+        Test::Contains => lowered.like(like(format!("%{}%", escaped()))),
+        Test::StartsWith => lowered.like(like(format!("{}%", escaped()))),
+        Test::EndsWith => lowered.like(like(format!("%{}", escaped()))),
     }
 }

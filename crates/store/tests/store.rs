@@ -848,3 +848,329 @@ async fn nodes_starting_together_on_a_new_database_migrate_once() {
         assert_eq!(store.revision().await.unwrap(), 0);
     }
 }
+
+fn operation_settings(method: &str, template: &str) -> OperationSettings {
+    OperationSettings {
+        display_name: DisplayName::parse("Add").unwrap(),
+        method: HttpMethod::parse(method).unwrap(),
+        url_template: UrlTemplate::parse(template).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn renaming_an_operation_keeps_its_policy_in_one_write() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        let old = OperationName::parse("add").unwrap();
+        let new = OperationName::parse("add-numbers").unwrap();
+        store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &old,
+                operation_settings("GET", "/add"),
+            )
+            .await
+            .unwrap();
+        let scope = |name: &OperationName| PolicyScope::Operation(api.clone(), name.clone());
+        let xml = PolicyXml::parse(
+            "<policies><inbound><base /><set-header name=\"x-kept\" exists-action=\"override\"><value>1</value></set-header></inbound></policies>",
+            &scope(&old),
+        )
+        .unwrap();
+        store
+            .put_policy(&actor(), &service, &scope(&old), xml.clone())
+            .await
+            .unwrap();
+        let revision = store.revision().await.unwrap();
+
+        let saved = store
+            .rename_operation(
+                &actor(),
+                &service,
+                &api,
+                &old,
+                &new,
+                operation_settings("POST", "/add/{a}"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved, Saved::Updated, "{}", db.label);
+        assert_eq!(
+            store.revision().await.unwrap(),
+            revision + 1,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.get_policy(&service, &scope(&new)).await.unwrap(),
+            Some(xml),
+            "{}: the policy went with the rename",
+            db.label
+        );
+        let renamed = store.get_operation(&service, &api, &new).await.unwrap();
+        assert_eq!(renamed.settings.url_template.as_str(), "/add/{a}");
+        assert!(store.get_operation(&service, &api, &old).await.is_err());
+        let audit = store.list_audit(&service, None, 1).await.unwrap();
+        assert_eq!(audit[0].action, "rename", "{}", db.label);
+        assert_eq!(audit[0].before.as_ref().unwrap()["name"], "add");
+
+        // A rename onto a name in use, or of an operation that is gone, changes nothing.
+        store
+            .put_operation(
+                &actor(),
+                &service,
+                &api,
+                &old,
+                operation_settings("GET", "/other"),
+            )
+            .await
+            .unwrap();
+        let revision = store.revision().await.unwrap();
+        let taken = store
+            .rename_operation(
+                &actor(),
+                &service,
+                &api,
+                &old,
+                &new,
+                operation_settings("GET", "/x"),
+            )
+            .await;
+        assert!(
+            matches!(&taken, Err(StoreError::Invalid(e)) if e.field == "name"),
+            "{taken:?}"
+        );
+        let gone = OperationName::parse("gone").unwrap();
+        let missing = store
+            .rename_operation(
+                &actor(),
+                &service,
+                &api,
+                &gone,
+                &gone.clone(),
+                operation_settings("GET", "/y"),
+            )
+            .await;
+        assert!(
+            missing.is_ok(),
+            "renaming onto the same name is a plain save: {missing:?}"
+        );
+        assert_eq!(
+            store.revision().await.unwrap(),
+            revision + 1,
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn creating_a_name_that_exists_is_refused_not_replaced() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let api = ApiName::parse("calculator").unwrap();
+        let name = OperationName::parse("add").unwrap();
+        store
+            .create_operation(
+                &actor(),
+                &service,
+                &api,
+                &name,
+                operation_settings("GET", "/add"),
+            )
+            .await
+            .unwrap();
+        let again = store
+            .create_operation(
+                &actor(),
+                &service,
+                &api,
+                &name,
+                operation_settings("GET", "/sum"),
+            )
+            .await;
+        assert!(
+            matches!(&again, Err(StoreError::Invalid(e)) if e.field == "name"),
+            "{again:?}"
+        );
+        let kept = store.get_operation(&service, &api, &name).await.unwrap();
+        assert_eq!(kept.settings.url_template.as_str(), "/add", "{}", db.label);
+
+        let refused = |result: Result<Saved, StoreError>| matches!(&result, Err(StoreError::Invalid(e)) if e.field == "name");
+        let revision = store.revision().await.unwrap();
+        assert!(refused(
+            store
+                .create_service(
+                    &actor(),
+                    &service,
+                    DisplayName::parse("Again").unwrap(),
+                    None
+                )
+                .await
+        ));
+        assert!(refused(
+            store
+                .create_api(&actor(), &service, &api, api_settings("elsewhere"))
+                .await
+        ));
+        let sid = SubscriptionName::parse("tester").unwrap();
+        store
+            .create_subscription(&actor(), &service, &sid, subscription_settings("/apis"))
+            .await
+            .unwrap();
+        assert!(refused(
+            store
+                .create_subscription(&actor(), &service, &sid, subscription_settings("/apis"))
+                .await
+        ));
+        assert_eq!(
+            store.revision().await.unwrap(),
+            revision + 1,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store
+                .get_service(&service)
+                .await
+                .unwrap()
+                .settings
+                .display_name
+                .as_str(),
+            "Flow demo"
+        );
+
+        let product = ProductName::parse("starter").unwrap();
+        store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &product,
+                true,
+                product_settings(true),
+                &[],
+            )
+            .await
+            .unwrap();
+        let again = store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &product,
+                true,
+                product_settings(false),
+                &[],
+            )
+            .await;
+        assert!(
+            matches!(&again, Err(StoreError::Invalid(e)) if e.field == "name"),
+            "{again:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_product_and_its_apis_are_saved_in_one_write() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        let calculator = ApiName::parse("calculator").unwrap();
+        let other = ApiName::parse("other").unwrap();
+        store
+            .put_api(&actor(), &service, &other, api_settings("other"))
+            .await
+            .unwrap();
+        let product = ProductName::parse("starter").unwrap();
+        let revision = store.revision().await.unwrap();
+        store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &product,
+                true,
+                product_settings(true),
+                std::slice::from_ref(&calculator),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.revision().await.unwrap(),
+            revision + 1,
+            "{}",
+            db.label
+        );
+        // Swap the API: one revision, one audit entry with both lists.
+        store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &product,
+                false,
+                product_settings(true),
+                std::slice::from_ref(&other),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.revision().await.unwrap(),
+            revision + 2,
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.get_product(&service, &product).await.unwrap().apis,
+            std::slice::from_ref(&other)
+        );
+        let audit = store.list_audit(&service, None, 1).await.unwrap();
+        assert_eq!(
+            audit[0].before.as_ref().unwrap()["apis"],
+            serde_json::json!(["calculator"])
+        );
+        assert_eq!(
+            audit[0].after.as_ref().unwrap()["apis"],
+            serde_json::json!(["other"])
+        );
+
+        // A save that breaks a rule changes nothing at all: an open product may not share
+        // an API with another open product.
+        let open = ProductName::parse("open").unwrap();
+        store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &open,
+                true,
+                product_settings(false),
+                std::slice::from_ref(&other),
+            )
+            .await
+            .unwrap();
+        let revision = store.revision().await.unwrap();
+        let refused = store
+            .save_product_with_apis(
+                &actor(),
+                &service,
+                &product,
+                false,
+                product_settings(false),
+                &[calculator.clone(), other.clone()],
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid(_))),
+            "{refused:?}"
+        );
+        assert_eq!(store.revision().await.unwrap(), revision, "{}", db.label);
+        let kept = store.get_product(&service, &product).await.unwrap();
+        assert_eq!(kept.apis, [other], "{}", db.label);
+        assert!(kept.settings.subscription_required);
+    }
+}
