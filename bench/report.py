@@ -8,6 +8,7 @@ RAW has tab-separated lines:
     fixed <target> <p50 p99 p99.9 errors>
     propagation <instance> <write_ms|propagation_ms> <p50 p99 max>
     rss <instance> <peak KiB> <now KiB>
+    listpage <first|last|search> <min median max ms>
 """
 import datetime
 import os
@@ -26,7 +27,7 @@ def main():
     (raw, rounds, seconds, connections, rate, changes, apis, operations, subscriptions,
      commit) = sys.argv[1:11]
     saturated, fixed = defaultdict(list), defaultdict(list)
-    propagation, rss = {}, {}
+    propagation, rss, listpage = {}, {}, {}
     order = []
     with open(raw) as lines:
         for line in lines:
@@ -39,6 +40,8 @@ def main():
                 fixed[name].append([float(x) for x in rest[0].split()])
             elif kind == "propagation":
                 propagation[(name, rest[0])] = [float(x) for x in rest[1].split()]
+            elif kind == "listpage":
+                listpage[name] = [float(x) for x in rest[0].split()]
             elif kind == "rss":
                 rss[name] = [int(x) for x in rest[0].split()]
 
@@ -93,6 +96,15 @@ def main():
         out.append(f"| {label(instance, apis, operations, subscriptions)} | "
                    f"{write[0]:.1f} / {write[1]:.1f} / {write[2]:.1f} | "
                    f"{seen[0]:.2f} / {seen[1]:.2f} / {seen[2]:.2f} |")
+
+    if listpage:
+        out.append("")
+        out.append(f"## Subscription list pages ({subscriptions:,} subscriptions, 50 per page, management API)")
+        out.append("")
+        out.append("| page | min ms | median ms | max ms |")
+        out.append("|---|---:|---:|---:|")
+        for what, (low, mid, high) in listpage.items():
+            out.append(f"| {what} | {low:.1f} | {mid:.1f} | {high:.1f} |")
 
     out.append("")
     out.append("## Memory")

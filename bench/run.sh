@@ -279,6 +279,24 @@ for instance in small large; do
     done
 done
 
+# ---------------------------------------------------------------- list pages
+# The subscriptions list at $large_subscriptions rows, as the portal's Subscriptions page and
+# the management API page it: the first page, the last page and a search, 7 loads each.
+echo "bench: subscription list pages at $large_subscriptions subscriptions"
+dir="$work/large"
+last_skip=$((large_subscriptions > 50 ? large_subscriptions - 50 : 0))
+for page in "first|%24top=50" "last|%24top=50&%24skip=$last_skip" \
+  "search|%24top=50&%24filter=contains(displayName,%279999%27)"; do
+  what=${page%%|*}
+  times=$(for _ in 1 2 3 4 5 6 7; do
+    curl -sf -o /dev/null -w '%{time_total}\n' \
+      "http://127.0.0.1:$(cat "$dir/portal-port")/mgmt/services/bench/subscriptions?${page#*|}" \
+      -H "Authorization: Bearer $(cat "$dir/token")"
+  done | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%.1f %.1f %.1f", t[1], t[4], t[NR] }')
+  printf 'listpage\t%s\t%s\n' "$what" "$times" >> "$raw"
+  printf 'subscriptions page (%s): min %s ms, median, max\n' "$what" "$times"
+done
+
 # ---------------------------------------------------------------- memory
 for instance in small large; do
   pid=$(cat "$work/$instance/pid")

@@ -17,6 +17,9 @@ const binary = process.env.PORTCULLIS_E2E_BINARY ?? "target/debug/portcullis";
 export const SETUP_CODE = "TEST-SETUP";
 export const ADMIN = { username: "ada", password: "correct horse battery" };
 export const GATEWAY = gateway;
+/** Where the server under test keeps its data, and its binary (for `portcullis token create`). */
+export const DATA_DIR = dataDir;
+export const BINARY = binary;
 
 export default defineConfig({
   testDir: "./tests",

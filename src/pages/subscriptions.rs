@@ -2,8 +2,8 @@
 //! (suspend, activate, cancel), and **Add subscription**.
 
 use crate::api::subscriptions::{
-    CreateSubscription, RegenerateKey, SetSubscriptionState, SubscriptionSummary,
-    subscription_keys, subscriptions_page,
+    CreateSubscription, RegenerateKey, SUBSCRIPTIONS_PER_PAGE, SetSubscriptionState,
+    SubscriptionSummary, subscription_keys, subscriptions_page,
 };
 use crate::components::{
     FormError, Interactive, LoadError, Protected, SaveNotice, SaveState, ServiceFrame, TextField,
@@ -31,9 +31,12 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
     let regenerate = ServerAction::<RegenerateKey>::new();
     let set_state = ServerAction::<SetSubscriptionState>::new();
     let saves = SaveState::new();
+    // The list is paged and searched on the server: it stays fast at 100,000 subscriptions.
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(0_u64);
     let data = Resource::new(
-        move || (service.get(), saves.successes()),
-        |(service, _)| subscriptions_page(service),
+        move || (service.get(), saves.successes(), search.get(), page.get()),
+        |(service, _, search, page)| subscriptions_page(service, search, page),
     );
     let adding = RwSignal::new(false);
     // A refused key or state change says why (the form shows its own errors).
@@ -72,6 +75,19 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
             </div>
             <SaveNotice saving state=saves/>
             <FormError message=change_error/>
+            <div class="list-tools">
+                <input
+                    type="search"
+                    class="search"
+                    placeholder="Search by name or display name"
+                    aria-label="Search subscriptions"
+                    prop:value=move || search.get()
+                    on:input=move |event| {
+                        search.set(event_target_value(&event));
+                        page.set(0);
+                    }
+                />
+            </div>
             <Suspense fallback=|| view! { <p class="loading">"Loading subscriptions…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -81,12 +97,21 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                                 <Show when=move || adding.get()>
                                     <AddSubscription service create adding products=products.clone() apis=apis.clone()/>
                                 </Show>
-                                {if data.subscriptions.is_empty() {
+                                {if data.subscriptions.is_empty() && search.get_untracked().trim().is_empty() {
                                     view! {
                                         <div class="empty"><p>"No subscriptions yet. " <strong>"Add subscription"</strong> " creates a pair of keys."</p></div>
                                     }
                                         .into_any()
+                                } else if data.subscriptions.is_empty() {
+                                    view! {
+                                        <div class="empty"><p>"No subscription's name or display name contains “" {search.get_untracked()} "”."</p></div>
+                                    }
+                                        .into_any()
                                 } else {
+                                    let (total, shown_page) = (data.total, data.page);
+                                    let first = shown_page * SUBSCRIPTIONS_PER_PAGE + 1;
+                                    let last = first + data.subscriptions.len() as u64 - 1;
+                                    let pages = total.div_ceil(SUBSCRIPTIONS_PER_PAGE);
                                     view! {
                                         <table class="table">
                                             <thead>
@@ -106,6 +131,28 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                                                     .collect_view()}
                                             </tbody>
                                         </table>
+                                        <nav class="pager" aria-label="Subscription pages">
+                                            <span class="pager-status">
+                                                {format!("{first}–{last} of {}", group_thousands(total))}
+                                            </span>
+                                            <button
+                                                type="button"
+                                                class="button"
+                                                disabled=shown_page == 0
+                                                on:click=move |_| page.set(shown_page.saturating_sub(1))
+                                            >
+                                                "Previous"
+                                            </button>
+                                            <span class="pager-page">{format!("Page {} of {}", shown_page + 1, pages.max(1))}</span>
+                                            <button
+                                                type="button"
+                                                class="button"
+                                                disabled=shown_page + 1 >= pages
+                                                on:click=move |_| page.set(shown_page + 1)
+                                            >
+                                                "Next"
+                                            </button>
+                                        </nav>
                                     }
                                         .into_any()
                                 }}
@@ -297,5 +344,29 @@ fn AddSubscription(
                 </div>
             </ActionForm>
         </section>
+    }
+}
+
+/// `100000` → `100,000`.
+fn group_thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::group_thousands(0), "0");
+        assert_eq!(super::group_thousands(999), "999");
+        assert_eq!(super::group_thousands(100_000), "100,000");
+        assert_eq!(super::group_thousands(1_234_567), "1,234,567");
     }
 }

@@ -2,7 +2,8 @@
 //! `subscriptionRequired`, `subscriptionKeyHeaderName`, `subscriptionKeyQueryParamName`,
 //! `forwardSubscriptionKey`.
 
-use crate::mgmt::body::{JsonBody, list as list_of, name, saved_status};
+use crate::mgmt::body::{JsonBody, name, saved_status};
+use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -65,12 +66,14 @@ fn view(service: &ServiceName, record: ApiRecord) -> ApiView {
 pub async fn list(
     State(control): State<MgmtState>,
     Path(service): Path<String>,
+    list: ListRequest,
 ) -> Result<Json<serde_json::Value>, MgmtError> {
     let service = name("service", service, ServiceName::parse)?;
     let apis = control.store().list_apis(&service).await?;
-    Ok(list_of(
+    list.answer_in_memory(
+        &["name", "displayName", "path", "serviceUrl"],
         apis.into_iter().map(|api| view(&service, api)).collect(),
-    ))
+    )
 }
 
 pub async fn get(

@@ -12,6 +12,7 @@ mod auth;
 mod body;
 mod error;
 mod operations;
+mod paging;
 mod policies;
 mod products;
 mod services;

@@ -1,7 +1,8 @@
 //! `/mgmt/services/{service}/apis/{api}/operations/{operation}`: `displayName`, `method`,
 //! `urlTemplate`.
 
-use crate::mgmt::body::{JsonBody, list as list_of, name, saved_status};
+use crate::mgmt::body::{JsonBody, name, saved_status};
+use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,15 +51,17 @@ fn names(service: String, api: String) -> Result<(ServiceName, ApiName), MgmtErr
 pub async fn list(
     State(control): State<MgmtState>,
     Path((service, api)): Path<(String, String)>,
+    list: ListRequest,
 ) -> Result<Json<serde_json::Value>, MgmtError> {
     let (service, api) = names(service, api)?;
     let operations = control.store().list_operations(&service, &api).await?;
-    Ok(list_of(
+    list.answer_in_memory(
+        &["name", "displayName", "method", "urlTemplate"],
         operations
             .into_iter()
             .map(|op| view(&service, &api, op))
             .collect(),
-    ))
+    )
 }
 
 pub async fn get(

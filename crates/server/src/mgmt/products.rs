@@ -1,7 +1,8 @@
 //! `/mgmt/services/{service}/products/{product}`: `displayName`, `description`,
 //! `subscriptionRequired`, `approvalRequired`, `state`; and `…/apis/{api}` links.
 
-use crate::mgmt::body::{JsonBody, list as list_of, name, saved_status};
+use crate::mgmt::body::{JsonBody, name, saved_status};
+use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -49,12 +50,14 @@ fn names(service: String, product: String) -> Result<(ServiceName, ProductName),
 pub async fn list(
     State(control): State<MgmtState>,
     Path(service): Path<String>,
+    list: ListRequest,
 ) -> Result<Json<serde_json::Value>, MgmtError> {
     let service = name("service", service, ServiceName::parse)?;
     let products = control.store().list_products(&service).await?;
-    Ok(list_of(
+    list.answer_in_memory(
+        &["name", "displayName", "state"],
         products.into_iter().map(|p| view(&service, p)).collect(),
-    ))
+    )
 }
 
 pub async fn get(
@@ -129,6 +132,7 @@ pub async fn delete(
 pub async fn list_apis(
     State(control): State<MgmtState>,
     Path((service, product)): Path<(String, String)>,
+    list: ListRequest,
 ) -> Result<Json<serde_json::Value>, MgmtError> {
     let (service, product) = names(service, product)?;
     let record = control.store().get_product(&service, &product).await?;
@@ -137,7 +141,7 @@ pub async fn list_apis(
         .into_iter()
         .map(|api| serde_json::json!({ "id": format!("/services/{service}/apis/{api}"), "name": api }))
         .collect();
-    Ok(list_of(apis))
+    list.answer_in_memory(&["name"], apis)
 }
 
 pub async fn link_api(

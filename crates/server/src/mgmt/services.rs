@@ -1,6 +1,7 @@
 //! `/mgmt/services/{service}`: `displayName`, `isDefault`.
 
-use crate::mgmt::body::{JsonBody, list as list_of, name, saved_status};
+use crate::mgmt::body::{JsonBody, name, saved_status};
+use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -33,9 +34,15 @@ fn view(record: ServiceRecord) -> ServiceView {
     }
 }
 
-pub async fn list(State(control): State<MgmtState>) -> Result<Json<serde_json::Value>, MgmtError> {
+pub async fn list(
+    State(control): State<MgmtState>,
+    list: ListRequest,
+) -> Result<Json<serde_json::Value>, MgmtError> {
     let services = control.store().list_services().await?;
-    Ok(list_of(services.into_iter().map(view).collect()))
+    list.answer_in_memory(
+        &["name", "displayName"],
+        services.into_iter().map(view).collect(),
+    )
 }
 
 pub async fn get(

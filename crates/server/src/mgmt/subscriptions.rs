@@ -1,15 +1,18 @@
 //! `/mgmt/services/{service}/subscriptions/{sid}`: `displayName`, `scope`, `state`; keys
 //! only through `listSecrets`, new ones through `regeneratePrimaryKey`/`…SecondaryKey`.
 
-use crate::mgmt::body::{JsonBody, list as list_of, name, saved_status};
+use crate::mgmt::body::{JsonBody, name, saved_status};
+use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use portcullis_domain::Page;
 use portcullis_domain::model::{SubscriptionConfig, SubscriptionSettings};
 use portcullis_domain::{
     DisplayName, ServiceName, SubscriptionName, SubscriptionScope, SubscriptionState,
 };
+use portcullis_store::Store;
 use portcullis_store::{Actor, KeySlot};
 use serde::{Deserialize, Serialize};
 
@@ -47,15 +50,19 @@ fn names(service: String, sid: String) -> Result<(ServiceName, SubscriptionName)
 pub async fn list(
     State(control): State<MgmtState>,
     Path(service): Path<String>,
+    list: ListRequest,
 ) -> Result<Json<serde_json::Value>, MgmtError> {
     let service = name("service", service, ServiceName::parse)?;
-    let subscriptions = control.store().list_subscriptions(&service).await?;
-    Ok(list_of(
-        subscriptions
-            .into_iter()
-            .map(|s| view(&service, s))
-            .collect(),
-    ))
+    let query = list.query(Store::SUBSCRIPTION_FILTER_FIELDS)?;
+    let page = control
+        .store()
+        .page_subscriptions(&service, &query, None)
+        .await?;
+    let page = Page {
+        items: page.items.into_iter().map(|s| view(&service, s)).collect(),
+        count: page.count,
+    };
+    Ok(list.answer(&query, page))
 }
 
 pub async fn get(
