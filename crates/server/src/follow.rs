@@ -7,6 +7,12 @@
 //! dropped), notifications sent meanwhile are lost, so the node compares the stored revision
 //! with its own and catches up. While the database cannot be reached the node keeps serving
 //! what it has and tries again, waiting longer each time (up to [`MAX_RETRY_DELAY`]).
+//!
+//! On SQLite there is no feed, but there may still be a commit this node did not publish: a
+//! write given up on after its timeout that committed after all, or another process (a
+//! `portcullis` command, a second node on the same file) writing to the database. The node
+//! reads the stored revision every [`SQLITE_POLL_INTERVAL`] — one single-row query — and
+//! reloads when it moved, so it converges on the store's revision on its own.
 
 use crate::Control;
 use portcullis_store::{ChangeFeed, FeedEvent};
@@ -18,9 +24,11 @@ use std::time::Duration;
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// The longest wait between attempts.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// How often a node on SQLite compares the stored revision with the one it serves.
+pub const SQLITE_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Follows other nodes' changes until `stop` completes. Returns at once on SQLite, where
-/// this process is the only writer.
+/// Follows other nodes' changes until `stop` completes: by the change feed on PostgreSQL, by
+/// reading the revision every [`SQLITE_POLL_INTERVAL`] on SQLite.
 pub async fn follow_other_nodes(control: Arc<Control>, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     let mut delay = FIRST_RETRY_DELAY;
@@ -30,7 +38,13 @@ pub async fn follow_other_nodes(control: Arc<Control>, stop: impl Future<Output 
             () = &mut stop => return,
         };
         match feed {
-            Ok(None) => return,
+            Ok(None) => {
+                tokio::select! {
+                    () = poll_revision(&control) => {}
+                    () = &mut stop => {}
+                }
+                return;
+            }
             Ok(Some(feed)) => {
                 delay = FIRST_RETRY_DELAY;
                 tokio::select! {
@@ -47,6 +61,14 @@ pub async fn follow_other_nodes(control: Arc<Control>, stop: impl Future<Output 
             () = &mut stop => return,
         }
         delay = (delay * 2).min(MAX_RETRY_DELAY);
+    }
+}
+
+/// Catches up every [`SQLITE_POLL_INTERVAL`], for ever.
+async fn poll_revision(control: &Control) {
+    loop {
+        tokio::time::sleep(SQLITE_POLL_INTERVAL).await;
+        catch_up(control).await;
     }
 }
 
@@ -93,11 +115,11 @@ async fn catch_up(control: &Control) -> bool {
 async fn reload(control: &Control) -> bool {
     match control.try_publish().await {
         Ok(revision) => {
-            tracing::info!(revision, "config changed on another node; reloaded");
+            tracing::info!(revision, "config changed in the store; reloaded");
             true
         }
         Err(error) => {
-            tracing::warn!(%error, "config reload after another node's change failed");
+            tracing::warn!(%error, "config reload after a change in the store failed");
             false
         }
     }

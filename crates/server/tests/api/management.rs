@@ -1,8 +1,10 @@
 //! The management REST API: authentication, resources, errors, audit.
 
 use crate::helpers::spawn;
+use portcullis_domain::{ApiName, OperationName, ServiceName};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn every_call_needs_a_valid_token() {
@@ -414,4 +416,197 @@ async fn the_audit_log_says_who_changed_what() {
         .mgmt(Method::GET, "/services/svc/auditLog?top=1", None)
         .await;
     assert_eq!(all["value"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_commit_this_node_did_not_publish_is_served_within_seconds() {
+    // A write given up on after its timeout may commit after all; another process (a CLI
+    // command, a second node on the same SQLite file) may write too. The node must converge
+    // on the stored revision without waiting for its own next write.
+    let app = spawn().await;
+    app.echo_api().await;
+    let get = || app.gateway(reqwest::Method::GET, "svc.localhost", "/echo/x");
+    assert_eq!(get().send().await.unwrap().status(), 200);
+
+    let other_writer = app.database().store().await;
+    other_writer
+        .delete_operation(
+            &portcullis_store::Actor::System,
+            &ServiceName::parse("svc").unwrap(),
+            &ApiName::parse("echo").unwrap(),
+            &OperationName::parse("get-all").unwrap(),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = get().send().await.unwrap().status();
+        if status == 404 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway still serves the old revision"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn deeply_nested_input_is_refused_with_its_limit_and_the_node_keeps_serving() {
+    let app = spawn().await;
+    app.echo_api().await;
+    // A policy document of 5,000 nested <choose><when> (about 250 KB, under the size limit):
+    // it once overflowed a worker's stack and took the whole process down.
+    let mut xml = String::from("<policies><inbound>");
+    xml.push_str(&r#"<choose><when condition="@(true)">"#.repeat(5_000));
+    xml.push_str(&"</when></choose>".repeat(5_000));
+    xml.push_str("</inbound></policies>");
+    let (status, body) = app
+        .mgmt(
+            Method::PUT,
+            "/services/svc/apis/echo/policy",
+            Some(json!({ "format": "xml", "value": xml })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("at most 64"), "{message}");
+
+    // JSON nested 100,000 deep: refused by the parser's depth limit, not a crash.
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let response = app
+        .http
+        .put(app.mgmt_url("/services/svc"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .body(deep_json)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("recursion limit"),
+        "{body}"
+    );
+
+    // Everything still answers.
+    let (status, _) = app.mgmt(Method::GET, "/services/svc", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn lists_are_paged_and_filtered_the_apim_way() {
+    let app = spawn().await;
+    app.echo_api().await;
+    for i in 0..120 {
+        let display = if i % 10 == 0 {
+            format!("Partner {i}")
+        } else {
+            format!("Tester {i}")
+        };
+        app.put(
+            &format!("/services/svc/subscriptions/sub-{i:03}"),
+            json!({ "scope": "/apis", "displayName": display }),
+        )
+        .await;
+    }
+    // Page by page, following nextLink until there is none.
+    let mut url = app.mgmt_url("/services/svc/subscriptions");
+    let mut names = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page: serde_json::Value = app
+            .http
+            .get(&url)
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        assert_eq!(page["count"], 120, "count is of the whole list");
+        for item in page["value"].as_array().unwrap() {
+            names.push(item["name"].as_str().unwrap().to_owned());
+        }
+        match page["nextLink"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2, "the default page holds 100");
+    assert_eq!(names.len(), 120);
+    assert_eq!(names[0], "sub-000");
+    assert_eq!(names[119], "sub-119");
+
+    let (status, page) = app
+        .mgmt(
+            Method::GET,
+            "/services/svc/subscriptions?$top=5&$skip=2&$filter=contains(properties/displayName,'partner')",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["count"], 12);
+    let shown: Vec<&str> = page["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        ["sub-020", "sub-030", "sub-040", "sub-050", "sub-060"]
+    );
+    let next = page["nextLink"].as_str().unwrap();
+    assert!(next.contains("%24skip=7"), "{next}");
+    assert!(next.contains("%24filter="), "{next}");
+
+    // The small lists take the same parameters, filtered on their own fields.
+    let (_, apis) = app
+        .mgmt(
+            Method::GET,
+            "/services/svc/apis/echo/operations?$filter=method eq 'post'",
+            None,
+        )
+        .await;
+    assert_eq!(apis["count"], 1);
+    assert_eq!(apis["value"][0]["name"], "post-all");
+
+    // What cannot be read is refused, naming the parameter.
+    for bad in [
+        "$top=0",
+        "$top=5000",
+        "$skip=x",
+        "$filter=owner eq 'x'",
+        "$filter=name eq",
+    ] {
+        let (status, body) = app
+            .mgmt(
+                Method::GET,
+                &format!("/services/svc/subscriptions?{bad}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body["error"]["field"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with('$'),
+            "{body}"
+        );
+    }
 }
