@@ -5,7 +5,8 @@ use crate::entity::{recent_call, usage_minute};
 use crate::{Store, StoreError};
 use portcullis_domain::usage::{Histogram, RecentCall, UsageCounts, UsageKey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    Statement, TransactionTrait,
 };
 
 /// Rows per INSERT: well under SQLite's limit of bound values per statement.
@@ -62,11 +63,15 @@ impl Store {
             });
         let models: Vec<_> = models.collect();
         let _guard = self.write_guard().await;
+        // All rows or none: the caller keeps a batch that failed and writes it again, which
+        // must not count the rows of a half-written batch twice.
+        let txn = self.db.begin().await?;
         for chunk in models.chunks(ROWS_PER_INSERT) {
             usage_minute::Entity::insert_many(chunk.to_vec())
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
         }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -143,11 +148,13 @@ impl Store {
         });
         let models: Vec<_> = models.collect();
         let _guard = self.write_guard().await;
+        let txn = self.db.begin().await?;
         for chunk in models.chunks(ROWS_PER_INSERT) {
             recent_call::Entity::insert_many(chunk.to_vec())
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
         }
+        txn.commit().await?;
         let backend = self.db.get_database_backend();
         for service in services {
             // The id of the oldest call to keep; everything older goes.

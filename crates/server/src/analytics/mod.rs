@@ -18,6 +18,7 @@ pub use metrics::Metrics;
 
 use aggregate::Pending;
 use crossbeam_queue::ArrayQueue;
+use portcullis_domain::usage::{RecentCall, UsageCounts, UsageKey};
 use portcullis_gateway::calls::{CallRecord, CallSink};
 use portcullis_store::Store;
 use std::sync::Arc;
@@ -99,16 +100,47 @@ fn drain(sink: &QueueSink, metrics: &Metrics, pending: &mut Pending) {
     metrics.dropped(sink.dropped.swap(0, Ordering::Relaxed));
 }
 
-async fn write(store: &Store, pending: &mut Pending) {
-    if pending.is_empty() {
-        return;
+/// What a failed write left to write again. Bounded: past [`MAX_UNWRITTEN_ROWS`] minute rows
+/// the oldest are dropped (and counted in the log); of the recent calls only the newest
+/// [`portcullis_store::RECENT_CALLS_KEPT`] are ever kept anyway.
+#[derive(Debug, Default)]
+struct Unwritten {
+    minutes: Vec<(UsageKey, UsageCounts)>,
+    recent: Vec<RecentCall>,
+}
+
+/// Minute rows kept for a database that is away: a day of 70 distinct keys a minute.
+const MAX_UNWRITTEN_ROWS: usize = 100_000;
+
+/// Writes what was counted, with whatever an earlier write could not save. Each store write
+/// is one transaction, so a batch is saved whole or kept whole for the next attempt.
+async fn write(store: &Store, pending: &mut Pending, unwritten: &mut Unwritten) {
+    if !pending.is_empty() {
+        let (minutes, recent) = pending.take();
+        unwritten.minutes.extend(minutes);
+        unwritten.recent.extend(recent);
     }
-    let (minutes, recent) = pending.take();
-    if let Err(error) = store.record_usage(minutes).await {
-        tracing::warn!(%error, "analytics: usage not written");
+    if !unwritten.minutes.is_empty() {
+        match store.record_usage(unwritten.minutes.clone()).await {
+            Ok(()) => unwritten.minutes.clear(),
+            Err(error) => {
+                let excess = unwritten.minutes.len().saturating_sub(MAX_UNWRITTEN_ROWS);
+                unwritten.minutes.drain(..excess);
+                tracing::warn!(%error, kept = unwritten.minutes.len(), dropped = excess,
+                    "analytics: usage not written; kept for the next write");
+            }
+        }
     }
-    if let Err(error) = store.record_calls(recent).await {
-        tracing::warn!(%error, "analytics: recent calls not written");
+    if !unwritten.recent.is_empty() {
+        let kept = usize::try_from(portcullis_store::RECENT_CALLS_KEPT).unwrap_or(1000);
+        let excess = unwritten.recent.len().saturating_sub(kept);
+        unwritten.recent.drain(..excess);
+        match store.record_calls(unwritten.recent.clone()).await {
+            Ok(()) => unwritten.recent.clear(),
+            Err(error) => {
+                tracing::warn!(%error, "analytics: recent calls not written; kept for the next write");
+            }
+        }
     }
 }
 
@@ -119,6 +151,7 @@ async fn run(
     metrics: Arc<Metrics>,
 ) {
     let mut pending = Pending::default();
+    let mut unwritten = Unwritten::default();
     let mut ticker = tokio::time::interval(DRAIN_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_write = tokio::time::Instant::now();
@@ -126,7 +159,7 @@ async fn run(
         tokio::select! {
             request = flushes.recv() => {
                 drain(&sink, &metrics, &mut pending);
-                write(&store, &mut pending).await;
+                write(&store, &mut pending, &mut unwritten).await;
                 last_write = tokio::time::Instant::now();
                 match request {
                     Some(done) => { let _ = done.send(()); }
@@ -136,7 +169,7 @@ async fn run(
             _ = ticker.tick() => {
                 drain(&sink, &metrics, &mut pending);
                 if last_write.elapsed() >= FLUSH_EVERY {
-                    write(&store, &mut pending).await;
+                    write(&store, &mut pending, &mut unwritten).await;
                     last_write = tokio::time::Instant::now();
                 }
             }

@@ -223,3 +223,46 @@ async fn the_recent_log_keeps_the_newest_calls_only() {
     assert_eq!(recent.len() as i64, kept);
     assert_eq!(recent[0].path, format!("/{}", kept * 3));
 }
+
+#[tokio::test]
+async fn counts_a_failed_write_could_not_save_are_written_by_the_next_one() {
+    use sea_orm::{ConnectionTrait, Database};
+    let app = spawn().await;
+    let key = setup(&app).await;
+    let raw = Database::connect(&app.database().url)
+        .await
+        .expect("a raw connection");
+    // The analytics tables are away: every write of them fails.
+    raw.execute_unprepared(
+        "ALTER TABLE usage_minute RENAME TO usage_minute_away; \
+         ALTER TABLE recent_call RENAME TO recent_call_away;",
+    )
+    .await
+    .unwrap();
+    calls(&app, &key, 3, 1, 0).await;
+    flush(&app).await;
+    raw.execute_unprepared(
+        "ALTER TABLE usage_minute_away RENAME TO usage_minute; \
+         ALTER TABLE recent_call_away RENAME TO recent_call;",
+    )
+    .await
+    .unwrap();
+    calls(&app, &key, 2, 0, 0).await;
+    flush(&app).await;
+    let counted = totals(&app).await;
+    assert_eq!((counted.calls, counted.success, counted.blocked), (6, 5, 1));
+    let recent = app
+        .app
+        .control
+        .store()
+        .recent_calls(
+            "svc",
+            &RecentFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 6);
+}
