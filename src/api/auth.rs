@@ -47,7 +47,7 @@ pub async fn sign_in(
 ) -> Result<Option<String>, ServerFnError> {
     let state = crate::server::state()?;
     let peer = crate::server::peer_ip().await;
-    state.sign_in_throttle.wait(peer).await;
+    state.sign_in_throttle.wait_turn(peer).await;
     let valid = state
         .control
         .store()
@@ -55,7 +55,6 @@ pub async fn sign_in(
         .await
         .map_err(crate::server::internal)?;
     if !valid {
-        state.sign_in_throttle.failed(peer);
         return Ok(Some("The user name or password is not correct.".to_owned()));
     }
     state.sign_in_throttle.succeeded(peer);
@@ -88,14 +87,14 @@ pub async fn create_administrator(
         ));
     }
     let peer = crate::server::peer_ip().await;
-    state.sign_in_throttle.wait(peer).await;
+    state.sign_in_throttle.wait_turn(peer).await;
     if !state.setup_code.matches(setup_code.trim()) {
-        state.sign_in_throttle.failed(peer);
         return Ok(FieldErrors::one(
             "setup_code",
             "That is not the setup code. It is printed by `portcullis serve` when it starts without an administrator.",
         ));
     }
+    state.sign_in_throttle.succeeded(peer);
     if password != confirm_password {
         return Ok(FieldErrors::one(
             "confirm_password",

@@ -20,38 +20,43 @@ pub struct SignInThrottle {
 }
 
 impl SignInThrottle {
-    /// How long the next attempt from `ip` must wait.
+    /// How long an attempt from `ip` must wait now, given its failures so far.
     pub fn delay(&self, ip: IpAddr) -> Duration {
         let Ok(failures) = self.failures.lock() else {
             return MAX_DELAY;
         };
         match failures.get(&ip) {
-            Some(&(count, last)) if count > FREE_FAILURES && last.elapsed() < FORGET_AFTER => {
-                let doublings = (count - FREE_FAILURES - 1).min(4);
-                (Duration::from_millis(500) * 2u32.pow(doublings)).min(MAX_DELAY)
-            }
+            Some(&(count, last)) if last.elapsed() < FORGET_AFTER => delay_after(count),
             _ => Duration::ZERO,
         }
     }
 
-    pub async fn wait(&self, ip: IpAddr) {
-        let delay = self.delay(ip);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+    /// Counts an attempt from `ip` as a failure *before* its credentials are checked, and
+    /// returns how long it must wait. Counting first means attempts sent at once are
+    /// throttled too: the tenth concurrent guess waits as long as the tenth sequential one.
+    /// [`Self::succeeded`] forgets the address again.
+    pub fn attempt(&self, ip: IpAddr) -> Duration {
+        let Ok(mut failures) = self.failures.lock() else {
+            return MAX_DELAY;
+        };
+        if failures.len() >= MAX_TRACKED {
+            failures.retain(|_, (_, last)| last.elapsed() < FORGET_AFTER);
         }
+        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FORGET_AFTER {
+            entry.0 = 0;
+        }
+        let before = entry.0;
+        entry.0 += 1;
+        entry.1 = Instant::now();
+        delay_after(before)
     }
 
-    pub fn failed(&self, ip: IpAddr) {
-        if let Ok(mut failures) = self.failures.lock() {
-            if failures.len() >= MAX_TRACKED {
-                failures.retain(|_, (_, last)| last.elapsed() < FORGET_AFTER);
-            }
-            let entry = failures.entry(ip).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= FORGET_AFTER {
-                entry.0 = 0;
-            }
-            entry.0 += 1;
-            entry.1 = Instant::now();
+    /// Counts an attempt (see [`Self::attempt`]) and waits its delay.
+    pub async fn wait_turn(&self, ip: IpAddr) {
+        let delay = self.attempt(ip);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -60,6 +65,15 @@ impl SignInThrottle {
             failures.remove(&ip);
         }
     }
+}
+
+/// The wait before the next attempt after `count` failures.
+fn delay_after(count: u32) -> Duration {
+    if count <= FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let doublings = (count - FREE_FAILURES - 1).min(4);
+    (Duration::from_millis(500) * 2u32.pow(doublings)).min(MAX_DELAY)
 }
 
 #[cfg(test)]
@@ -71,20 +85,17 @@ mod tests {
         let throttle = SignInThrottle::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        for _ in 0..3 {
-            throttle.failed(ip);
-        }
-        assert_eq!(throttle.delay(ip), Duration::ZERO);
-        throttle.failed(ip);
-        assert_eq!(throttle.delay(ip), Duration::from_millis(500));
-        throttle.failed(ip);
-        assert_eq!(throttle.delay(ip), Duration::from_secs(1));
-        for _ in 0..10 {
-            throttle.failed(ip);
-        }
+        // Attempts are counted as they start: ten sent at once (none has failed yet) are
+        // throttled exactly as ten in a row would be.
+        let delays: Vec<Duration> = (0..10).map(|_| throttle.attempt(ip)).collect();
+        assert_eq!(delays[..4], [Duration::ZERO; 4]);
+        assert_eq!(delays[4], Duration::from_millis(500));
+        assert_eq!(delays[5], Duration::from_secs(1));
+        assert_eq!(delays[9], MAX_DELAY);
         assert_eq!(throttle.delay(ip), MAX_DELAY);
         assert_eq!(throttle.delay(other), Duration::ZERO, "per address");
         throttle.succeeded(ip);
         assert_eq!(throttle.delay(ip), Duration::ZERO);
+        assert_eq!(throttle.attempt(ip), Duration::ZERO);
     }
 }
