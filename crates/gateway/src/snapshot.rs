@@ -184,10 +184,6 @@ impl Snapshot {
         });
         named.or(self.default_service.as_ref())
     }
-
-    pub fn service_count(&self) -> usize {
-        self.services.len()
-    }
 }
 
 fn strip_port(host: &str) -> &str {

@@ -147,20 +147,6 @@ impl PolicyDocument {
     pub fn section(&self, kind: SectionKind) -> &Section {
         &self.sections[kind.index()]
     }
-
-    /// The first `cors` policy of the inbound section, for answering preflights before
-    /// operation matching; `inherits` is true when the section has `<base/>` before any
-    /// `cors`, so the parent's may apply.
-    pub fn inbound_cors(&self) -> (Option<&Arc<crate::catalogue::cors::Cors>>, bool) {
-        for step in &self.section(SectionKind::Inbound).steps {
-            match step {
-                Step::Base => return (None, true),
-                Step::Cors(cors) => return (Some(cors), false),
-                _ => {}
-            }
-        }
-        (None, false)
-    }
 }
 
 fn default_section(scope: ScopeKind, kind: SectionKind) -> Section {

@@ -14,14 +14,6 @@ use crate::pipeline::GatewayError;
 use crate::pipeline::matching::{Routed, request_host};
 use http::request::Parts;
 
-/// Where the caller's key was found; forwarding removes it from there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySource {
-    None,
-    Header,
-    Query,
-}
-
 /// Who is calling, as far as the gateway can tell.
 #[derive(Debug)]
 pub struct Caller<'a> {
@@ -29,21 +21,16 @@ pub struct Caller<'a> {
     pub key: Option<KeyMatch<'a>>,
     /// The product the call is accounted to: the key's product, or the open product.
     pub product: Option<usize>,
-    pub key_source: KeySource,
 }
 
 pub fn authenticate<'a>(routed: &Routed<'a>, parts: &Parts) -> Result<Caller<'a>, GatewayError> {
     let api = routed.api;
-    let (presented, key_source) = match parts.headers.get(&api.key_header) {
-        Some(value) => (Some(value.to_str().unwrap_or_default()), KeySource::Header),
-        None => match parts
+    let presented = match parts.headers.get(&api.key_header) {
+        Some(value) => Some(value.to_str().unwrap_or_default()),
+        None => parts
             .uri
             .query()
-            .and_then(|q| query_value(q, &api.key_query))
-        {
-            Some(value) => (Some(value), KeySource::Query),
-            None => (None, KeySource::None),
-        },
+            .and_then(|q| query_value(q, &api.key_query)),
     };
     match presented {
         Some(key) => {
@@ -58,13 +45,11 @@ pub fn authenticate<'a>(routed: &Routed<'a>, parts: &Parts) -> Result<Caller<'a>
             Ok(Caller {
                 key: Some(found),
                 product,
-                key_source,
             })
         }
         None if api.open_product.is_some() || !api.subscription_required => Ok(Caller {
             key: None,
             product: api.open_product,
-            key_source,
         }),
         None => {
             let host = request_host(parts).unwrap_or("localhost");

@@ -303,11 +303,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "xsl-transform",
 ];
 
-/// Names of every policy the catalogue runs, for messages and the editor.
-pub fn policy_names() -> impl Iterator<Item = &'static str> {
-    CATALOGUE.iter().map(|e| e.name)
-}
-
 /// Compile-time state: where we are, and the faults found so far.
 pub struct Compiler<'t> {
     text: &'t str,
