@@ -274,3 +274,165 @@ async fn portal_nodes_share_sign_ins() {
     assert!(services(Some(cookie)).await.contains(">ada<"));
     assert!(!services(None).await.contains(">ada<"));
 }
+
+/// A node serving portal and gateway on `database_url` (or the data dir's SQLite file);
+/// returns it with its portal and gateway URLs.
+fn all_in_one_node(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> (Server, String, String) {
+    let mut command = portcullis(data_dir);
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let mut child = command
+        .args([
+            "serve",
+            "--no-demo",
+            "--portal-addr",
+            "127.0.0.1:0",
+            "--gateway-addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addresses = std::collections::HashMap::new();
+    for line in lines.by_ref().take(2) {
+        let line = line.unwrap();
+        let (what, url) = line.split_once(" listening on ").expect("an address line");
+        addresses.insert(what.to_owned(), url.to_owned());
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    (
+        server,
+        addresses["portal"].clone(),
+        addresses["gateway"].clone(),
+    )
+}
+
+/// Kills a node with SIGKILL in the middle of a stream of management writes, many times:
+/// every write the node acknowledged before it died is there after the restart, and the
+/// gateway serves it.
+#[tokio::test]
+async fn every_write_acknowledged_before_a_sigkill_survives_it() {
+    let postgres = portcullis_store::testing::postgres().await;
+    let mut databases: Vec<Option<String>> = vec![None];
+    databases.extend(postgres.as_ref().map(|db| Some(db.url.clone())));
+    for database_url in databases {
+        let data = tempfile::tempdir().unwrap();
+        let mut token = portcullis(data.path());
+        if let Some(url) = &database_url {
+            token.env("DATABASE_URL", url);
+        }
+        let token = token
+            .args(["token", "create", "--name", "crash"])
+            .output()
+            .unwrap();
+        assert!(
+            token.status.success(),
+            "{}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+        let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let mut acknowledged: Vec<String> = Vec::new();
+        for round in 0..6 {
+            let (server, portal, gateway) = all_in_one_node(data.path(), database_url.as_deref());
+            let put = |path: String, body: Value| {
+                http.put(format!("{portal}/mgmt/services/svc{path}"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+            };
+            if round == 0 {
+                assert!(
+                    put(String::new(), json!({ "displayName": "Crash" }))
+                        .await
+                        .unwrap()
+                        .status()
+                        .is_success()
+                );
+                // The backend is a closed port: a matched operation answers 502, a missing one 404.
+                let api = json!({ "serviceUrl": "http://127.0.0.1:9", "path": "crash", "subscriptionRequired": false });
+                assert!(
+                    put("/apis/crash".into(), api)
+                        .await
+                        .unwrap()
+                        .status()
+                        .is_success()
+                );
+            }
+            // Everything acknowledged so far is there after the restart, and served.
+            let listed: Value = http
+                .get(format!(
+                    "{portal}/mgmt/services/svc/apis/crash/operations?$top=1000"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let names: std::collections::HashSet<&str> = listed["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|op| op["name"].as_str().unwrap())
+                .collect();
+            for name in &acknowledged {
+                assert!(
+                    names.contains(name.as_str()),
+                    "round {round}: {name} was acknowledged and is gone"
+                );
+            }
+            if let Some(last) = acknowledged.last() {
+                let status = http
+                    .get(format!("{gateway}/crash/{last}"))
+                    .header("host", "svc.localhost")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(
+                    status, 502,
+                    "round {round}: the gateway does not serve {last}"
+                );
+            }
+            // A stream of writes, killed with SIGKILL after a while that differs each round.
+            let writes = async {
+                let mut n = 0;
+                loop {
+                    let name = format!("r{round}w{n}");
+                    let body = json!({ "method": "GET", "urlTemplate": format!("/{name}") });
+                    match put(format!("/apis/crash/operations/{name}"), body).await {
+                        Ok(response) if response.status().is_success() => acknowledged.push(name),
+                        _ => return,
+                    }
+                    n += 1;
+                }
+            };
+            let kill_after = std::time::Duration::from_millis(150 + 97 * round);
+            let mut server = server;
+            tokio::select! {
+                () = writes => panic!("the write stream ended before the kill"),
+                () = tokio::time::sleep(kill_after) => {
+                    server.0.kill().unwrap();
+                }
+            }
+            let _ = server.0.wait();
+        }
+        assert!(
+            acknowledged.len() > 6,
+            "too few writes to mean anything: {}",
+            acknowledged.len()
+        );
+    }
+}
