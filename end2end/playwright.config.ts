@@ -8,7 +8,9 @@ import { join } from "node:path";
 const portal = process.env.PORTCULLIS_E2E_PORTAL ?? "127.0.0.1:3110";
 const gateway = process.env.PORTCULLIS_E2E_GATEWAY ?? "127.0.0.1:8110";
 const demo = process.env.PORTCULLIS_E2E_DEMO ?? "127.0.0.1:7110";
-const dataDir = mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
+// Made once, in the runner; its workers load this file again and must find the same one.
+const dataDir = process.env.PORTCULLIS_E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "portcullis-e2e-"));
+process.env.PORTCULLIS_E2E_DATA_DIR = dataDir;
 // The binary under test: the debug build by default; scripts/test.sh also runs the sign-in
 // tests against the release build, whose wasm goes through wasm-opt.
 const binary = process.env.PORTCULLIS_E2E_BINARY ?? "target/debug/portcullis";

@@ -138,7 +138,7 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                                             <button
                                                 type="button"
                                                 class="button"
-                                                disabled=shown_page == 0
+                                                disabled={shown_page == 0}
                                                 on:click=move |_| page.set(shown_page.saturating_sub(1))
                                             >
                                                 "Previous"
@@ -147,7 +147,7 @@ fn Subscriptions(service: Signal<String>) -> impl IntoView {
                                             <button
                                                 type="button"
                                                 class="button"
-                                                disabled=shown_page + 1 >= pages
+                                                disabled={shown_page + 1 >= pages}
                                                 on:click=move |_| page.set(shown_page + 1)
                                             >
                                                 "Next"
