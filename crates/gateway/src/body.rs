@@ -119,11 +119,6 @@ impl CallerBody {
             waiting: false,
         }
     }
-
-    /// How long one read of the body may wait for the caller.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
 }
 
 impl Body for CallerBody {

@@ -195,14 +195,6 @@ impl ConnectionRegistry {
         }
         stalest.map(|(_, state)| state)
     }
-
-    /// Connections open now (for tests and metrics).
-    pub fn open(&self) -> usize {
-        self.live
-            .iter()
-            .map(|shard| shard.lock().map_or(0, |live| live.len()))
-            .sum()
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
