@@ -45,12 +45,35 @@ pub struct ApiRoute<'a> {
     rest_start: usize,
 }
 
+/// Whether a path has a `.` or `..` segment (also percent-encoded: `%2e`, `.%2E`, …).
+/// Backends resolve them, so `/a/../b/admin` matched to API `a` would reach API `b`'s
+/// backend path without `b`'s key check or policies; such a request is refused instead (as
+/// nginx refuses a path that climbs above its root).
+fn has_dot_segment(path: &str) -> bool {
+    if !path.contains('.') && !path.contains('%') {
+        return false;
+    }
+    path.split('/').any(|segment| {
+        segment.len() <= 6 && {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        }
+    })
+}
+
 /// Host → service, longest URL suffix → API.
 pub fn route_api<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<ApiRoute<'a>, GatewayError> {
+    let path = parts.uri.path();
+    if has_dot_segment(path) {
+        return Err(GatewayError::Refused {
+            status: http::StatusCode::BAD_REQUEST,
+            message: "The request path has a '.' or '..' segment; send the path without them."
+                .to_owned(),
+        });
+    }
     let service = snapshot
         .service_for_host(request_host(parts))
         .ok_or(GatewayError::NotFound)?;
-    let path = parts.uri.path();
     let matched = service.match_api(path).ok_or(GatewayError::NotFound)?;
     Ok(ApiRoute {
         service,
@@ -83,4 +106,34 @@ pub fn route_operation<'a>(api: ApiRoute<'a>, parts: &Parts) -> Result<Routed<'a
 /// Both steps at once.
 pub fn route<'a>(snapshot: &'a Snapshot, parts: &Parts) -> Result<Routed<'a>, GatewayError> {
     route_operation(route_api(snapshot, parts)?, parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_dot_segment;
+
+    #[test]
+    fn dot_segments_are_found_encoded_or_not() {
+        for path in [
+            "/a/../b",
+            "/a/./b",
+            "/..",
+            "/a/%2e%2e/b",
+            "/a/.%2E/b",
+            "/a/%2E/b",
+            "/a/b/..",
+        ] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in [
+            "/a/b",
+            "/a/b.json",
+            "/a/..b",
+            "/a/.well-known/x",
+            "/a/%2e%2e%2e",
+            "/",
+        ] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
+    }
 }
