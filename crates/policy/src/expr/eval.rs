@@ -187,10 +187,30 @@ fn string_method<'e>(
             if from.is_empty() {
                 return Err("Replace cannot replace an empty string".into());
             }
-            Value::Str(Cow::Owned(text.replace(from.as_ref(), arg(1)?.as_ref())))
+            let to = arg(1)?;
+            // Sized before it is made: one Replace of a long text by a long literal could
+            // otherwise ask for gigabytes.
+            let occurrences = text.matches(from.as_ref()).count();
+            let length = (text.len() - occurrences * from.len())
+                .saturating_add(occurrences.saturating_mul(to.len()));
+            within_text_limit(length)?;
+            Value::Str(Cow::Owned(text.replace(from.as_ref(), to.as_ref())))
         }
         StringMethod::Length => Value::Int(i64::try_from(text.chars().count()).unwrap_or(i64::MAX)),
     })
+}
+
+/// The longest text an expression may make (1 MiB): a chain of `Replace` or `+` grows text
+/// geometrically, and a request must not be able to exhaust the gateway's memory.
+pub const MAX_TEXT_LEN: usize = 1024 * 1024;
+
+fn within_text_limit(length: usize) -> Result<()> {
+    if length > MAX_TEXT_LEN {
+        return Err(format!(
+            "the expression would make a text of {length} bytes; at most {MAX_TEXT_LEN} are allowed"
+        ));
+    }
+    Ok(())
 }
 
 fn binary<'e>(op: BinaryOp, lhs: &'e Expr, rhs: &'e Expr, env: &'e dyn Env) -> Result<Value<'e>> {
@@ -213,8 +233,10 @@ fn binary<'e>(op: BinaryOp, lhs: &'e Expr, rhs: &'e Expr, env: &'e dyn Env) -> R
                 Value::Int(a.checked_add(b).ok_or("the sum overflows")?)
             }
             (a, b) => {
-                let mut text = a.into_text().into_owned();
-                text.push_str(&b.into_text());
+                let (a, b) = (a.into_text(), b.into_text());
+                within_text_limit(a.len().saturating_add(b.len()))?;
+                let mut text = a.into_owned();
+                text.push_str(&b);
                 Value::Str(Cow::Owned(text))
             }
         },
@@ -325,6 +347,24 @@ mod tests {
             Ok(Value::Bool(true))
         );
         assert_eq!(eval("context.Request.Method.Length"), Ok(Value::Int(3)));
+    }
+
+    #[test]
+    fn text_that_would_grow_past_the_limit_is_an_error_not_an_allocation() {
+        let ten = "\"aaaaaaaaaa\"";
+        let mut source = ten.to_owned();
+        for _ in 0..8 {
+            source.push_str(".Replace(\"a\", \"aaaaaaaaaa\")");
+        }
+        // 10^9 bytes if it were made.
+        let error = eval(&source).unwrap_err();
+        assert!(error.contains("at most 1048576"), "{error}");
+        // Five steps make 1,000,000 bytes: under the limit.
+        let mut source = ten.to_owned();
+        for _ in 0..5 {
+            source.push_str(".Replace(\"a\", \"aaaaaaaaaa\")");
+        }
+        assert!(eval(&source).is_ok());
     }
 
     #[test]
