@@ -41,6 +41,14 @@ fn decoy_hash() -> &'static str {
     })
 }
 
+/// Password checks (Argon2id) run at once, at most: two per core is enough to keep the
+/// cores busy; more would only add memory.
+static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cores)
+    });
+
 impl Store {
     /// Adds an administrator. Fails if the name is taken or the password is shorter than
     /// [`MIN_PASSWORD_CHARS`].
@@ -101,6 +109,12 @@ impl Store {
             None => (None, false),
         };
         let password = password.to_owned();
+        // Each check holds about 19 MiB for a few hundred milliseconds: a flood of sign-ins
+        // must queue here, not take the process's memory and blocking threads.
+        let _turn = PASSWORD_CHECKS
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("password check stopped: {e}")))?;
         let matches = tokio::task::spawn_blocking(move || {
             let hash = stored.unwrap_or_else(|| decoy_hash().to_owned());
             PasswordHash::new(&hash)
