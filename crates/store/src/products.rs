@@ -81,6 +81,32 @@ fn resource(service: &ServiceName, name: &ProductName) -> String {
     format!("/services/{service}/products/{name}")
 }
 
+/// The row to save for `new`: the existing one updated, or a new one in the service.
+fn saved_row(
+    existing: Option<product::Model>,
+    service_id: i64,
+    name: &ProductName,
+    new: &ProductSettings,
+) -> product::ActiveModel {
+    let now = Utc::now();
+    let mut active = match existing {
+        Some(row) => row.into_active_model(),
+        None => product::ActiveModel {
+            service_id: Set(service_id),
+            name: Set(name.as_str().to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    };
+    active.display_name = Set(new.display_name.as_str().to_owned());
+    active.description = Set(new.description.clone());
+    active.subscription_required = Set(new.subscription_required);
+    active.approval_required = Set(new.approval_required);
+    active.state = Set(new.state.as_str().to_owned());
+    active.updated_at = Set(now);
+    active
+}
+
 /// APIM's rule: an API belongs to at most one *open* product (one that needs no
 /// subscription), or it would be unclear which product a keyless call uses.
 async fn check_open_product_rule(
@@ -197,23 +223,9 @@ impl Store {
                 .collect();
             check_open_product_rule(&txn, Some(row.id), name, service_row.id, &api_ids).await?;
         }
-        let now = Utc::now();
-        let mut active = match existing {
-            Some(row) => row.into_active_model(),
-            None => product::ActiveModel {
-                service_id: Set(service_row.id),
-                name: Set(name.as_str().to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            },
-        };
-        active.display_name = Set(new.display_name.as_str().to_owned());
-        active.description = Set(new.description.clone());
-        active.subscription_required = Set(new.subscription_required);
-        active.approval_required = Set(new.approval_required);
-        active.state = Set(new.state.as_str().to_owned());
-        active.updated_at = Set(now);
-        active.save(&txn).await?;
+        saved_row(existing, service_row.id, name, &new)
+            .save(&txn)
+            .await?;
         let saved = if before.is_some() {
             Saved::Updated
         } else {
@@ -290,23 +302,11 @@ impl Store {
             )
             .await?;
         }
-        let now = Utc::now();
-        let mut active = match existing {
-            Some(row) => row.into_active_model(),
-            None => product::ActiveModel {
-                service_id: Set(service_row.id),
-                name: Set(name.as_str().to_owned()),
-                created_at: Set(now),
-                ..Default::default()
-            },
-        };
-        active.display_name = Set(new.display_name.as_str().to_owned());
-        active.description = Set(new.description.clone());
-        active.subscription_required = Set(new.subscription_required);
-        active.approval_required = Set(new.approval_required);
-        active.state = Set(new.state.as_str().to_owned());
-        active.updated_at = Set(now);
-        let product_id = active.save(&txn).await?.try_into_model()?.id;
+        let product_id = saved_row(existing, service_row.id, name, &new)
+            .save(&txn)
+            .await?
+            .try_into_model()?
+            .id;
         let dropped: Vec<i64> = current_links
             .iter()
             .copied()
