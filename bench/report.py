@@ -99,7 +99,7 @@ def main():
 
     if listpage:
         out.append("")
-        out.append(f"## Subscription list pages ({subscriptions:,} subscriptions, 50 per page, management API)")
+        out.append(f"## Subscription list pages ({int(subscriptions):,} subscriptions, 50 per page, management API)")
         out.append("")
         out.append("| page | min ms | median ms | max ms |")
         out.append("|---|---:|---:|---:|")
