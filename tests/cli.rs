@@ -16,6 +16,22 @@ fn portcullis(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// The first `count` lines a starting server prints, `<what> listening on <url>`, by what.
+fn listening(
+    lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>,
+    count: usize,
+) -> std::collections::HashMap<String, String> {
+    lines
+        .by_ref()
+        .take(count)
+        .map(|line| {
+            let line = line.unwrap();
+            let (what, url) = line.split_once(" listening on ").expect("an address line");
+            (what.to_owned(), url.to_owned())
+        })
+        .collect()
+}
+
 /// Kills the server when the test ends, however it ends.
 struct Server(Child);
 
@@ -87,12 +103,7 @@ async fn serve_runs_the_walkthrough_end_to_end() {
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
     let mut lines = BufReader::new(stdout).lines();
-    let mut addresses = std::collections::HashMap::new();
-    for line in lines.by_ref().take(3) {
-        let line = line.unwrap();
-        let (what, url) = line.split_once(" listening on ").expect("an address line");
-        addresses.insert(what.to_owned(), url.to_owned());
-    }
+    let addresses = listening(&mut lines, 3);
     let setup = lines.next().expect("a fourth line").unwrap();
     assert!(
         setup.starts_with("no administrator yet: open http://")
@@ -300,12 +311,7 @@ fn all_in_one_node(
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
     let mut lines = BufReader::new(stdout).lines();
-    let mut addresses = std::collections::HashMap::new();
-    for line in lines.by_ref().take(2) {
-        let line = line.unwrap();
-        let (what, url) = line.split_once(" listening on ").expect("an address line");
-        addresses.insert(what.to_owned(), url.to_owned());
-    }
+    let addresses = listening(&mut lines, 2);
     std::thread::spawn(move || lines.for_each(drop));
     (
         server,
