@@ -33,7 +33,7 @@ use http_body::{Body, Frame, SizeHint};
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -69,31 +69,75 @@ impl Default for ConnectionTimeouts {
 }
 
 /// What the serving side and the socket reader of one connection share.
-#[derive(Debug, Default)]
+///
+/// The request path touches it with a few relaxed atomic stores and no wake-up: the reader
+/// learns that a request ended from `requests_ended` the next time it reads, and its timer
+/// (armed at or before the keep-alive deadline, see `armed_until`) makes sure it reads.
+#[derive(Debug)]
 pub struct ConnectionState {
-    in_request: AtomicBool,
+    /// The registry's origin, against which the millisecond stamps below count.
+    origin: Instant,
+    /// Requests being answered: 0 or 1 on HTTP/1.1, up to the stream limit on HTTP/2.
+    in_flight: AtomicUsize,
+    /// How many requests ended on this connection: the reader compares it with the count it
+    /// saw last, so a request answered within one poll (never seen as in flight) still counts.
+    requests_ended: AtomicU64,
     /// Set by the registry: close as soon as the connection is waiting.
     reclaim: AtomicBool,
-    /// Milliseconds since the registry's origin at which the connection started waiting, plus
-    /// one; 0 while it is in a request.
+    /// Milliseconds since `origin` at which the connection started waiting, plus one; only
+    /// meaningful while no request is in flight.
     waiting_since: AtomicU64,
-    /// The reader's task, woken to act on `reclaim`.
+    /// Milliseconds since `origin`, plus one, at which the reader's timer fires next.
+    armed_until: AtomicU64,
+    /// The reader's task, woken to act on `reclaim` (or on a request's end when no timer
+    /// would wake it).
     waker: AtomicWaker,
 }
 
 impl ConnectionState {
+    fn new(origin: Instant, now: Instant) -> Self {
+        Self {
+            origin,
+            in_flight: AtomicUsize::new(0),
+            requests_ended: AtomicU64::new(0),
+            reclaim: AtomicBool::new(false),
+            waiting_since: AtomicU64::new(millis_since(origin, now)),
+            armed_until: AtomicU64::new(0),
+            waker: AtomicWaker::new(),
+        }
+    }
+
     /// The service saw a complete request head.
     pub fn enter_request(&self) {
-        self.in_request.store(true, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
     fn leave_request(&self) {
-        self.in_request.store(false, Ordering::Relaxed);
+        let now = millis_since(self.origin, Instant::now());
+        self.waiting_since.store(now, Ordering::Relaxed);
+        self.requests_ended.fetch_add(1, Ordering::Release);
+        let was_last = self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1;
         // hyper may not read again on its own after the response (its last read, a check
-        // for a closed connection, is parked on the socket): wake it, so the reader arms
-        // the keep-alive timer now.
-        self.waker.wake();
+        // for a closed connection, is parked on the socket). The reader's timer is armed at
+        // or before the keep-alive deadline and wakes it; only when that timer has already
+        // fired is a wake-up needed here, so the keep-alive clock starts.
+        if was_last && self.armed_until.load(Ordering::Relaxed) <= now {
+            self.waker.wake();
+        }
     }
+
+    /// When the connection started waiting (the end of its last request, or its accept).
+    fn waiting_since(&self) -> Instant {
+        let millis = self.waiting_since.load(Ordering::Relaxed).saturating_sub(1);
+        self.origin + Duration::from_millis(millis)
+    }
+}
+
+/// `at` as milliseconds since `origin`, plus one (so 0 can mean "never").
+fn millis_since(origin: Instant, at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(origin).as_millis())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
 }
 
 /// Shards of the registry: a connection's id picks one, so workers accepting at once rarely
@@ -142,10 +186,7 @@ impl Drop for Registration {
 impl ConnectionRegistry {
     pub fn register(self: &Arc<Self>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let state = Arc::new(ConnectionState::default());
-        state
-            .waiting_since
-            .store(self.millis(Instant::now()), Ordering::Relaxed);
+        let state = Arc::new(ConnectionState::new(self.origin, Instant::now()));
         if let Some(Ok(mut live)) = self.live.get(shard_of(id)).map(Mutex::lock) {
             live.insert(id, state.clone());
         }
@@ -154,12 +195,6 @@ impl ConnectionRegistry {
             id,
             state,
         }
-    }
-
-    fn millis(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.origin).as_millis())
-            .unwrap_or(u64::MAX - 1)
-            .saturating_add(1)
     }
 
     /// Asks the connection that has been waiting longest to close, to free its slot for a
@@ -186,7 +221,7 @@ impl ConnectionRegistry {
             for state in live.values() {
                 let since = state.waiting_since.load(Ordering::Relaxed);
                 let waiting = since != 0
-                    && !state.in_request.load(Ordering::Relaxed)
+                    && state.in_flight.load(Ordering::Relaxed) == 0
                     && !state.reclaim.load(Ordering::Acquire);
                 if waiting && stalest.as_ref().is_none_or(|(oldest, _)| since < *oldest) {
                     stalest = Some((since, state.clone()));
@@ -211,6 +246,13 @@ enum Phase {
 
 /// The caller's socket with the waiting timeouts of [`ConnectionTimeouts`] applied to its
 /// reads.
+///
+/// **One timer, rarely moved.** Deadlines mostly move later (each answered request pushes
+/// the keep-alive deadline on), and moving a tokio timer costs a trip to the timer wheel. So
+/// the timer stays where it is while it is at or before the deadline; when it fires early,
+/// it is moved to the deadline then. It is moved earlier at once only when a head starts
+/// arriving in pieces (the header-read deadline is the nearer one). Under load this is one
+/// timer move per connection per keep-alive period instead of one per request.
 pub struct GuardedIo<S> {
     inner: S,
     registration: Registration,
@@ -218,8 +260,12 @@ pub struct GuardedIo<S> {
     phase: Phase,
     timer: Pin<Box<Sleep>>,
     armed_for: Instant,
+    /// `requests_ended` of the state when the reader last looked.
+    ended_seen: u64,
     /// A request was answered on this connection already.
     served_one: bool,
+    /// Tell a caller whose head timed out `408` (not on TLS: the bytes would not be TLS).
+    answer_408: bool,
 }
 
 impl<S> GuardedIo<S> {
@@ -227,7 +273,7 @@ impl<S> GuardedIo<S> {
     /// timeout.
     pub fn new(inner: S, registration: Registration, timeouts: ConnectionTimeouts) -> Self {
         let deadline = Instant::now() + timeouts.header_read;
-        Self {
+        let io = Self {
             inner,
             registration,
             timeouts,
@@ -237,35 +283,59 @@ impl<S> GuardedIo<S> {
             },
             timer: Box::pin(tokio::time::sleep_until(deadline.into())),
             armed_for: deadline,
+            ended_seen: 0,
             served_one: false,
-        }
+            answer_408: true,
+        };
+        io.publish_armed();
+        io
     }
 
     pub fn state(&self) -> &Arc<ConnectionState> {
         &self.registration.state
     }
 
-    /// Follows the service's view: a request began, or the last one ended.
+    /// For a socket that carries TLS: a timed-out head closes the connection without the
+    /// plain-text `408`.
+    pub fn without_408(mut self) -> Self {
+        self.answer_408 = false;
+        self
+    }
+
+    /// Moves the timer to `at` and registers this task with it.
+    fn arm(&mut self, at: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        self.timer.as_mut().reset(at.into());
+        self.armed_for = at;
+        self.publish_armed();
+        self.timer.as_mut().poll(cx)
+    }
+
+    /// Tells `leave_request` when the timer fires next.
+    fn publish_armed(&self) {
+        let state = &self.registration.state;
+        state.armed_until.store(
+            millis_since(state.origin, self.armed_for),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Follows the service's view: a request began, or one ended since the last look.
     fn sync_phase(&mut self) {
         let state = &self.registration.state;
-        let in_request = state.in_request.load(Ordering::Relaxed);
-        match (self.phase, in_request) {
-            (Phase::Waiting { .. }, true) => {
-                self.phase = Phase::InRequest;
-                state.waiting_since.store(0, Ordering::Relaxed);
-            }
-            (Phase::InRequest, false) => {
-                self.served_one = true;
-                let now = Instant::now();
-                self.phase = Phase::Waiting {
-                    deadline: now + self.timeouts.keep_alive,
-                    started: false,
-                };
-                state
-                    .waiting_since
-                    .store(self.registration.registry.millis(now), Ordering::Relaxed);
-            }
-            _ => {}
+        if state.in_flight.load(Ordering::Acquire) > 0 {
+            self.phase = Phase::InRequest;
+            return;
+        }
+        let ended = state.requests_ended.load(Ordering::Acquire);
+        if ended != self.ended_seen || matches!(self.phase, Phase::InRequest) {
+            // A request ended (perhaps one answered before the reader ever saw it start):
+            // the connection is idle from that moment on.
+            self.ended_seen = ended;
+            self.served_one = true;
+            self.phase = Phase::Waiting {
+                deadline: state.waiting_since() + self.timeouts.keep_alive,
+                started: false,
+            };
         }
     }
 }
@@ -276,14 +346,40 @@ impl<S: AsyncWrite + Unpin> GuardedIo<S> {
     fn expire(&mut self, cx: &mut Context<'_>, started: bool) -> Poll<io::Result<()>> {
         self.phase = Phase::Closed;
         if started {
-            let _ = Pin::new(&mut self.inner).poll_write(cx, REQUEST_TIMEOUT_RESPONSE);
-            let _ = Pin::new(&mut self.inner).poll_flush(cx);
+            if self.answer_408 {
+                let _ = Pin::new(&mut self.inner).poll_write(cx, REQUEST_TIMEOUT_RESPONSE);
+                let _ = Pin::new(&mut self.inner).poll_flush(cx);
+            }
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the request head did not arrive in time",
             )));
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// The socket has nothing for a waiting connection: sleep until the deadline (see the
+    /// type's doc for why the timer lags behind it) or expire now.
+    fn wait_for_deadline(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: Instant,
+        started: bool,
+    ) -> Poll<io::Result<()>> {
+        if deadline < self.armed_for {
+            if self.arm(deadline, cx).is_ready() {
+                return self.expire(cx, started);
+            }
+            return Poll::Pending;
+        }
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // The timer fired: at the deadline, or early because the deadline moved on since.
+        if Instant::now() >= deadline || self.arm(deadline, cx).is_ready() {
+            return self.expire(cx, started);
+        }
+        Poll::Pending
     }
 }
 
@@ -300,18 +396,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
             Phase::InRequest => {
                 let read = Pin::new(&mut this.inner).poll_read(cx, buf);
                 if read.is_pending() {
-                    // Woken when the request ends (see `leave_request`).
+                    // Woken to act on a reclaim once the request is over.
                     this.registration.state.waker.register(cx.waker());
+                    // Keep a wake-up scheduled no later than the keep-alive deadline of a
+                    // request that ends now, so the reader looks again after it. (Polling
+                    // the timer also registers it the first time.)
+                    if this.timer.as_mut().poll(cx).is_ready() {
+                        let _ = this.arm(Instant::now() + this.timeouts.keep_alive, cx);
+                    }
                 }
                 return read;
             }
             Phase::Waiting { deadline, started } => (deadline, started),
         };
-        let state = this.registration.state.clone();
-        if state.reclaim.load(Ordering::Relaxed) {
-            return this.expire(cx, started);
-        }
         let before = buf.filled().len();
+        if this.registration.state.reclaim.load(Ordering::Relaxed) {
+            // Taken back before the gateway read what the caller sent: whatever has arrived
+            // says whether a head had started (then 408) or the connection was idle.
+            let arrived = matches!(
+                Pin::new(&mut this.inner).poll_read(cx, buf),
+                Poll::Ready(Ok(()))
+            ) && buf.filled().len() > before;
+            return this.expire(cx, started || arrived);
+        }
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if !started && buf.filled().len() > before {
@@ -331,18 +438,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending => {
+                let state = &this.registration.state;
                 state.waker.register(cx.waker());
                 if state.reclaim.load(Ordering::Relaxed) {
                     return this.expire(cx, started);
                 }
-                if this.armed_for != deadline {
-                    this.timer.as_mut().reset(deadline.into());
-                    this.armed_for = deadline;
-                }
-                if this.timer.as_mut().poll(cx).is_ready() {
-                    return this.expire(cx, started);
-                }
-                Poll::Pending
+                this.wait_for_deadline(cx, deadline, started)
             }
         }
     }
