@@ -6,7 +6,8 @@ use portcullis::server::{PortalState, SetupCode, SignInThrottle};
 use portcullis_gateway::GatewaySettings;
 use portcullis_gateway::connection::ConnectionTimeouts;
 use portcullis_gateway::redis_counters::{CounterFailure, RedisSettings, SLOT_LEASE};
-use portcullis_server::config::Role;
+use portcullis_gateway::tls::TlsFiles;
+use portcullis_server::config::{HttpsListener, Role};
 use portcullis_server::{Application, ServeConfig, config};
 use portcullis_store::Store;
 use std::io::{BufRead, Write};
@@ -86,6 +87,26 @@ struct ServeArgs {
         default_value = "127.0.0.1:8080"
     )]
     gateway_addr: SocketAddr,
+    /// Also serve the gateway over HTTPS (HTTP/2 and HTTP/1.1) on this address, with the
+    /// certificate of --tls-cert/--tls-key (and --tls-cert-dir by host name).
+    #[arg(long, env = "PORTCULLIS_GATEWAY_HTTPS_ADDR")]
+    gateway_https_addr: Option<SocketAddr>,
+    /// Serve the portal and management API over HTTPS only, with the same certificates (its
+    /// session cookie is then `Secure`).
+    #[arg(long, env = "PORTCULLIS_PORTAL_HTTPS")]
+    portal_https: bool,
+    /// The TLS certificate chain (PEM) of the HTTPS listeners. Replaced files are served
+    /// within seconds, without a restart.
+    #[arg(long, env = "PORTCULLIS_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "PORTCULLIS_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// A directory of `<host>.pem` + `<host>.key` pairs, chosen by the host name the caller
+    /// asks for (SNI); `_.example.com.pem` serves every `*.example.com`. Others get
+    /// --tls-cert.
+    #[arg(long, env = "PORTCULLIS_TLS_CERT_DIR")]
+    tls_cert_dir: Option<PathBuf>,
     /// Address of the demo flow.
     #[arg(long, env = "PORTCULLIS_DEMO_ADDR", default_value = "127.0.0.1:7071")]
     demo_addr: SocketAddr,
@@ -227,6 +248,25 @@ fn init_tracing() {
         .init();
 }
 
+/// The certificates of the HTTPS listeners, when any is asked for: both files must be given.
+fn tls_files(args: &ServeArgs) -> anyhow::Result<Option<TlsFiles>> {
+    let wanted = args.gateway_https_addr.is_some() || args.portal_https;
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            by_host_dir: args.tls_cert_dir.clone(),
+        })),
+        (None, None) if !wanted => Ok(None),
+        (None, _) => anyhow::bail!(
+            "HTTPS needs a certificate: give --tls-cert (and --tls-key) or PORTCULLIS_TLS_CERT"
+        ),
+        (_, None) => anyhow::bail!(
+            "HTTPS needs the certificate's private key: give --tls-key or PORTCULLIS_TLS_KEY"
+        ),
+    }
+}
+
 /// An address (`10.0.0.7`) or a CIDR range (`10.0.0.0/8`).
 fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
     let text = text.trim();
@@ -236,6 +276,7 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls_files = tls_files(&args)?;
     let mut gateway = GatewaySettings {
         backend_timeout: Duration::from_secs(args.backend_timeout.max(1)),
         timeouts: ConnectionTimeouts {
@@ -270,6 +311,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gateway_addr: args.gateway_addr,
         demo_addr: (!args.no_demo && role == Role::All).then_some(args.demo_addr),
         operations_addr: args.operations_addr,
+        gateway_https: args.gateway_https_addr.and_then(|addr| {
+            Some(HttpsListener {
+                addr,
+                certificates: tls_files.clone()?,
+            })
+        }),
+        portal_tls: tls_files.clone().filter(|_| args.portal_https),
         gateway,
         redis: args
             .redis_url
@@ -288,6 +336,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut banner = String::new();
     if let Some(gateway) = app.gateway_addr() {
         banner.push_str(&format!("gateway listening on http://{gateway}\n"));
+    }
+    if let Some(gateway) = app.gateway_https_addr() {
+        banner.push_str(&format!("gateway listening on https://{gateway}\n"));
     }
     if let Some(demo) = app.demo_addr() {
         banner.push_str(&format!("demo flow listening on http://{demo}\n"));
@@ -309,20 +360,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?,
-        setup_code: Arc::new(SetupCode::new(args.setup_code)),
+        setup_code: Arc::new(SetupCode::new(args.setup_code)?),
         sign_in_throttle: Arc::new(SignInThrottle::default()),
     };
     let needs_administrator = app.control().store().admin_count().await? == 0;
+    let portal_scheme = if app.portal_is_https() {
+        "https"
+    } else {
+        "http"
+    };
     let app = app.with_portal_routes(portal::routes(
         state.clone(),
         portal::CookiePolicy {
-            secure: args.secure_cookies,
+            secure: args.secure_cookies || args.portal_https,
         },
     )?);
-    banner.insert_str(0, &format!("portal listening on http://{portal_addr}\n"));
+    banner.insert_str(
+        0,
+        &format!("portal listening on {portal_scheme}://{portal_addr}\n"),
+    );
     if needs_administrator && let Some(code) = state.setup_code.current() {
         banner.push_str(&format!(
-            "no administrator yet: open http://{portal_addr}/setup and enter the setup code {code}\n"
+            "no administrator yet: open {portal_scheme}://{portal_addr}/setup and enter the setup code {code}\n"
         ));
     }
     print_banner(&banner);

@@ -27,6 +27,10 @@ use std::rc::Rc;
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
 /// How the proxy reaches the backend.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per worker thread, made once; boxing would only add a hop per request"
+)]
 enum Backend {
     /// hyper-util's legacy client: a pool keyed by host, a task per connection.
     Pooled(Client<HttpConnector, Incoming>),

@@ -14,6 +14,18 @@
 //!
 //! This crate knows nothing of the database, the portal or the management API.
 
+// The request path never panics: no unwrap, expect, panic or unchecked index outside tests
+// (a missing value becomes an error or a default that the code states).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod backend_pool;
 pub mod body;
 pub mod calls;
@@ -26,6 +38,7 @@ pub mod redis_counters;
 pub mod server;
 pub mod settings;
 pub mod snapshot;
+pub mod tls;
 pub mod trace;
 
 pub use pipeline::Gateway;

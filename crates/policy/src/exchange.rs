@@ -41,7 +41,16 @@ pub struct SubscriptionInfo {
 impl SubscriptionInfo {
     /// A key as callers send it: 32 lowercase hex digits.
     pub fn key_text(&self, slot: KeySlot) -> String {
-        hex::encode(self.keys[slot as usize])
+        hex::encode(self.key(slot))
+    }
+
+    /// A key's 16 bytes.
+    pub fn key(&self, slot: KeySlot) -> &[u8; 16] {
+        let [primary, secondary] = &self.keys;
+        match slot {
+            KeySlot::Primary => primary,
+            KeySlot::Secondary => secondary,
+        }
     }
 }
 
@@ -171,6 +180,8 @@ pub struct Exchange {
     pub request: http::request::Parts,
     /// The host the caller addressed.
     pub host: Arc<str>,
+    /// The caller came over TLS (`https` in `context.Request.Url`, port 443 by default).
+    pub https: bool,
     /// Path and query parameters the operation template captured, percent-decoded.
     pub matched_parameters: Vec<(String, String)>,
     /// A replacement base URL from `set-backend-service`.
@@ -200,6 +211,7 @@ impl Exchange {
             backend_query: BackendQuery::Original(request.uri.query().unwrap_or("").to_owned()),
             request,
             host,
+            https: false,
             matched_parameters: Vec::new(),
             backend_base: None,
             backend_path: None,
@@ -270,7 +282,10 @@ impl Env for Exchange {
             Field::RequestIpAddress => Value::Str(Cow::Owned(self.ip.to_string())),
             Field::RequestMethod => text(self.request.method.as_str()),
             Field::RequestUrl | Field::RequestOriginalUrl => {
-                Value::Str(Cow::Owned(format!("http://{}{}", self.host, uri)))
+                // Path and query only: an HTTP/2 request's URI carries scheme and authority.
+                let path = uri.path_and_query().map_or("/", |p| p.as_str());
+                let scheme = if self.https { "https" } else { "http" };
+                Value::Str(Cow::Owned(format!("{scheme}://{}{path}", self.host)))
             }
             Field::RequestUrlHost => text(self.host.split(':').next().unwrap_or_default()),
             Field::RequestUrlPath => text(uri.path()),
@@ -278,7 +293,7 @@ impl Env for Exchange {
                 self.host
                     .rsplit_once(':')
                     .and_then(|(_, p)| p.parse().ok())
-                    .unwrap_or(80),
+                    .unwrap_or(if self.https { 443 } else { 80 }),
             ),
             Field::RequestUrlQuery => text(uri.query().unwrap_or("")),
             Field::RequestUrlQueryString => match uri.query() {

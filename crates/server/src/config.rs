@@ -2,6 +2,7 @@
 
 use portcullis_gateway::GatewaySettings;
 use portcullis_gateway::redis_counters::RedisSettings;
+use portcullis_gateway::tls::TlsFiles;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,13 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// Where an HTTPS listener listens and the certificates it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsListener {
+    pub addr: SocketAddr,
+    pub certificates: TlsFiles,
+}
+
 /// Everything `portcullis serve` needs, already parsed.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -59,6 +67,10 @@ pub struct ServeConfig {
     pub portal_addr: SocketAddr,
     /// Where the gateway listens; for [`Role::Portal`], where the console finds a gateway.
     pub gateway_addr: SocketAddr,
+    /// The gateway's HTTPS listener, beside the plain one; `None`: none.
+    pub gateway_https: Option<HttpsListener>,
+    /// The portal's certificates: with them the portal listener speaks HTTPS only.
+    pub portal_tls: Option<TlsFiles>,
     /// A listener for `/healthz` and `/metrics` alone (for gateway-only nodes, whose
     /// portal listener is off); `None`: none.
     pub operations_addr: Option<SocketAddr>,

@@ -22,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod follow;
+pub mod listen;
 pub mod local_copy;
 pub mod mgmt;
 pub mod shared_traces;

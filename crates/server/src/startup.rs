@@ -5,11 +5,13 @@
 use crate::analytics::Analytics;
 use crate::local_copy::{self, LocalCopy};
 use crate::shared_traces::SharedTraces;
-use crate::{Control, ServeConfig, demo, follow, mgmt};
+use crate::{Control, ServeConfig, demo, follow, listen, mgmt};
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use portcullis_gateway::redis_counters::RedisCounters;
+use portcullis_gateway::server::GatewayListener;
+use portcullis_gateway::tls::{CertificateStore, TlsFiles};
 use portcullis_gateway::trace::TraceKeys;
 use portcullis_gateway::{Gateway, SnapshotHandle, server};
 use portcullis_store::{Store, StoreError};
@@ -29,6 +31,10 @@ pub struct Application {
     portal_listener: Option<TcpListener>,
     /// `None` when the role serves no gateway.
     gateway_listener: Option<TcpListener>,
+    /// The gateway's HTTPS listener and its certificates, when asked for.
+    gateway_https: Option<(TcpListener, Arc<CertificateStore>)>,
+    /// The portal's certificates: the portal listener then speaks HTTPS.
+    portal_certificates: Option<Arc<CertificateStore>>,
     /// `/healthz` and `/metrics` alone, for nodes without a portal (`--ops-addr`).
     operations_listener: Option<TcpListener>,
     demo_listener: Option<TcpListener>,
@@ -144,6 +150,21 @@ impl Application {
             true => Some(bind(config.gateway_addr, "gateway").await?),
             false => None,
         };
+        let load = |files: &TlsFiles, what: &'static str| {
+            CertificateStore::load(files.clone())
+                .with_context(|| format!("cannot load the {what}'s TLS certificate"))
+        };
+        let gateway_https = match (&config.gateway_https, config.role.serves_gateway()) {
+            (Some(https), true) => Some((
+                bind(https.addr, "gateway (HTTPS)").await?,
+                load(&https.certificates, "gateway")?,
+            )),
+            _ => None,
+        };
+        let portal_certificates = match (&config.portal_tls, config.role.serves_portal()) {
+            (Some(files), true) => Some(load(files, "portal")?),
+            _ => None,
+        };
         let operations_listener = match config.operations_addr {
             Some(addr) => Some(bind(addr, "operations endpoints").await?),
             None => None,
@@ -158,6 +179,8 @@ impl Application {
             analytics,
             portal_listener,
             gateway_listener,
+            gateway_https,
+            portal_certificates,
             operations_listener,
             demo_listener,
             portal_routes: Router::new(),
@@ -190,6 +213,18 @@ impl Application {
         self.gateway_listener
             .as_ref()
             .and_then(|l| l.local_addr().ok())
+    }
+
+    /// Where the gateway's HTTPS listener listens, if it has one.
+    pub fn gateway_https_addr(&self) -> Option<SocketAddr> {
+        self.gateway_https
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// Whether the portal listener speaks HTTPS.
+    pub fn portal_is_https(&self) -> bool {
+        self.portal_certificates.is_some()
     }
 
     /// Where `/healthz` and `/metrics` are served alone, if asked for.
@@ -263,39 +298,64 @@ impl Application {
             .merge(mgmt::router(self.control.clone()))
             .merge(self.portal_routes);
         let operations_task = self.operations_listener.map(|listener| {
-            tokio::spawn(
-                axum::serve(listener, operations)
-                    .with_graceful_shutdown(waiter(stopped.clone()))
-                    .into_future(),
-            )
+            tokio::spawn(listen::serve_router(
+                listener,
+                operations,
+                None,
+                waiter(stopped.clone()),
+            ))
         });
         let analytics = self.analytics.clone();
+        let mut certificates = Vec::new();
+        let portal_tls = match &self.portal_certificates {
+            Some(store) => {
+                certificates.push(store.clone());
+                Some(store.server_config()?)
+            }
+            None => None,
+        };
         let portal_task = self.portal_listener.map(|listener| {
-            tokio::spawn(
-                axum::serve(
-                    listener,
-                    portal.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(waiter(stopped.clone()))
-                .into_future(),
-            )
+            tokio::spawn(listen::serve_router(
+                listener,
+                portal,
+                portal_tls,
+                waiter(stopped.clone()),
+            ))
         });
         let workers = self.gateway.snapshots().settings().workers;
         let gateway = self.gateway;
-        let gateway_task = self.gateway_listener.map(|listener| {
-            tokio::spawn(server::serve_on_workers(
+        let mut gateway_listeners = Vec::new();
+        if let Some(listener) = self.gateway_listener {
+            gateway_listeners.push(GatewayListener {
                 listener,
+                tls: None,
+            });
+        }
+        if let Some((listener, store)) = self.gateway_https {
+            gateway_listeners.push(GatewayListener {
+                listener,
+                tls: Some(store.server_config()?),
+            });
+            certificates.push(store);
+        }
+        let gateway_task = (!gateway_listeners.is_empty()).then(|| {
+            tokio::spawn(server::serve_on_workers(
+                gateway_listeners,
                 gateway,
                 workers,
                 waiter(stopped.clone()),
             ))
         });
+        for store in certificates {
+            tokio::spawn(store.watch(waiter(stopped.clone())));
+        }
         let demo_task = self.demo_listener.map(|listener| {
-            tokio::spawn(
-                axum::serve(listener, demo::router())
-                    .with_graceful_shutdown(waiter(stopped.clone()))
-                    .into_future(),
-            )
+            tokio::spawn(listen::serve_router(
+                listener,
+                demo::router(),
+                None,
+                waiter(stopped.clone()),
+            ))
         });
         tokio::spawn(follow::follow_other_nodes(
             self.control.clone(),
@@ -326,6 +386,7 @@ impl Application {
     pub fn spawn(self) -> anyhow::Result<RunningApplication> {
         let portal_addr = self.portal_addr();
         let gateway_addr = self.gateway_addr();
+        let gateway_https_addr = self.gateway_https_addr();
         let demo_addr = self.demo_addr();
         let operations_addr = self.operations_addr();
         let control = self.control.clone();
@@ -338,6 +399,7 @@ impl Application {
         Ok(RunningApplication {
             portal_addr,
             gateway_addr,
+            gateway_https_addr,
             demo_addr,
             operations_addr,
             control,
@@ -355,6 +417,8 @@ pub struct RunningApplication {
     pub portal_addr: Option<SocketAddr>,
     /// `None` when the role serves no gateway.
     pub gateway_addr: Option<SocketAddr>,
+    /// The gateway's HTTPS listener, if it has one.
+    pub gateway_https_addr: Option<SocketAddr>,
     pub demo_addr: Option<SocketAddr>,
     pub operations_addr: Option<SocketAddr>,
     pub control: Arc<Control>,

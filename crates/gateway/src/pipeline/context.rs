@@ -6,6 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A request extension the TLS listener adds: the caller's connection is HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerTls;
+
 #[derive(Debug)]
 pub struct RequestContext {
     /// 32 hex characters, returned in `x-request-id` and in error bodies, sent to the backend.
@@ -15,6 +19,8 @@ pub struct RequestContext {
     /// The caller: the peer, or the address a trusted proxy forwarded for (see
     /// [`crate::pipeline::client_ip`]). What `ip-filter`, expressions and analytics see.
     pub client_ip: IpAddr,
+    /// The caller's connection is TLS (the request carries [`CallerTls`]).
+    pub https: bool,
     pub started: Instant,
     pub service: Option<Arc<str>>,
     pub api: Option<Arc<str>>,
@@ -40,6 +46,7 @@ impl RequestContext {
             request_id: uuid::Uuid::new_v4().simple().to_string(),
             peer,
             client_ip: peer.ip(),
+            https: false,
             started: Instant::now(),
             method: http::Method::GET,
             uri: http::Uri::default(),

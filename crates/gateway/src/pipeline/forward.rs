@@ -150,6 +150,8 @@ pub struct GatewayUpstream<'g> {
     rest_start: usize,
     /// The socket peer (the caller, or the last proxy): the hop `X-Forwarded-For` gains.
     peer: IpAddr,
+    /// The caller came over TLS: `X-Forwarded-Proto: https`.
+    https: bool,
     request_body: Option<CallerBody>,
     buffered_body: Option<Bytes>,
     /// The caller's body went to the backend as a stream (so it cannot be sent again).
@@ -170,6 +172,7 @@ impl<'g> GatewayUpstream<'g> {
         routed: &Routed<'g>,
         body: Incoming,
         peer: IpAddr,
+        https: bool,
     ) -> Self {
         Self {
             client,
@@ -177,6 +180,7 @@ impl<'g> GatewayUpstream<'g> {
             api: routed.api,
             rest_start: routed.rest_start(),
             peer,
+            https,
             request_body: Some(CallerBody::new(body, settings.timeouts.body_read)),
             buffered_body: None,
             streamed: false,
@@ -206,7 +210,8 @@ impl<'g> GatewayUpstream<'g> {
         if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
             headers.insert("x-forwarded-for", value);
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        let proto = if self.https { "https" } else { "http" };
+        headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
         if let Ok(value) = HeaderValue::from_str(&exchange.host) {
             headers.insert("x-forwarded-host", value);
         }

@@ -168,6 +168,7 @@ impl Gateway {
         if parts.uri.path() == STATUS_PATH {
             return Ok(status_response(snapshot.revision));
         }
+        context.https = parts.extensions.get::<context::CallerTls>().is_some();
         if self.calls.is_some() {
             context.method = parts.method.clone();
             context.uri = parts.uri.clone();
@@ -234,6 +235,7 @@ impl Gateway {
             &routed,
             body,
             context.peer.ip(),
+            context.https,
         );
         let request_id = context.request_id.clone();
         let error_response = move |rejection: &portcullis_policy::Rejection, _: &Exchange| {
@@ -318,6 +320,7 @@ fn exchange_for(
     );
     let backend_query = forward::initial_backend_query(parts.uri.query(), routed.api);
     let mut exchange = Exchange::new(parts, caller_ip, host);
+    exchange.https = context.https;
     exchange.request_id = Arc::from(context.request_id.as_str());
     exchange.matched_parameters = matched_parameters;
     exchange.backend_query = BackendQuery::Original(backend_query);

@@ -38,6 +38,8 @@ fn node_config(db: &TestDatabase, gateway: GatewaySettings, role: Role) -> Serve
         demo_addr: Some(loopback),
         // A gateway-only node has no portal to serve its health and metrics.
         operations_addr: (role == Role::Gateway).then_some(loopback),
+        gateway_https: None,
+        portal_tls: None,
         gateway,
         redis: None,
         local_copy: None,
@@ -60,6 +62,15 @@ pub async fn spawn_with_redis(db: TestDatabase, redis: RedisSettings) -> TestApp
         redis: Some(redis),
         ..config(&db, GatewaySettings::default())
     };
+    spawn_configured(db, config).await
+}
+
+/// A node serving everything, its configuration changed by `change` first.
+pub async fn spawn_changed(
+    db: TestDatabase,
+    change: impl FnOnce(ServeConfig) -> ServeConfig,
+) -> TestApp {
+    let config = change(config(&db, GatewaySettings::default()));
     spawn_configured(db, config).await
 }
 
@@ -125,6 +136,8 @@ pub async fn spawn_node_at(
         gateway_addr: loopback,
         demo_addr: None,
         operations_addr: None,
+        gateway_https: None,
+        portal_tls: None,
         gateway: GatewaySettings::default(),
         redis: None,
         local_copy,

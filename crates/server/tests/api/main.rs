@@ -13,5 +13,6 @@ mod policies_access;
 mod policies_transform;
 mod redis_counters;
 mod scale_out;
+mod tls;
 mod tracing;
 mod walkthrough;
