@@ -79,9 +79,12 @@ impl WorkerConnections {
         let mut index = kept.len();
         while index > 0 {
             index -= 1;
-            if !kept[index].is_usable(now) {
+            let Some(candidate) = kept.get(index) else {
+                continue;
+            };
+            if !candidate.is_usable(now) {
                 kept.swap_remove(index);
-            } else if kept[index].sender.is_ready() {
+            } else if candidate.sender.is_ready() {
                 return Some(kept.swap_remove(index).sender);
             }
         }

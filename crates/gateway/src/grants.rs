@@ -94,8 +94,7 @@ impl GrantTable {
         } else {
             KeySlot::Secondary
         };
-        bool::from(grant.info.keys[slot as usize].ct_eq(&presented))
-            .then_some(KeyMatch { grant, slot })
+        bool::from(grant.info.key(slot).ct_eq(&presented)).then_some(KeyMatch { grant, slot })
     }
 
     /// How many subscriptions are active.

@@ -214,7 +214,7 @@ impl CompiledService {
         let leading = path.len() - trimmed.len();
         for &end in ends.iter().rev() {
             if let Some(&index) = self.apis_by_suffix.get(&lowered[..end]) {
-                let api = &self.apis[index];
+                let api = self.apis.get(index)?;
                 debug_assert!(api.suffix_segments <= self.max_suffix_segments);
                 // The empty suffix leaves the whole path, leading slash included.
                 let rest = if end == 0 {
@@ -241,7 +241,8 @@ impl CompiledService {
             GrantScope::Api(name) => (self.apis.get(api)?.name.as_str() == &**name).then_some(None),
             GrantScope::Product(name) => {
                 let product = *self.products_by_name.get(name)?;
-                self.products[product]
+                self.products
+                    .get(product)?
                     .contains(api)
                     .then_some(Some(product))
             }
@@ -262,8 +263,8 @@ fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> Compiled
         .map(|product| {
             let mut apis = vec![false; service.apis.len()];
             for name in &product.apis {
-                if let Some(&i) = api_index.get(name) {
-                    apis[i] = true;
+                if let Some(opened) = api_index.get(name).and_then(|&i| apis.get_mut(i)) {
+                    *opened = true;
                 }
             }
             CompiledProduct {

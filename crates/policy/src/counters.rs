@@ -240,8 +240,12 @@ impl MemoryCounters {
         f(&mut self.lock(shard), now)
     }
 
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "taken modulo SHARDS, the length of `shards`"
+    )]
     fn lock(&self, index: usize) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[index]
+        self.shards[index % SHARDS]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

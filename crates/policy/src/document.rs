@@ -47,8 +47,25 @@ impl SectionKind {
         }
     }
 
-    fn index(self) -> usize {
-        self as usize
+    /// This kind's place in a per-section array (in [`SectionKind::ALL`]'s order).
+    pub(crate) fn of<T>(self, array: &[T; 4]) -> &T {
+        let [inbound, backend, outbound, on_error] = array;
+        match self {
+            Self::Inbound => inbound,
+            Self::Backend => backend,
+            Self::Outbound => outbound,
+            Self::OnError => on_error,
+        }
+    }
+
+    fn of_mut<T>(self, array: &mut [T; 4]) -> &mut T {
+        let [inbound, backend, outbound, on_error] = array;
+        match self {
+            Self::Inbound => inbound,
+            Self::Backend => backend,
+            Self::Outbound => outbound,
+            Self::OnError => on_error,
+        }
     }
 }
 
@@ -112,17 +129,17 @@ impl PolicyDocument {
                 ));
                 continue;
             };
-            if sections[kind.index()].is_some() {
+            if kind.of(&sections).is_some() {
                 compiler.report(
                     compiler.fault(element.offset, format!("<{}> appears twice.", element.name)),
                 );
                 continue;
             }
-            sections[kind.index()] = Some(compiler.section(kind, element));
+            *kind.of_mut(&mut sections) = Some(compiler.section(kind, element));
         }
         compiler.finish()?;
         let sections = SectionKind::ALL.map(|kind| {
-            sections[kind.index()]
+            kind.of_mut(&mut sections)
                 .take()
                 .unwrap_or_else(|| default_section(scope, kind))
         });
@@ -145,7 +162,7 @@ impl PolicyDocument {
     }
 
     pub fn section(&self, kind: SectionKind) -> &Section {
-        &self.sections[kind.index()]
+        kind.of(&self.sections)
     }
 }
 
@@ -179,7 +196,7 @@ impl PolicyDocument {
     /// not compile.
     pub fn refusing(scope: ScopeKind, label: &str, reason: impl Into<String>) -> Self {
         let mut document = Self::default_for(scope, label);
-        document.sections[SectionKind::Inbound.index()] = Section {
+        *SectionKind::Inbound.of_mut(&mut document.sections) = Section {
             steps: vec![Step::Now(
                 "invalid-policy",
                 Box::new(Refuse {

@@ -84,7 +84,7 @@ impl Pipeline {
     }
 
     fn steps(&self, kind: SectionKind) -> impl Iterator<Item = (&Step, &PolicyDocument)> {
-        self.sections[kind as usize].iter().filter_map(move |at| {
+        kind.of(&self.sections).iter().filter_map(move |at| {
             let doc = self.docs.get(usize::from(at.doc))?;
             let step = doc.section(kind).steps.get(at.step as usize)?;
             Some((step, doc.as_ref()))

@@ -17,6 +17,18 @@
 //! [`effective`] writes the merged document an operation really runs, for the portal's
 //! **Calculate effective policy**.
 
+// The request path never panics: no unwrap, expect, panic or unchecked index outside tests
+// (a missing value becomes an error or a default that the code states).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod catalogue;
 pub mod counters;
 pub mod document;

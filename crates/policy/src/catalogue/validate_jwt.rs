@@ -343,9 +343,9 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         .into_iter()
         .filter_map(|name| element.attribute(name))
         .collect();
-    if sources.len() > 1 {
+    if let [_, second, ..] = sources.as_slice() {
         return Err(cx.fault(
-            sources[1].offset,
+            second.offset,
             "use one of header-name, query-parameter-name and token-value.",
         ));
     }

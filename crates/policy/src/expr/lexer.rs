@@ -31,8 +31,7 @@ pub fn tokenize(source: &str) -> Result<Vec<(Token, usize)>, ExprError> {
     let bytes = source.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    while let Some(&c) = bytes.get(i) {
         let start = i;
         let two = bytes.get(i..i + 2);
         let token = match c {
@@ -46,7 +45,7 @@ pub fn tokenize(source: &str) -> Result<Vec<(Token, usize)>, ExprError> {
                 Token::Str(value)
             }
             b'0'..=b'9' => {
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
                     i += 1;
                 }
                 let digits = &source[start..i];
@@ -56,7 +55,10 @@ pub fn tokenize(source: &str) -> Result<Vec<(Token, usize)>, ExprError> {
                 Token::Int(value)
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                while bytes
+                    .get(i)
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                {
                     i += 1;
                 }
                 Token::Ident(source[start..i].to_owned())

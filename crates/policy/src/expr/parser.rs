@@ -420,8 +420,8 @@ impl Parser {
         if self.peek() != Some(&Token::Dot) {
             return Ok(None);
         }
-        let (method, offset) = match self.peek_at(1) {
-            Some(Token::Ident(m)) => (m.clone(), self.tokens[self.at + 1].1),
+        let (method, offset) = match self.tokens.get(self.at + 1) {
+            Some((Token::Ident(m), offset)) => (m.clone(), *offset),
             _ => return Ok(None),
         };
         match method.as_str() {
