@@ -189,12 +189,12 @@ pub async fn create_subscription(
 /// The two keys, for **Show keys** and the copy buttons.
 #[server]
 pub async fn subscription_keys(service: String, sid: String) -> Result<Keys, ServerFnError> {
-    let (state, _) = crate::server::require_admin().await?;
+    let (state, actor) = crate::server::require_admin().await?;
     let (service, sid) = names(service, sid)?;
     let subscription = state
         .control
         .store()
-        .get_subscription(&service, &sid)
+        .read_subscription_keys(&actor, &service, &sid)
         .await
         .map_err(crate::server::internal)?;
     Ok(Keys {

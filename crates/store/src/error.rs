@@ -30,15 +30,22 @@ pub enum StoreError {
     Database(sea_orm::DbErr),
 }
 
+/// What a caller is told when a write met a unique constraint another write got first.
+pub const CONCURRENT_CHANGE: &str =
+    "Another change saved the same resource at the same time; reload and try again.";
+
 impl From<sea_orm::DbErr> for StoreError {
     fn from(error: sea_orm::DbErr) -> Self {
         match error.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict {
-                code: "Conflict",
-                message: format!(
-                    "Another change saved the same resource at the same time; reload and try again ({detail})."
-                ),
-            },
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
+                // The database's own words name tables and indexes: the log gets them, the
+                // caller a message about the resource (OWASP API8, no internals in errors).
+                tracing::info!(detail, "a write met a unique constraint");
+                StoreError::Conflict {
+                    code: "Conflict",
+                    message: CONCURRENT_CHANGE.to_owned(),
+                }
+            }
             _ if is_unreachable(&error) => StoreError::Unavailable(error.to_string()),
             _ => StoreError::Database(error),
         }

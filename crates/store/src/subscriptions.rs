@@ -1,7 +1,7 @@
 //! Subscriptions: named pairs of keys with a scope and a state.
 
 use crate::change::{Change, begin, exists_already, to_json};
-use crate::entity::{api, product, subscription};
+use crate::entity::{api, audit_entry, product, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, products, services};
 use chrono::Utc;
 use portcullis_domain::list_query::{Condition, Test};
@@ -184,6 +184,32 @@ impl Store {
         let service = services::find(&self.db, service).await?;
         let row = find(&self.db, service.id, name).await?;
         ScopeNames::load(&self.db, service.id).await?.record(&row)
+    }
+
+    /// A subscription with its keys, for `listSecrets` and the portal's **Show keys**: the
+    /// read is recorded in the audit log (action `listSecrets`, who and when, never the
+    /// keys), as APIM's activity log records it. Not a configuration change: no revision,
+    /// nothing republished.
+    pub async fn read_subscription_keys(
+        &self,
+        actor: &Actor,
+        service: &ServiceName,
+        name: &SubscriptionName,
+    ) -> Result<SubscriptionConfig, StoreError> {
+        let subscription = self.get_subscription(service, name).await?;
+        audit_entry::ActiveModel {
+            at: Set(Utc::now()),
+            actor: Set(actor.to_string()),
+            action: Set("listSecrets".to_owned()),
+            service: Set(Some(service.to_string())),
+            resource: Set(resource(service, name)),
+            before: Set(None),
+            after: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(subscription)
     }
 
     /// Creates or replaces a subscription. A new one gets two fresh keys; an existing one

@@ -1174,3 +1174,42 @@ async fn a_product_and_its_apis_are_saved_in_one_write() {
         assert!(kept.settings.subscription_required);
     }
 }
+
+#[tokio::test]
+async fn a_create_that_loses_a_race_is_told_so_without_database_internals() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        // Twelve creates of one name at once: one wins; the others learn that the name is
+        // taken — whether the store's own check saw the winner or the unique index did.
+        let attempts = (0..12).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_service(
+                        &actor(),
+                        &svc("raced"),
+                        DisplayName::parse(format!("Raced {i}")).unwrap(),
+                        None,
+                    )
+                    .await
+            }
+        });
+        let outcomes = futures_util::future::join_all(attempts).await;
+        let won = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+        assert_eq!(won, 1, "{}: {outcomes:?}", db.label);
+        for lost in outcomes.into_iter().filter_map(Result::err) {
+            let message = match &lost {
+                StoreError::Conflict { message, .. } => message.clone(),
+                StoreError::Invalid(error) => error.message.clone(),
+                other => panic!("{}: unexpected {other:?}", db.label),
+            };
+            for internal in ["UNIQUE", "constraint", "duplicate key", "idx_", "service."] {
+                assert!(
+                    !message.contains(internal),
+                    "{}: {message:?} shows the database's words",
+                    db.label
+                );
+            }
+        }
+    }
+}

@@ -126,10 +126,14 @@ pub struct Secrets {
 
 pub async fn list_secrets(
     State(control): State<MgmtState>,
+    Extension(actor): Extension<Actor>,
     Path((service, sid)): Path<(String, String)>,
 ) -> Result<Json<Secrets>, MgmtError> {
     let (service, sid) = names(service, sid)?;
-    let subscription = control.store().get_subscription(&service, &sid).await?;
+    let subscription = control
+        .store()
+        .read_subscription_keys(&actor, &service, &sid)
+        .await?;
     Ok(Json(Secrets {
         primary_key: subscription.primary_key.expose().to_owned(),
         secondary_key: subscription.secondary_key.expose().to_owned(),

@@ -419,6 +419,38 @@ async fn the_audit_log_says_who_changed_what() {
 }
 
 #[tokio::test]
+async fn reading_a_subscriptions_keys_is_audited_without_the_keys_or_a_new_revision() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.put(
+        "/services/svc/subscriptions/reader",
+        json!({ "scope": "/apis/echo" }),
+    )
+    .await;
+    let revision = app.app.control.snapshots().current().revision;
+    let secrets = app
+        .post("/services/svc/subscriptions/reader/listSecrets")
+        .await;
+    let key = secrets["primaryKey"].as_str().unwrap().to_owned();
+    let (_, log) = app
+        .mgmt(
+            Method::GET,
+            "/services/svc/auditLog?resource=/services/svc/subscriptions/reader",
+            None,
+        )
+        .await;
+    let entries = log["value"].as_array().unwrap();
+    assert_eq!(entries[0]["action"], "listSecrets", "{log}");
+    assert_eq!(entries[0]["actor"], "token:tests");
+    assert!(!log.to_string().contains(&key), "the audit log shows a key");
+    assert_eq!(
+        app.app.control.snapshots().current().revision,
+        revision,
+        "a read is not a configuration change"
+    );
+}
+
+#[tokio::test]
 async fn a_commit_this_node_did_not_publish_is_served_within_seconds() {
     // A write given up on after its timeout may commit after all; another process (a CLI
     // command, a second node on the same SQLite file) may write too. The node must converge
