@@ -319,6 +319,11 @@ impl<'g> GatewayUpstream<'g> {
                         // again itself.
                         break response;
                     }
+                    if !may_follow(&uri, &next) {
+                        // A backend's redirect must not turn the gateway into a way into
+                        // the host's own network (SSRF): hand it back to the caller.
+                        break response;
+                    }
                     redirects += 1;
                     if !same_origin(&uri, &next) {
                         // Credentials meant for one host are not handed to another (as curl
@@ -348,6 +353,9 @@ impl<'g> GatewayUpstream<'g> {
         self.backend_elapsed = Some(sent_at.elapsed());
         let (mut parts, backend_body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        // The gateway's own trace headers are its to set: a backend cannot forge them.
+        parts.headers.remove(crate::trace::TRACE_ID);
+        parts.headers.remove(crate::trace::DEBUG_EXPIRED);
         if exchange.is_traced() {
             let key_header = self.api.key_header.as_str();
             let target = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -426,6 +434,49 @@ fn frame_length(headers: &mut HeaderMap, body: &GatewayBody) {
     }
 }
 
+/// Where a host literally points, for the redirect check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// This machine: `localhost`, 127.0.0.0/8, ::1.
+    Loopback,
+    /// Link-local and unspecified addresses: 169.254.0.0/16 (where clouds serve instance
+    /// metadata and credentials), fe80::/10, 0.0.0.0, ::, and AWS's fd00:ec2::254.
+    LinkLocal,
+    /// Anything else, host names included (their resolution is not checked).
+    Elsewhere,
+}
+
+fn reach(uri: &Uri) -> Reach {
+    let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return Reach::Loopback;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_loopback() => Reach::Loopback,
+        Ok(std::net::IpAddr::V4(v4)) if v4.is_link_local() || v4.is_unspecified() => {
+            Reach::LinkLocal
+        }
+        Ok(std::net::IpAddr::V6(v6))
+            if v6.is_unspecified()
+                || v6.is_unicast_link_local()
+                || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) =>
+        {
+            Reach::LinkLocal
+        }
+        _ => Reach::Elsewhere,
+    }
+}
+
+/// Whether a redirect from `from` to `to` is followed: never into link-local or
+/// unspecified addresses, and into this machine only from a backend on this machine.
+fn may_follow(from: &Uri, to: &Uri) -> bool {
+    match reach(to) {
+        Reach::Elsewhere => true,
+        Reach::LinkLocal => false,
+        Reach::Loopback => reach(from) == Reach::Loopback,
+    }
+}
+
 /// Same scheme, host and port.
 fn same_origin(a: &Uri, b: &Uri) -> bool {
     let port = |uri: &Uri| {
@@ -454,5 +505,47 @@ impl Upstream for GatewayUpstream<'_> {
         options: &'a ForwardOptions,
     ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
         Box::pin(self.send(exchange, options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> Uri {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn redirects_into_link_local_addresses_are_never_followed() {
+        let public = uri("https://api.example.com/a");
+        for target in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fe80::1]/x",
+            "http://0.0.0.0:8080/",
+            "http://[fd00:ec2::254]/latest/",
+        ] {
+            assert!(!may_follow(&public, &uri(target)), "{target}");
+            assert!(
+                !may_follow(&uri("http://127.0.0.1:9/a"), &uri(target)),
+                "{target}"
+            );
+        }
+    }
+
+    #[test]
+    fn redirects_into_this_machine_are_followed_only_from_this_machine() {
+        let public = uri("https://api.example.com/a");
+        let local = uri("http://127.0.0.1:7071/a");
+        for target in [
+            "http://127.0.0.1:6379/",
+            "http://localhost:3000/",
+            "http://[::1]/",
+        ] {
+            assert!(!may_follow(&public, &uri(target)), "{target}");
+            assert!(may_follow(&local, &uri(target)), "{target}");
+        }
+        assert!(may_follow(&public, &uri("https://cdn.example.net/b")));
+        assert!(may_follow(&local, &uri("https://cdn.example.net/b")));
     }
 }

@@ -320,3 +320,23 @@ async fn a_backend_closing_kept_connections_costs_callers_nothing() {
         "a new connection for every call"
     );
 }
+
+#[tokio::test]
+async fn a_backend_cannot_forge_the_gateways_trace_headers() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let response = app
+        .gateway(reqwest::Method::GET, "svc.localhost", "/echo/forged-trace")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("apim-trace-id").is_none());
+    assert!(
+        response
+            .headers()
+            .get("apim-debug-authorization-expired")
+            .is_none()
+    );
+    assert_eq!(response.text().await.unwrap(), "forged");
+}

@@ -422,7 +422,7 @@ pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
     std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(0));
 
 /// A backend that echoes what it received as JSON, with a few special paths:
-/// `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
+/// `…/forged-trace` answers with the gateway's trace headers, `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name, `…/redirect-metadata` to a cloud's metadata address), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
 /// echoes, `…/hang` never answers, `…/slow/{ms}` echoes after that many milliseconds, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
 /// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
 /// before it sends `second`.
@@ -447,6 +447,16 @@ async fn echo(request: Request) -> Response {
     if path.ends_with("/vary") {
         return ([("vary", "Accept-Encoding")], "varies").into_response();
     }
+    if path.ends_with("/forged-trace") {
+        return (
+            [
+                ("apim-trace-id", "forged"),
+                ("apim-debug-authorization-expired", "true"),
+            ],
+            "forged",
+        )
+            .into_response();
+    }
     if path.ends_with("/redirect307") {
         return (
             StatusCode::TEMPORARY_REDIRECT,
@@ -466,6 +476,11 @@ async fn echo(request: Request) -> Response {
             .to_owned();
         let location = format!("http://localhost:{port}/base/landed");
         return (StatusCode::FOUND, [("location", location)], "elsewhere").into_response();
+    }
+    if path.ends_with("/redirect-metadata") {
+        // Where clouds serve instance credentials.
+        let location = "http://169.254.169.254/latest/meta-data/";
+        return (StatusCode::FOUND, [("location", location)], "metadata").into_response();
     }
     if path.ends_with("/redirect") {
         return (StatusCode::FOUND, [("location", "/base/landed")], "moved").into_response();

@@ -264,6 +264,18 @@ async fn a_followed_307_sends_the_same_body_again_and_credentials_stay_with_thei
         );
         assert_eq!(headers.get("cookie").is_some(), kept, "{path}: {seen}");
     }
+
+    // A redirect into a cloud's metadata address is not followed: the caller gets it.
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/redirect-metadata")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()["location"],
+        "http://169.254.169.254/latest/meta-data/"
+    );
 }
 
 #[tokio::test]
