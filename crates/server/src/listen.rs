@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use portcullis_gateway::pipeline::context::CallerTls;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,8 +67,13 @@ pub async fn serve_router(
             () = &mut shutdown => break,
         };
         let router = router.clone();
+        let tls = acceptor.is_some();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            if tls {
+                // Links the answer makes (a list's `nextLink`) say https.
+                request.extensions_mut().insert(CallerTls);
+            }
             router.clone().call(request)
         });
         let builder = builder.clone();

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use portcullis_domain::{ListQuery, Page};
+use portcullis_gateway::pipeline::context::CallerTls;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -19,7 +20,7 @@ pub struct ListRequest {
     top: Option<String>,
     skip: Option<String>,
     filter: Option<String>,
-    /// `http://host/path`, without the query.
+    /// `http(s)://host/path`, without the query.
     base: String,
 }
 
@@ -42,12 +43,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ListRequest {
                 _ => {}
             }
         }
+        // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in `Host`.
         let host = parts
-            .headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
+            .uri
+            .authority()
+            .map(|authority| authority.as_str())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            })
             .unwrap_or("localhost");
-        request.base = format!("http://{host}{}", parts.uri.path());
+        let scheme = match parts.extensions.get::<CallerTls>() {
+            Some(_) => "https",
+            None => "http",
+        };
+        request.base = format!("{scheme}://{host}{}", parts.uri.path());
         Ok(request)
     }
 }

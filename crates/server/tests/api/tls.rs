@@ -308,6 +308,40 @@ async fn the_portal_and_management_api_serve_https_when_given_a_certificate() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // A list's next page is linked with the scheme and host the caller used.
+    for name in ["first", "second"] {
+        let created = client_for_localhost
+            .put(format!(
+                "https://localhost:{}/mgmt/services/{name}",
+                portal.port()
+            ))
+            .bearer_auth(&app.token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert!(created.status().is_success());
+    }
+    let page: serde_json::Value = client_for_localhost
+        .get(format!(
+            "https://localhost:{}/mgmt/services?$top=1",
+            portal.port()
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next = page["nextLink"].as_str().unwrap_or_default();
+    assert!(
+        next.starts_with(&format!(
+            "https://localhost:{}/mgmt/services?",
+            portal.port()
+        )),
+        "{page}"
+    );
     // Plain HTTP on the TLS port gets nowhere.
     let plain = reqwest::get(format!("http://{portal}/healthz")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
