@@ -1,4 +1,4 @@
-//! The command line: `serve`, `admin add`, `token create`.
+//! The command line: `serve`, `admin add`, `token create|list|revoke`.
 
 use crate::portal;
 use clap::{Args, Parser, Subcommand};
@@ -207,6 +207,21 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// The token stops working after this many days (default: until revoked).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List the management API tokens: names, when made, when they expire.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke every token of this name: their next request is refused.
+    Revoke {
+        #[arg(long)]
+        name: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -226,8 +241,19 @@ pub async fn main() -> ExitCode {
                 },
         } => add_admin(&username, password_stdin, &database).await,
         Command::Token {
-            command: TokenCommand::Create { name, database },
-        } => create_token(&name, &database).await,
+            command:
+                TokenCommand::Create {
+                    name,
+                    expires_in_days,
+                    database,
+                },
+        } => create_token(&name, expires_in_days, &database).await,
+        Command::Token {
+            command: TokenCommand::List { database },
+        } => list_tokens(&database).await,
+        Command::Token {
+            command: TokenCommand::Revoke { name, database },
+        } => revoke_tokens(&name, &database).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -449,8 +475,47 @@ async fn add_admin(
     Ok(())
 }
 
-async fn create_token(name: &str, database: &DatabaseArgs) -> anyhow::Result<()> {
-    let token = database.store().await?.create_token(name).await?;
+async fn create_token(
+    name: &str,
+    expires_in_days: Option<u32>,
+    database: &DatabaseArgs,
+) -> anyhow::Result<()> {
+    let lifetime = expires_in_days.map(|days| chrono::Duration::days(i64::from(days)));
+    let token = database
+        .store()
+        .await?
+        .create_token_expiring(name, lifetime)
+        .await?;
     println!("{token}");
+    Ok(())
+}
+
+async fn list_tokens(database: &DatabaseArgs) -> anyhow::Result<()> {
+    let tokens = database.store().await?.list_tokens().await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<32} {:<20} EXPIRES", "NAME", "CREATED")?;
+    let now = chrono::Utc::now();
+    for token in tokens {
+        let expires = match token.expires_at {
+            None => "never".to_owned(),
+            Some(at) if at <= now => format!("{} (expired)", at.format("%Y-%m-%d %H:%M")),
+            Some(at) => at.format("%Y-%m-%d %H:%M").to_string(),
+        };
+        writeln!(
+            out,
+            "{:<32} {:<20} {expires}",
+            token.name,
+            token.created_at.format("%Y-%m-%d %H:%M")
+        )?;
+    }
+    Ok(())
+}
+
+async fn revoke_tokens(name: &str, database: &DatabaseArgs) -> anyhow::Result<()> {
+    match database.store().await?.revoke_tokens(name).await? {
+        0 => anyhow::bail!("no token is named '{name}'"),
+        1 => println!("token '{name}' revoked"),
+        n => println!("{n} tokens named '{name}' revoked"),
+    }
     Ok(())
 }

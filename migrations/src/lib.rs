@@ -11,6 +11,7 @@ mod m20261127_000002_sessions;
 mod m20261127_000003_usage;
 mod m20261127_000004_grants_revision;
 mod m20261127_000005_shared_traces;
+mod m20261202_000006_token_expiry;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_usage::Migration),
             Box::new(m20261127_000004_grants_revision::Migration),
             Box::new(m20261127_000005_shared_traces::Migration),
+            Box::new(m20261202_000006_token_expiry::Migration),
         ]
     }
 }

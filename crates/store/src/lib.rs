@@ -46,5 +46,5 @@ pub use products::DeleteProduct;
 pub use services::ServiceRecord;
 pub use sessions::SessionRecords;
 pub use subscriptions::KeySlot;
-pub use tokens::TokenRecord;
+pub use tokens::{TokenListing, TokenRecord};
 pub use usage::{RECENT_CALLS_KEPT, RecentFilter};

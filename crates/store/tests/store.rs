@@ -722,6 +722,51 @@ async fn policies_are_stored_per_scope() {
 }
 
 #[tokio::test]
+async fn tokens_expire_and_can_be_revoked() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        let lasting = store.create_token("lasting").await.unwrap();
+        let expired = store
+            .create_token_expiring("short", Some(chrono::Duration::milliseconds(-1)))
+            .await
+            .unwrap();
+        let dated = store
+            .create_token_expiring("dated", Some(chrono::Duration::days(30)))
+            .await
+            .unwrap();
+        let authenticates = |token: String| {
+            let store = store.clone();
+            async move { store.authenticate_token(&token).await.unwrap().is_some() }
+        };
+        assert!(authenticates(lasting.clone()).await, "{}", db.label);
+        assert!(
+            !authenticates(expired).await,
+            "{}: an expired token",
+            db.label
+        );
+        assert!(authenticates(dated).await, "{}", db.label);
+
+        let listed = store.list_tokens().await.unwrap();
+        let names: Vec<_> = listed.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["lasting", "short", "dated"], "{}", db.label);
+        assert!(listed[0].expires_at.is_none());
+        assert!(
+            listed[2]
+                .expires_at
+                .is_some_and(|at| at > chrono::Utc::now())
+        );
+
+        assert_eq!(store.revoke_tokens("lasting").await.unwrap(), 1);
+        assert!(
+            !authenticates(lasting).await,
+            "{}: a revoked token",
+            db.label
+        );
+        assert_eq!(store.revoke_tokens("nobody").await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
 async fn tokens_and_administrators() {
     for db in testing::all().await {
         let store = db.store().await;

@@ -10,6 +10,8 @@ pub struct Model {
     /// lets every management request be checked with one indexed lookup.
     pub token_hash: String,
     pub created_at: DateTimeUtc,
+    /// After this the token no longer authenticates; `None`: it lives until revoked.
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
