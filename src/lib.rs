@@ -19,6 +19,7 @@ pub mod components;
 pub mod console_url;
 pub mod pages;
 pub mod policy_text;
+pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
 

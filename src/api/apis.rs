@@ -80,7 +80,7 @@ mod convert {
     pub fn store_errors(error: portcullis_store::StoreError) -> Result<FieldErrors, ServerFnError> {
         match error {
             portcullis_store::StoreError::Invalid(invalid) => Ok(errors([invalid])),
-            other => crate::server::field_errors(other),
+            other => crate::api::field_errors(other),
         }
     }
 }
@@ -98,7 +98,7 @@ pub async fn list_apis(service: String) -> Result<Vec<ApiSummary>, ServerFnError
         .map_err(crate::server::internal)?;
     Ok(apis
         .into_iter()
-        .map(|api| crate::server::api_summary(&gateway, api))
+        .map(|api| api_summary(&gateway, api))
         .collect())
 }
 
@@ -126,7 +126,7 @@ pub async fn get_api(service: String, api: String) -> Result<ApiDetail, ServerFn
         .filter(|s| s.settings.scope == SubscriptionScope::Api(api.clone()))
         .count();
     Ok(ApiDetail {
-        api: crate::server::api_summary(&state.gateway_url(&service), record),
+        api: api_summary(&state.gateway_url(&service), record),
         operations: operations
             .into_iter()
             .map(|op| OperationSummary {
@@ -363,4 +363,23 @@ pub async fn update_api(
         return convert::store_errors(error);
     }
     Ok(FieldErrors::default())
+}
+
+/// What the API list shows of one API, with the URL callers use for it.
+#[cfg(feature = "ssr")]
+pub(crate) fn api_summary(gateway_url: &str, record: portcullis_store::ApiRecord) -> ApiSummary {
+    let settings = record.settings;
+    let api_url = if settings.path.is_root() {
+        gateway_url.to_owned()
+    } else {
+        format!("{gateway_url}/{}", settings.path)
+    };
+    ApiSummary {
+        name: record.name.to_string(),
+        display_name: settings.display_name.to_string(),
+        service_url: settings.service_url.to_string(),
+        path: settings.path.to_string(),
+        subscription_required: settings.subscription_required,
+        api_url,
+    }
 }

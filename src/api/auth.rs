@@ -4,9 +4,7 @@ use crate::api::FieldErrors;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// What every server function that needs an administrator answers once the session is gone.
-/// The portal recognises it (`components::errors`) and offers to sign in again.
-pub const SESSION_ENDED: &str = "Your session has ended; sign in again.";
+pub use crate::protocol::SESSION_ENDED;
 
 /// Whether the installation still needs its first administrator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +100,7 @@ pub async fn create_administrator(
         ));
     }
     if let Err(error) = store.add_admin(username.trim(), &password).await {
-        return crate::server::field_errors(error);
+        return crate::api::field_errors(error);
     }
     state.setup_code.consume();
     crate::server::start_session(username.trim()).await?;

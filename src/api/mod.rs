@@ -45,3 +45,19 @@ impl FieldErrors {
             .map(|error| error.message.clone())
     }
 }
+
+/// Turns a store error into field errors where it is the user's to fix.
+#[cfg(feature = "ssr")]
+pub fn field_errors(
+    error: portcullis_store::StoreError,
+) -> Result<FieldErrors, leptos::prelude::ServerFnError> {
+    use portcullis_store::StoreError;
+    match error {
+        StoreError::Invalid(invalid) => Ok(FieldErrors(vec![FieldError {
+            field: invalid.field,
+            message: invalid.message,
+        }])),
+        StoreError::Conflict { message, .. } => Ok(FieldErrors::one("form", message)),
+        other => Err(crate::server::internal(other)),
+    }
+}

@@ -24,7 +24,7 @@ pub async fn list_services() -> Result<Vec<ServiceSummary>, ServerFnError> {
         .map_err(crate::server::internal)?;
     Ok(services
         .into_iter()
-        .map(|record| state.summary(record))
+        .map(|record| service_summary(&state, record))
         .collect())
 }
 
@@ -39,7 +39,7 @@ pub async fn get_service(name: String) -> Result<ServiceSummary, ServerFnError> 
         .get_service(&name)
         .await
         .map_err(crate::server::internal)?;
-    Ok(state.summary(record))
+    Ok(service_summary(&state, record))
 }
 
 /// Creates a service and opens its overview. A name in use is a field error, not an update.
@@ -78,8 +78,22 @@ pub async fn create_service(
         .write(store.create_service(&actor, &name, display_name, None))
         .await
     {
-        return crate::server::field_errors(error);
+        return crate::api::field_errors(error);
     }
     leptos_axum::redirect(&format!("/services/{name}?saved=1"));
     Ok(FieldErrors::default())
+}
+
+/// What the services list shows of one service, with the URL callers reach it at.
+#[cfg(feature = "ssr")]
+pub(crate) fn service_summary(
+    state: &crate::server::PortalState,
+    record: portcullis_store::ServiceRecord,
+) -> ServiceSummary {
+    ServiceSummary {
+        gateway_url: state.gateway_url(&record.name),
+        name: record.name.to_string(),
+        display_name: record.settings.display_name.to_string(),
+        is_default: record.settings.is_default,
+    }
 }

@@ -181,7 +181,7 @@ pub async fn create_subscription(
         .write(store.create_subscription(&actor, &service, &name, settings))
         .await
     {
-        return crate::server::field_errors(error);
+        return crate::api::field_errors(error);
     }
     Ok(FieldErrors::default())
 }

@@ -2,7 +2,6 @@
 //! through Leptos context, sessions, the sign-in throttle, the setup code, and the guard
 //! against cross-site requests.
 
-pub mod console;
 mod guard;
 mod session;
 mod setup_code;
@@ -13,11 +12,9 @@ pub use session::{end_session, signed_in, start_session};
 pub use setup_code::SetupCode;
 pub use throttle::SignInThrottle;
 
-use crate::api::services::ServiceSummary;
-use crate::api::{FieldError, FieldErrors};
 use leptos::prelude::*;
 use portcullis_server::Control;
-use portcullis_store::{Actor, ServiceRecord, StoreError};
+use portcullis_store::{Actor, StoreError};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -42,15 +39,6 @@ impl PortalState {
     pub fn gateway_url(&self, service: &portcullis_domain::ServiceName) -> String {
         format!("http://{service}.localhost:{}", self.gateway_port)
     }
-
-    pub fn summary(&self, record: ServiceRecord) -> ServiceSummary {
-        ServiceSummary {
-            gateway_url: self.gateway_url(&record.name),
-            name: record.name.to_string(),
-            display_name: record.settings.display_name.to_string(),
-            is_default: record.settings.is_default,
-        }
-    }
 }
 
 pub fn state() -> Result<PortalState, ServerFnError> {
@@ -67,33 +55,13 @@ pub async fn require_admin() -> Result<(PortalState, Actor), ServerFnError> {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(axum::http::StatusCode::UNAUTHORIZED);
             }
-            Err(ServerFnError::new(crate::api::auth::SESSION_ENDED))
+            Err(ServerFnError::new(crate::protocol::SESSION_ENDED))
         }
     }
 }
 
 pub fn parse_service(name: String) -> Result<portcullis_domain::ServiceName, ServerFnError> {
     portcullis_domain::ServiceName::parse(name).map_err(|e| ServerFnError::new(e.message))
-}
-
-pub fn api_summary(
-    gateway_url: &str,
-    record: portcullis_store::ApiRecord,
-) -> crate::api::apis::ApiSummary {
-    let settings = record.settings;
-    let api_url = if settings.path.is_root() {
-        gateway_url.to_owned()
-    } else {
-        format!("{gateway_url}/{}", settings.path)
-    };
-    crate::api::apis::ApiSummary {
-        name: record.name.to_string(),
-        display_name: settings.display_name.to_string(),
-        service_url: settings.service_url.to_string(),
-        path: settings.path.to_string(),
-        subscription_required: settings.subscription_required,
-        api_url,
-    }
 }
 
 /// The caller's address (the socket peer).
@@ -120,18 +88,6 @@ pub fn internal(error: StoreError) -> ServerFnError {
             tracing::error!(error = %other, "portal request failed");
             ServerFnError::new("Something went wrong on the server; see its log.")
         }
-    }
-}
-
-/// Turns a store error into field errors where it is the user's to fix.
-pub fn field_errors(error: StoreError) -> Result<FieldErrors, ServerFnError> {
-    match error {
-        StoreError::Invalid(invalid) => Ok(FieldErrors(vec![FieldError {
-            field: invalid.field,
-            message: invalid.message,
-        }])),
-        StoreError::Conflict { message, .. } => Ok(FieldErrors::one("form", message)),
-        other => Err(internal(other)),
     }
 }
 

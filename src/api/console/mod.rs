@@ -6,6 +6,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+mod send;
+
 /// The name of the built-in all-access subscription the console uses by default (APIM's
 /// `master`).
 pub const BUILT_IN_SUBSCRIPTION: &str = "master";
@@ -102,7 +105,7 @@ pub async fn console_page(service: String, api: String) -> Result<ConsoleData, S
     let store = state.control.store();
     let internal = crate::server::internal;
     let record = store.get_api(&service, &api).await.map_err(internal)?;
-    let summary = crate::server::api_summary(&state.gateway_url(&service), record.clone());
+    let summary = crate::api::apis::api_summary(&state.gateway_url(&service), record.clone());
     let operations = store
         .list_operations(&service, &api)
         .await
@@ -191,5 +194,5 @@ pub async fn send_console_request(
 ) -> Result<ConsoleResponse, ServerFnError> {
     let (state, _) = crate::server::require_admin().await?;
     let service = crate::server::parse_service(request.service.clone())?;
-    crate::server::console::send(&state, &service, request).await
+    send::send(&state, &service, request).await
 }

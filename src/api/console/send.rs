@@ -4,9 +4,7 @@
 //! node shares), and the trace is read back from this node's gateway or, if another node's
 //! gateway served the call, from the shared database.
 
-use crate::api::console::{
-    ConsoleRequest, ConsoleResponse, HeaderPair, MessageDto, TraceLine, TraceView,
-};
+use super::{ConsoleRequest, ConsoleResponse, HeaderPair, MessageDto, TraceLine, TraceView};
 use crate::server::PortalState;
 use leptos::prelude::ServerFnError;
 use portcullis_domain::ServiceName;
