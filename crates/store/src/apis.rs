@@ -1,6 +1,6 @@
 //! APIs: a backend URL behind a URL suffix, with its subscription-key settings.
 
-use crate::change::{Change, begin, exists_already, to_json};
+use crate::change::{Change, Upsert, begin, exists_already, to_json};
 use crate::entity::api;
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
@@ -159,23 +159,16 @@ impl Store {
         active.forward_subscription_key = Set(settings.forward_subscription_key);
         active.updated_at = Set(now);
         active.save(&txn).await?;
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
-        };
-        Change {
+        Upsert {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
             service: Some(service),
             resource: resource(service, name),
-            before: before.map(|b| b.settings).as_ref().and_then(to_json),
+            before: before.map(|b| to_json(&b.settings)),
             after: to_json(&settings),
             touches_subscriptions: false,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     /// Deletes an API with its operations, its policies, its product links and the

@@ -74,6 +74,41 @@ impl Change<'_> {
     }
 }
 
+/// The audited end of a create-or-replace, shared by every `put_*`: the audit entry says
+/// `create` or `update` by whether the resource existed, and the caller learns which.
+pub(crate) struct Upsert<'a> {
+    pub actor: &'a Actor,
+    pub service: Option<&'a ServiceName>,
+    pub resource: String,
+    /// The resource as it was (as JSON for the audit log); `None` when this write creates it.
+    pub before: Option<Option<Value>>,
+    pub after: Option<Value>,
+    /// As [`Change::touches_subscriptions`].
+    pub touches_subscriptions: bool,
+}
+
+impl Upsert<'_> {
+    /// Appends the audit entry, bumps the revision and commits.
+    pub async fn commit(self, txn: DatabaseTransaction) -> Result<Saved, StoreError> {
+        let (saved, action) = match self.before {
+            Some(_) => (Saved::Updated, "update"),
+            None => (Saved::Created, "create"),
+        };
+        Change {
+            actor: self.actor,
+            action,
+            service: self.service,
+            resource: self.resource,
+            before: self.before.flatten(),
+            after: self.after,
+            touches_subscriptions: self.touches_subscriptions,
+        }
+        .commit(txn)
+        .await?;
+        Ok(saved)
+    }
+}
+
 /// Starts a write transaction.
 pub(crate) async fn begin(
     db: &sea_orm::DatabaseConnection,

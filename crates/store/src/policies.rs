@@ -1,7 +1,7 @@
 //! Policy documents per scope. Stored and returned here; the engine that enforces them lives
 //! elsewhere.
 
-use crate::change::{Change, begin};
+use crate::change::{Change, Upsert, begin};
 use crate::entity::policy;
 use crate::{Actor, Saved, Store, StoreError, apis, operations, products, services};
 use chrono::Utc;
@@ -124,23 +124,16 @@ impl Store {
         active.xml = Set(xml.as_str().to_owned());
         active.updated_at = Set(Utc::now());
         active.save(&txn).await?;
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
-        };
-        Change {
+        Upsert {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
             service: Some(service),
             resource: resource(service, scope),
-            before,
+            before: before.map(Some),
             after: Some(as_json(xml.as_str())),
             touches_subscriptions: false,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     /// Removes the document at a scope, which falls back to its default.

@@ -1,6 +1,6 @@
 //! Products: bundles of APIs that subscriptions can open, and the API links inside them.
 
-use crate::change::{Change, begin, exists_already, to_json};
+use crate::change::{Change, Upsert, begin, exists_already, to_json};
 use crate::entity::{api, product, product_api, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, services};
 use chrono::Utc;
@@ -226,23 +226,16 @@ impl Store {
         saved_row(existing, service_row.id, name, &new)
             .save(&txn)
             .await?;
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
-        };
-        Change {
+        Upsert {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
             service: Some(service),
             resource: resource(service, name),
-            before: before.as_ref().and_then(to_json),
+            before: before.as_ref().map(to_json),
             after: to_json(&new),
             touches_subscriptions: false,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     /// Deletes a product. Its subscriptions stop working, so deleting them has to be asked for.
@@ -338,23 +331,16 @@ impl Store {
             }
             json
         };
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
-        };
-        Change {
+        Upsert {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
             service: Some(service),
             resource: resource(service, name),
-            before: before.and_then(|(settings, apis)| described(&settings, &apis)),
+            before: before.map(|(settings, apis)| described(&settings, &apis)),
             after: described(&new, &listed),
             touches_subscriptions: false,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     pub async fn delete_product(

@@ -1,6 +1,6 @@
 //! Services: one gateway host each, and the parent of everything else.
 
-use crate::change::{Change, begin, exists_already, to_json};
+use crate::change::{Change, Upsert, begin, exists_already, to_json};
 use crate::entity::service;
 use crate::{Actor, Saved, Store, StoreError};
 use chrono::Utc;
@@ -117,14 +117,13 @@ impl Store {
                 .await?;
         }
         let now = Utc::now();
-        let saved = match existing {
+        match existing {
             Some(row) => {
                 let mut active = row.into_active_model();
                 active.display_name = Set(display_name.as_str().to_owned());
                 active.is_default = Set(is_default);
                 active.updated_at = Set(now);
                 active.update(&txn).await?;
-                Saved::Updated
             }
             None => {
                 service::ActiveModel {
@@ -137,29 +136,22 @@ impl Store {
                 }
                 .insert(&txn)
                 .await?;
-                Saved::Created
             }
-        };
+        }
         let after = ServiceSettings {
             display_name,
             is_default,
         };
-        Change {
+        Upsert {
             actor,
-            action: if saved == Saved::Created {
-                "create"
-            } else {
-                "update"
-            },
             service: Some(name),
             resource: resource(name),
-            before: before.map(|b| b.settings).as_ref().and_then(to_json),
+            before: before.map(|b| to_json(&b.settings)),
             after: to_json(&after),
             touches_subscriptions: false,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     /// Deletes a service and everything in it. If it was the default service, the oldest

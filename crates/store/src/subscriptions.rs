@@ -1,6 +1,6 @@
 //! Subscriptions: named pairs of keys with a scope and a state.
 
-use crate::change::{Change, begin, exists_already, to_json};
+use crate::change::{Change, Upsert, begin, exists_already, to_json};
 use crate::entity::{api, audit_entry, product, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, products, services};
 use chrono::Utc;
@@ -298,23 +298,16 @@ impl Store {
         active.state = Set(new.state.as_str().to_owned());
         active.updated_at = Set(now);
         active.save(&txn).await?;
-        let saved = if before.is_some() {
-            Saved::Updated
-        } else {
-            Saved::Created
-        };
-        Change {
+        Upsert {
             actor,
-            action: if before.is_some() { "update" } else { "create" },
             service: Some(service),
             resource: resource(service, name),
-            before: before.map(|b| b.settings).as_ref().and_then(to_json),
+            before: before.map(|b| to_json(&b.settings)),
             after: to_json(&new),
             touches_subscriptions: true,
         }
         .commit(txn)
-        .await?;
-        Ok(saved)
+        .await
     }
 
     /// Replaces one key with a fresh one; the old key stops working with the next snapshot.
