@@ -420,7 +420,12 @@ async fn every_write_acknowledged_before_a_sigkill_survives_it() {
                     let body = json!({ "method": "GET", "urlTemplate": format!("/{name}") });
                     match put(format!("/apis/crash/operations/{name}"), body).await {
                         Ok(response) if response.status().is_success() => acknowledged.push(name),
-                        _ => return,
+                        Ok(response) => {
+                            let status = response.status();
+                            let body = response.text().await.unwrap_or_default();
+                            return format!("{name} answered {status}: {body}");
+                        }
+                        Err(error) => return format!("{name} failed: {error:?}"),
                     }
                     n += 1;
                 }
@@ -428,7 +433,7 @@ async fn every_write_acknowledged_before_a_sigkill_survives_it() {
             let kill_after = std::time::Duration::from_millis(150 + 97 * round);
             let mut server = server;
             tokio::select! {
-                () = writes => panic!("the write stream ended before the kill"),
+                ended = writes => panic!("the write stream ended before the kill: {ended}"),
                 () = tokio::time::sleep(kill_after) => {
                     server.0.kill().unwrap();
                 }
