@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes the soak run's results as Markdown.
+
+Arguments: kept.json new.json rss-samples changes max_rps rate seconds peak_kb commit —
+the two oha JSON reports (kept connections, a new connection per request), the RSS samples
+in kB (one per 5 s), the change counter file (`changes failed`), the measured maximum, the
+rate held, the duration, the peak RSS in kB and the commit.
+"""
+import datetime
+import json
+import platform
+import sys
+
+kept_path, new_path, rss_path, changes_path = sys.argv[1:5]
+max_rps, rate, seconds, peak_kb = (int(v) for v in sys.argv[5:9])
+commit = sys.argv[9]
+
+
+def summary(path):
+    report = json.load(open(path))
+    codes = {int(k): v for k, v in report["statusCodeDistribution"].items()}
+    errors = report.get("errorDistribution", {})
+    p = report["latencyPercentiles"]
+    return {
+        "total": sum(codes.values()) + sum(errors.values()),
+        "rps": report["summary"]["requestsPerSec"],
+        "ok": codes.get(200, 0),
+        "5xx": sum(v for k, v in codes.items() if 500 <= k < 600),
+        "other": sum(v for k, v in codes.items() if k != 200 and not 500 <= k < 600),
+        "errors": errors,
+        "p50": p["p50"] * 1000,
+        "p99": p["p99"] * 1000,
+        "p999": p["p99.9"] * 1000,
+    }
+
+
+kept, new = summary(kept_path), summary(new_path)
+rss = [int(line) for line in open(rss_path) if line.strip()]
+changes, failed_changes = (int(v) for v in open(changes_path).read().split())
+# Flat: the last minute's samples against the first minute's (after a warm-up sample).
+window = max(1, min(12, len(rss) // 3))
+early = rss[1:1 + window] or rss[:1]
+late = rss[-window:]
+early_mb = max(early) / 1024
+late_mb = max(late) / 1024
+growth = late_mb - early_mb
+flat = growth <= max(2.0, early_mb * 0.05)
+no_5xx = kept["5xx"] == 0 and new["5xx"] == 0
+
+print(f"# Soak run — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n")
+print(f"Commit `{commit}` · {platform.machine()} · Linux {platform.release()}")
+print(f"Case (c) of run.sh (key + ip-filter + rate-limit-by-key + set-header) at {rate:,} req/s "
+      f"= 80 % of the {max_rps:,} req/s measured just before, for {seconds} s; the policy of "
+      f"the loaded API changed every second ({changes} changes, {failed_changes} failed).\n")
+print("| callers | requests | req/s | 200 | 5xx | other status | connection errors | p50 ms | p99 ms | p99.9 ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for name, s in (("kept connections", kept), ("a new connection per request", new)):
+    errors = sum(s["errors"].values())
+    print(f"| {name} | {s['total']:,} | {s['rps']:,.0f} | {s['ok']:,} | {s['5xx']} | {s['other']} "
+          f"| {errors} | {s['p50']:.3f} | {s['p99']:.3f} | {s['p999']:.3f} |")
+for name, s in (("kept", kept), ("new", new)):
+    for error, count in s["errors"].items():
+        print(f"\n{name}: {count} × {error}")
+print("\n| memory | MiB |\n|---|---:|")
+print(f"| RSS, first minute (max) | {early_mb:.1f} |")
+print(f"| RSS, last minute (max) | {late_mb:.1f} |")
+print(f"| peak RSS | {peak_kb / 1024:.1f} |")
+print(f"\nSamples every 5 s: {', '.join(f'{v / 1024:.0f}' for v in rss)} MiB\n")
+print("| check | result |\n|---|:---:|")
+print(f"| no 5xx made by the gateway | {'yes' if no_5xx else '**no**'} |")
+print(f"| RSS flat (last minute within max(2 MiB, 5 %) of the first) | "
+      f"{'yes' if flat else '**no**'} ({growth:+.1f} MiB) |")
+print(f"| every policy change saved | {'yes' if failed_changes == 0 else '**no**'} |")
