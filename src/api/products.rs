@@ -145,7 +145,8 @@ pub async fn save_product(
         .await
     {
         // The open-product rule is about the checkbox: an open product shares no API.
-        return crate::api::field_errors(error).map(|errors| relabel(errors, "subscription_required"));
+        return crate::api::field_errors(error)
+            .map(|errors| relabel(errors, "subscription_required"));
     }
     Ok(FieldErrors::default())
 }
