@@ -26,7 +26,7 @@ impl MigrationTrait for Migration {
                     .table(ManagementTokens::Table)
                     .add_column(
                         ColumnDef::new(ManagementTokens::ExpiresAt)
-                            .timestamp()
+                            .timestamp_with_time_zone()
                             .null(),
                     )
                     .to_owned(),
