@@ -28,9 +28,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
@@ -43,14 +44,14 @@ pub struct GatewayListener {
 /// Streams one HTTP/2 caller connection may have open at once (nginx's default is 128,
 /// hyper's 200): enough for a browser or an SDK, not a lever for one caller to take the
 /// gateway's memory.
-const MAX_CONCURRENT_STREAMS: u32 = 128;
+pub const MAX_CONCURRENT_STREAMS: u32 = 128;
 
 /// The most header bytes one HTTP/2 request may send (HTTP/1.1's head is bounded by hyper's
 /// buffer in the same way).
-const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
+pub const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 
 /// How long requests in flight may take to finish after shutdown starts.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many workers to run when the settings leave it to the machine: one per core this
 /// process may run on (so `taskset -c 1` means one).
@@ -153,19 +154,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let timeouts = gateway.snapshots().settings().timeouts;
     tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Typically EMFILE: back off briefly instead of spinning.
-                    tracing::warn!(%error, "gateway accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some((stream, peer)) = next_connection(&listener, shutdown.as_mut()).await {
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
@@ -232,10 +221,37 @@ pub async fn serve(
             }
         }
     }
+    drain(graceful, "gateway").await;
+}
+
+/// The next connection on `listener`, or `None` once `shutdown` completes. A failed accept
+/// (typically EMFILE: out of file descriptors) is logged and tried again after a pause
+/// instead of spinning.
+pub async fn next_connection(
+    listener: &TcpListener,
+    mut shutdown: Pin<&mut impl Future<Output = ()>>,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => return Some(accepted),
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => return None,
+        }
+    }
+}
+
+/// Lets the connections `graceful` watches finish their requests, for at most
+/// [`DRAIN_TIMEOUT`]; `listener` names them in the log.
+pub async fn drain(graceful: GracefulShutdown, listener: &str) {
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("gateway shutdown: requests still in flight after the drain timeout");
+            tracing::warn!(listener, "shutdown: requests still in flight after the drain timeout");
         }
     }
 }

@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use portcullis_gateway::pipeline::context::CallerTls;
+use portcullis_gateway::server;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,11 +28,8 @@ use tower::Service;
 /// 60 s; a browser or a script sends its head in milliseconds.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long requests in flight may take to finish after shutdown starts.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish (for at most [`DRAIN_TIMEOUT`]). Handlers see the caller's address as
+/// finish (for at most [`server::DRAIN_TIMEOUT`]). Handlers see the caller's address as
 /// [`ConnectInfo<SocketAddr>`].
 pub async fn serve_router(
     listener: TcpListener,
@@ -50,22 +48,13 @@ pub async fn serve_router(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(128)
-        .max_header_list_size(64 * 1024);
+        .max_concurrent_streams(server::MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(server::MAX_HEADER_LIST_SIZE);
+    let name = listener
+        .local_addr()
+        .map_or_else(|_| "a listener".to_owned(), |addr| addr.to_string());
     tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Typically EMFILE: back off briefly instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some((stream, peer)) = server::next_connection(&listener, shutdown.as_mut()).await {
         let router = router.clone();
         let tls = acceptor.is_some();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -111,11 +100,6 @@ pub async fn serve_router(
             }
         }
     }
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("shutdown: requests still in flight after the drain timeout");
-        }
-    }
+    server::drain(graceful, &name).await;
     Ok(())
 }
