@@ -68,8 +68,8 @@ kept_rate=$((rate - new_connection_rate))
 echo "soak: maximum $max_rps req/s; holding $rate req/s ($kept_rate on $connections kept connections, $new_connection_rate on new ones) for $soak_seconds s"
 
 # A policy change every second (the period is max(1 s, one change)): the loaded API's
-# set-header value counts up. The JSON body is made once; each change is one curl, on the
-# load generators' core, so the gateway's core serves calls and changes only.
+# set-header value counts up. The JSON body is made once; each change is one curl (a few
+# milliseconds a second), on the gateway's core: the load generators' core is oha's alone.
 body_template=$(python3 -c 'import json,sys; print(json.dumps({"format":"xml","value":sys.argv[1]}))' \
   "$policy_c")
 changer() {
@@ -77,7 +77,7 @@ changer() {
   while :; do
     n=$((n + 1))
     sleep 1 &
-    taskset -c "$load_core" curl -sf -o /dev/null -X PUT \
+    taskset -c "$target_core" curl -sf -o /dev/null -X PUT \
       "http://127.0.0.1:18210/mgmt/services/bench/apis/policied/policy" \
       -H "Authorization: Bearer $(cat "$work/soak/token")" \
       -H 'Content-Type: application/json' \
