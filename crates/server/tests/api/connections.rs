@@ -12,14 +12,20 @@ use tokio::net::TcpStream;
 /// A gateway whose waits for the caller are all `seconds` long.
 async fn spawn_with_timeouts(seconds: u64, max_connections: usize) -> TestApp {
     let wait = Duration::from_secs(seconds);
+    let timeouts = ConnectionTimeouts {
+        header_read: wait,
+        keep_alive: wait,
+        body_read: wait,
+    };
+    spawn_with_clock(timeouts, max_connections).await
+}
+
+/// A gateway with these waits for the caller and this connection cap.
+async fn spawn_with_clock(timeouts: ConnectionTimeouts, max_connections: usize) -> TestApp {
     spawn_with(
         testing::sqlite(),
         GatewaySettings {
-            timeouts: ConnectionTimeouts {
-                header_read: wait,
-                keep_alive: wait,
-                body_read: wait,
-            },
+            timeouts,
             max_connections,
             ..GatewaySettings::default()
         },
@@ -126,18 +132,12 @@ async fn the_keep_alive_clock_starts_when_a_fast_answer_ends() {
     // The status answer is written within the poll that read its head: the connection must
     // still count as idle from the end of that answer (quiet close after the keep-alive
     // timeout), not as a head that never ended (a 408 after the header-read timeout).
-    let app = spawn_with(
-        testing::sqlite(),
-        GatewaySettings {
-            timeouts: ConnectionTimeouts {
-                header_read: Duration::from_secs(1),
-                keep_alive: Duration::from_secs(3),
-                body_read: Duration::from_secs(1),
-            },
-            ..GatewaySettings::default()
-        },
-    )
-    .await;
+    let timeouts = ConnectionTimeouts {
+        header_read: Duration::from_secs(1),
+        keep_alive: Duration::from_secs(3),
+        body_read: Duration::from_secs(1),
+    };
+    let app = spawn_with_clock(timeouts, GatewaySettings::default().max_connections).await;
     let mut stream = TcpStream::connect(app.gateway_addr()).await.unwrap();
     let request = format!(
         "GET {} HTTP/1.1\r\nhost: localhost\r\n\r\n",

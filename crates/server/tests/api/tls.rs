@@ -95,7 +95,8 @@ impl TlsSetup {
             .tls_built_in_root_certs(false)
             .add_root_certificate(root)
             .resolve("svc.localhost", addr)
-            .resolve("other.localhost", addr);
+            .resolve("other.localhost", addr)
+            .resolve("localhost", addr);
         if http1_only {
             builder = builder.http1_only();
         }
@@ -287,13 +288,7 @@ async fn the_portal_and_management_api_serve_https_when_given_a_certificate() {
     })
     .await;
     let portal = app.portal_addr();
-    let client_for_localhost = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(setup.pem().as_bytes()).unwrap())
-        .resolve("localhost", portal)
-        .build()
-        .unwrap();
+    let client_for_localhost = setup.client(portal, false);
     let response = client_for_localhost
         .get(format!("https://localhost:{}/healthz", portal.port()))
         .send()
