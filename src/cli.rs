@@ -178,6 +178,10 @@ struct ServeArgs {
     /// connection that has waited longest for a request (idle or sending its head slowly).
     #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
+    /// MiB the in-memory rate-limit and quota counters may hold (about 5,000 keys per MiB).
+    /// When full, calls under a counter key not seen yet get 429 until idle keys leave.
+    #[arg(long, env = "PORTCULLIS_COUNTER_MEMORY_MIB", default_value_t = 64)]
+    counter_memory_mib: usize,
     /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
     /// TLS-terminating proxy).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
@@ -313,6 +317,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections.max(1),
         trusted_proxies: args.trusted_proxies,
         workers: args.gateway_workers,
+        counter_memory: args.counter_memory_mib.max(1).saturating_mul(1 << 20),
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

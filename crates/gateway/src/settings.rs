@@ -21,6 +21,9 @@ pub struct GatewaySettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Threads serving gateway traffic, each with its own runtime; 0: one per core.
     pub workers: usize,
+    /// Bytes the in-memory rate-limit and quota counters may hold (see
+    /// [`portcullis_policy::counters`]); with Redis, Redis' own `maxmemory` bounds them.
+    pub counter_memory: usize,
 }
 
 impl Default for GatewaySettings {
@@ -32,6 +35,7 @@ impl Default for GatewaySettings {
             timeouts: ConnectionTimeouts::default(),
             trusted_proxies: Vec::new(),
             workers: 0,
+            counter_memory: portcullis_policy::counters::DEFAULT_MEMORY_BUDGET,
         }
     }
 }

@@ -65,9 +65,14 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway that counts rate limits and quotas in memory (exact on one node).
+    /// A gateway that counts rate limits and quotas in memory (exact on one node), within
+    /// the settings' `counter_memory`.
     pub fn new(snapshots: Arc<SnapshotHandle>) -> Result<Self, rustls::Error> {
-        Self::with_counters(snapshots, Arc::new(MemoryCounters::new()))
+        let budget = snapshots.settings().counter_memory;
+        Self::with_counters(
+            snapshots,
+            Arc::new(MemoryCounters::with_memory_budget(budget)),
+        )
     }
 
     pub fn with_counters(

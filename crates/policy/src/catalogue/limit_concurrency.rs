@@ -1,6 +1,7 @@
 //! `<limit-concurrency key="@(…)" max-count="N">…</limit-concurrency>`: at most N requests
 //! per key run the contained policies at once; the next gets 429 at once.
 
+use super::limits::counter_key;
 use super::{Compiler, Context, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::counters::{Acquired, CounterStore, SlotTicket};
 use crate::engine::run_block;
@@ -62,7 +63,7 @@ impl WaitingPolicy for LimitConcurrency {
                     .key
                     .render(&*cx.exchange)
                     .map_err(|e| expression_failed("limit-concurrency key", e))?;
-                format!("lc|{}|{value}", cx.exchange.matched.service)
+                counter_key(format_args!("lc|{}", cx.exchange.matched.service), &value)
             };
             let counters = cx.counters;
             let acquired = counters

@@ -7,6 +7,20 @@ use crate::error::{Diagnostic, Rejection};
 use crate::expr::Value;
 use crate::xml::Element;
 use http::{HeaderName, HeaderValue};
+use sha2::{Digest, Sha256};
+
+/// A counter-key value longer than this is counted under its SHA-256 instead: a caller who
+/// sends a 64 KB header as the key costs the counters 71 bytes, not 64 KB.
+pub const MAX_KEY_VALUE_BYTES: usize = 128;
+
+/// The name a counter is kept under: `scope` (which policy, service and period) and the
+/// evaluated key `value`, hashed when it is longer than [`MAX_KEY_VALUE_BYTES`].
+pub fn counter_key(scope: std::fmt::Arguments<'_>, value: &str) -> String {
+    if value.len() <= MAX_KEY_VALUE_BYTES {
+        return format!("{scope}|{value}");
+    }
+    format!("{scope}|sha256:{}", hex::encode(Sha256::digest(value)))
+}
 
 /// `retry-after-header-name`, `remaining-calls-header-name`, … as parsed values.
 #[derive(Debug, Default)]
@@ -136,4 +150,21 @@ pub fn subscription_key(prefix: &str, cx: &Context<'_>, label: &str) -> Option<S
         "{prefix}|{}|{label}|{}",
         cx.exchange.matched.service, subscription.info.name
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_counter_key_values_are_kept_by_their_hash() {
+        let scope = format_args!("rlk|svc|60");
+        assert_eq!(counter_key(scope, "10.0.0.1"), "rlk|svc|60|10.0.0.1");
+        let long = "x".repeat(64 * 1024);
+        let kept = counter_key(format_args!("rlk|svc|60"), &long);
+        assert_eq!(kept.len(), "rlk|svc|60|sha256:".len() + 64);
+        assert_ne!(kept, counter_key(format_args!("rlk|svc|60"), &long[1..]));
+        let at_the_limit = "y".repeat(MAX_KEY_VALUE_BYTES);
+        assert!(counter_key(format_args!("s"), &at_the_limit).ends_with(&at_the_limit));
+    }
 }

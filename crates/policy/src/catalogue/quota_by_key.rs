@@ -2,7 +2,7 @@
 //! period from the key's first call; `increment-condition` and `increment-count` as in
 //! rate-limit-by-key.
 
-use super::limits::quota_outcome;
+use super::limits::{counter_key, quota_outcome};
 use super::quota::calls_and_period;
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::error::Diagnostic;
@@ -35,7 +35,10 @@ impl WaitingPolicy for QuotaByKey {
                     .render(&*cx.exchange)
                     .map_err(|e| expression_failed("quota-by-key counter-key", e))?;
                 let period = self.period.map_or(0, |p| p.as_secs());
-                format!("qk|{}|{period}|{value}", cx.exchange.matched.service)
+                counter_key(
+                    format_args!("qk|{}|{period}", cx.exchange.matched.service),
+                    &value,
+                )
             };
             let decision = cx
                 .counters

@@ -3,7 +3,7 @@
 //! value is shared by every scope that uses the same key. `increment-condition` decides
 //! whether a call counts, `increment-count` how much.
 
-use super::limits::{REPORTING_ATTRIBUTES, Reporting};
+use super::limits::{REPORTING_ATTRIBUTES, Reporting, counter_key};
 use super::rate_limit::MAX_RENEWAL_PERIOD;
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::error::Diagnostic;
@@ -39,10 +39,13 @@ impl WaitingPolicy for RateLimitByKey {
                     .counter_key
                     .render(&*cx.exchange)
                     .map_err(|e| expression_failed("rate-limit-by-key counter-key", e))?;
-                format!(
-                    "rlk|{}|{}|{value}",
-                    cx.exchange.matched.service,
-                    self.period.as_secs()
+                counter_key(
+                    format_args!(
+                        "rlk|{}|{}",
+                        cx.exchange.matched.service,
+                        self.period.as_secs()
+                    ),
+                    &value,
                 )
             };
             let decision = cx

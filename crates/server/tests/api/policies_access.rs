@@ -114,6 +114,49 @@ async fn rate_limit_by_key_lets_three_calls_through_and_refuses_the_fourth() {
 }
 
 #[tokio::test]
+async fn a_caller_rotating_counter_keys_cannot_grow_the_counters_past_their_budget() {
+    // 64 KiB of counters: a few hundred keys.
+    let settings = portcullis_gateway::GatewaySettings {
+        counter_memory: 64 << 10,
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_with(portcullis_store::testing::sqlite(), settings).await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><base /><rate-limit-by-key calls="2" renewal-period="60" counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;x-caller&quot;, &quot;&quot;))" /></inbound></policies>"#,
+    )
+    .await;
+    let call = |caller: String| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/x")
+            .header("x-caller", caller)
+            .send()
+    };
+    assert_eq!(call("first".into()).await.unwrap().status(), StatusCode::OK);
+    // Each call under a new key, each key a 4 KB header: the store fills and then refuses
+    // new keys rather than growing.
+    let mut refused = 0;
+    for i in 0..2_000 {
+        let status = call(format!("{i:04}{}", "k".repeat(4_000)))
+            .await
+            .unwrap()
+            .status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        } else {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    assert!(refused > 1_000, "{refused} of 2,000 new keys refused");
+    // A key counted before the flood is still counted exactly.
+    assert_eq!(call("first".into()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        call("first".into()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
 async fn rate_limit_counts_per_subscription() {
     let app = spawn().await;
     let (product_key, _) = product_setup(&app).await;
