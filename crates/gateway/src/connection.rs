@@ -19,6 +19,13 @@
 //! starts ([`ConnectionState::enter_request`]) and the response body's drop tells it when the
 //! request ended ([`Tracked`]).
 //!
+//! **HTTP/2.** A multiplexed connection has no "next head": between streams the caller may
+//! send control frames (window updates, pings, settings) at any time. Once the connection is
+//! known to speak HTTP/2 ([`ConnectionState::serve_multiplexed`]), bytes no longer start the
+//! header-read clock: a connection with no open stream is idle until the keep-alive timeout,
+//! whatever control frames it sends, and then closed (a stream whose headers dribble in
+//! is bounded by the same deadline, since it is not in a request until they are whole).
+//!
 //! **At `max_connections`.** A new connection is accepted and then needs a slot. If none is
 //! free, the [`ConnectionRegistry`] takes one back from the connection that has been waiting
 //! longest (idle keep-alive or a head still arriving; never one in a request), as nginx reuses
@@ -84,6 +91,8 @@ pub struct ConnectionState {
     requests_ended: AtomicU64,
     /// Set by the registry: close as soon as the connection is waiting.
     reclaim: AtomicBool,
+    /// The connection speaks HTTP/2: bytes between requests are control frames, not a head.
+    multiplexed: AtomicBool,
     /// Milliseconds since `origin` at which the connection started waiting, plus one; only
     /// meaningful while no request is in flight.
     waiting_since: AtomicU64,
@@ -101,10 +110,16 @@ impl ConnectionState {
             in_flight: AtomicUsize::new(0),
             requests_ended: AtomicU64::new(0),
             reclaim: AtomicBool::new(false),
+            multiplexed: AtomicBool::new(false),
             waiting_since: AtomicU64::new(millis_since(origin, now)),
             armed_until: AtomicU64::new(0),
             waker: AtomicWaker::new(),
         }
+    }
+
+    /// The connection is about to be served as HTTP/2 (see the module's doc).
+    pub fn serve_multiplexed(&self) {
+        self.multiplexed.store(true, Ordering::Relaxed);
     }
 
     /// The service saw a complete request head.
@@ -421,7 +436,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
         }
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if !started && buf.filled().len() > before {
+                let multiplexed = this.registration.state.multiplexed.load(Ordering::Relaxed);
+                if !started && !multiplexed && buf.filled().len() > before {
                     // The first byte of a head: from now on it must arrive whole in time. (A
                     // new connection's clock has run since accept and keeps running.)
                     let deadline = if this.served_one {

@@ -50,6 +50,11 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 128;
 /// buffer in the same way).
 pub const MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 
+/// How often an HTTP/2 caller is pinged, and how long its answer may take: a caller that
+/// vanished without closing is found within a minute, and its streams' backend calls end.
+pub const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+pub const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How long requests in flight may take to finish after shutdown starts.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -171,7 +176,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let io = GuardedIo::new(stream, registry.register(), timeouts);
         let state = io.state().clone();
-        let service = gateway_service(gateway.clone(), state, peer, tls.is_some());
+        let service = gateway_service(gateway.clone(), state.clone(), peer, tls.is_some());
         match &tls {
             None => {
                 let connection = http1::Builder::new()
@@ -200,11 +205,14 @@ pub async fn serve(
                     };
                     let wants_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     let outcome = if wants_h2 {
+                        state.serve_multiplexed();
                         let mut builder = http2::Builder::new(TokioExecutor::new());
                         builder
                             .timer(TokioTimer::new())
                             .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-                            .max_header_list_size(MAX_HEADER_LIST_SIZE);
+                            .max_header_list_size(MAX_HEADER_LIST_SIZE)
+                            .keep_alive_interval(Some(H2_PING_INTERVAL))
+                            .keep_alive_timeout(H2_PING_TIMEOUT);
                         let connection = builder.serve_connection(TokioIo::new(stream), service);
                         watcher.watch(connection).await
                     } else {

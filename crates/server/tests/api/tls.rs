@@ -107,25 +107,37 @@ impl TlsSetup {
         self.ca.pem()
     }
 
-    /// The certificate the server at `addr` presents for `server_name`.
-    async fn presented(&self, addr: SocketAddr, server_name: &str) -> Vec<u8> {
+    /// A TLS connection to `addr` for `server_name` that trusts the test CA and offers
+    /// `alpn` (none when empty).
+    async fn connect(
+        &self,
+        addr: SocketAddr,
+        server_name: &str,
+        alpn: &[&[u8]],
+    ) -> tokio_rustls::client::TlsStream<TcpStream> {
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(rustls::pki_types::CertificateDer::from(
                 self.ca.certificate.der().to_vec(),
             ))
             .unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let stream = TcpStream::connect(addr).await.unwrap();
         let name = rustls::pki_types::ServerName::try_from(server_name.to_owned()).unwrap();
-        let tls = connector.connect(name, stream).await.unwrap();
+        connector.connect(name, stream).await.unwrap()
+    }
+
+    /// The certificate the server at `addr` presents for `server_name`.
+    async fn presented(&self, addr: SocketAddr, server_name: &str) -> Vec<u8> {
+        let tls = self.connect(addr, server_name, &[]).await;
         let (_, connection) = tls.get_ref();
         connection.peer_certificates().unwrap()[0].to_vec()
     }
@@ -258,6 +270,60 @@ async fn each_host_name_gets_its_certificate_and_a_changed_one_is_served_without
         .unwrap();
     assert_eq!(response.status(), 200);
     drop(app);
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_that_pings_lasts_until_the_keep_alive_timeout() {
+    use http_body_util::{BodyExt, Empty};
+    let setup = TlsSetup::new();
+    // Header-read 1 s (spawn_https), keep-alive 3 s.
+    let files = setup.files();
+    let app = spawn_changed(testing::sqlite(), move |mut config| {
+        config.gateway_https = Some(HttpsListener {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            certificates: files,
+        });
+        config.gateway.timeouts.header_read = Duration::from_secs(1);
+        config.gateway.timeouts.keep_alive = Duration::from_secs(3);
+        config
+    })
+    .await;
+    app.echo_api().await;
+    let https = app.app.gateway_https_addr.expect("an HTTPS listener");
+
+    // A client that pings every 300 ms, also while no stream is open: control frames that
+    // arrive after the response.
+    let tls = setup.connect(https, "svc.localhost", &[b"h2"]).await;
+    let mut builder =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(300))
+        .keep_alive_while_idle(true);
+    let (mut sender, connection) = builder
+        .handshake::<_, Empty<bytes::Bytes>>(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = http::Request::get(format!("https://svc.localhost:{}/echo/x", https.port()))
+        .body(Empty::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap();
+    let answered = Instant::now();
+
+    // The pings neither count as a request head (closed after the 1 s header-read timeout)
+    // nor keep the connection for ever: it is closed at the keep-alive timeout.
+    let closed = tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the idle connection was closed");
+    let idle = answered.elapsed();
+    assert!(closed.is_ok());
+    assert!(
+        (Duration::from_millis(2_700)..Duration::from_millis(4_500)).contains(&idle),
+        "closed after {idle:?} idle"
+    );
 }
 
 #[tokio::test]
