@@ -37,6 +37,7 @@ pub mod engine;
 pub mod error;
 pub mod exchange;
 pub mod expr;
+pub mod policy_text;
 pub mod xml;
 
 pub use document::{PolicyDocument, ScopeKind, Section};

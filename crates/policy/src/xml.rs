@@ -5,6 +5,7 @@
 //! policy, a bad attribute, an unsupported expression — can name a line and column.
 
 use crate::error::Diagnostic;
+use crate::policy_text;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
@@ -64,12 +65,11 @@ fn read_attributes(
     text: &str,
     start: &BytesStart<'_>,
     element_offset: usize,
-) -> Result<Vec<Attribute>, Diagnostic> {
+) -> Result<Vec<Attribute>, XmlFault> {
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|error| {
-            Diagnostic::at(
-                text,
+            fault(
                 element_offset,
                 format!("the XML is not well-formed: {error}."),
             )
@@ -79,16 +79,14 @@ fn read_attributes(
         let value = attribute
             .unescape_value()
             .map_err(|error| {
-                Diagnostic::at(
-                    text,
+                fault(
                     offset,
                     format!("the attribute {name} is not valid XML: {error}."),
                 )
             })?
             .into_owned();
         if attributes.iter().any(|a: &Attribute| a.name == name) {
-            return Err(Diagnostic::at(
-                text,
+            return Err(fault(
                 offset,
                 format!("the attribute {name} appears twice."),
             ));
@@ -124,7 +122,37 @@ pub const MAX_ELEMENT_DEPTH: usize = 64;
 /// Parses a whole document into its root element. Comments and processing instructions are
 /// skipped; text outside the root, a second root and nesting deeper than
 /// [`MAX_ELEMENT_DEPTH`] are faults.
-pub fn parse(text: &str) -> Result<Element, Diagnostic> {
+///
+/// The text is read as APIM reads it: expression regions are made well-formed first (see
+/// [`crate::policy_text`]); every offset in the tree and in a fault is one of `original`.
+pub fn parse(original: &str) -> Result<Element, Diagnostic> {
+    let prepared = policy_text::prepare(original)?;
+    let mut root = parse_xml(&prepared.xml).map_err(|(offset, message)| {
+        Diagnostic::at(original, prepared.original_offset(offset), message)
+    })?;
+    let mut pending = vec![&mut root];
+    while let Some(element) = pending.pop() {
+        element.offset = prepared.original_offset(element.offset);
+        for attribute in &mut element.attributes {
+            attribute.offset = prepared.original_offset(attribute.offset);
+        }
+        if let Some(text) = &mut element.text {
+            text.offset = prepared.original_offset(text.offset);
+        }
+        pending.extend(element.children.iter_mut());
+    }
+    Ok(root)
+}
+
+/// A fault of [`parse_xml`]: where (an offset of the text it read) and what.
+type XmlFault = (usize, String);
+
+fn fault(offset: usize, message: impl std::fmt::Display) -> XmlFault {
+    (offset, message.to_string())
+}
+
+/// Parses well-formed XML into its root element (offsets of `text`).
+fn parse_xml(text: &str) -> Result<Element, XmlFault> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -133,26 +161,22 @@ pub fn parse(text: &str) -> Result<Element, Diagnostic> {
         let position = usize::try_from(reader.buffer_position()).unwrap_or(text.len());
         let event = reader.read_event().map_err(|error| {
             let at = usize::try_from(reader.error_position()).unwrap_or(position);
-            Diagnostic::at(text, at, format!("the XML is not well-formed: {error}."))
+            fault(at, format!("the XML is not well-formed: {error}."))
         })?;
         match event {
             Event::Start(start) | Event::Empty(start) if root.is_some() && stack.is_empty() => {
                 let _ = start;
-                return Err(Diagnostic::at(
-                    text,
-                    position,
-                    "a document has one root element.",
-                ));
+                return Err(fault(position, "a document has one root element."));
             }
             Event::Start(start) => {
                 if stack.len() >= MAX_ELEMENT_DEPTH {
-                    return Err(too_deep(text, position));
+                    return Err(too_deep(position));
                 }
                 stack.push(open(text, &start, position)?);
             }
             Event::Empty(start) => {
                 if stack.len() >= MAX_ELEMENT_DEPTH {
-                    return Err(too_deep(text, position));
+                    return Err(too_deep(position));
                 }
                 let element = open(text, &start, position)?;
                 close(element, &mut stack, &mut root);
@@ -165,17 +189,13 @@ pub fn parse(text: &str) -> Result<Element, Diagnostic> {
             Event::Text(content) => {
                 let offset = offset_in(text, &content).unwrap_or(position);
                 let value = content.unescape().map_err(|error| {
-                    Diagnostic::at(text, offset, format!("the text is not valid XML: {error}."))
+                    fault(offset, format!("the text is not valid XML: {error}."))
                 })?;
                 match stack.last_mut() {
                     Some(element) => push_text(element, &value, offset),
                     None if value.trim().is_empty() => {}
                     None => {
-                        return Err(Diagnostic::at(
-                            text,
-                            offset,
-                            "text outside the root element.",
-                        ));
+                        return Err(fault(offset, "text outside the root element."));
                     }
                 }
             }
@@ -195,18 +215,16 @@ pub fn parse(text: &str) -> Result<Element, Diagnostic> {
         }
     }
     if let Some(open) = stack.last() {
-        return Err(Diagnostic::at(
-            text,
+        return Err(fault(
             open.offset,
             format!("<{}> is never closed.", open.name),
         ));
     }
-    root.ok_or_else(|| Diagnostic::at(text, text.len(), "the document is empty."))
+    root.ok_or_else(|| fault(text.len(), "the document is empty."))
 }
 
-fn too_deep(text: &str, offset: usize) -> Diagnostic {
-    Diagnostic::at(
-        text,
+fn too_deep(offset: usize) -> XmlFault {
+    fault(
         offset,
         format!(
             "elements nest more than {MAX_ELEMENT_DEPTH} levels deep; a policy document may nest at most {MAX_ELEMENT_DEPTH}."
@@ -214,7 +232,7 @@ fn too_deep(text: &str, offset: usize) -> Diagnostic {
     )
 }
 
-fn open(text: &str, start: &BytesStart<'_>, offset: usize) -> Result<Element, Diagnostic> {
+fn open(text: &str, start: &BytesStart<'_>, offset: usize) -> Result<Element, XmlFault> {
     Ok(Element {
         name: String::from_utf8_lossy(start.name().as_ref()).into_owned(),
         offset,

@@ -356,3 +356,48 @@ fn the_deepest_document_allowed_compiles_flattens_and_prints_on_a_worker_stack()
     });
     assert!(compile(&nested_choose(32), ScopeKind::Api).is_err());
 }
+
+/// Expressions written as APIM's documentation writes them — raw quotes, angle brackets and
+/// ampersands inside attribute values and text — mean the same as the escaped form.
+#[test]
+fn expressions_with_raw_xml_characters_read_as_apim_reads_them() {
+    let raw = r#"<policies>
+  <inbound>
+    <choose>
+      <when condition="@(context.Request.Method == "POST" && context.Request.Headers.GetValueOrDefault("x-tenant", "") != "")">
+        <set-header name="x-seen" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("x-tenant", "<none>"))</value></set-header>
+      </when>
+    </choose>
+  </inbound>
+</policies>"#;
+    let escaped = r#"<policies>
+  <inbound>
+    <choose>
+      <when condition="@(context.Request.Method == &quot;POST&quot; &amp;&amp; context.Request.Headers.GetValueOrDefault(&quot;x-tenant&quot;, &quot;&quot;) != &quot;&quot;)">
+        <set-header name="x-seen" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("x-tenant", "&lt;none&gt;"))</value></set-header>
+      </when>
+    </choose>
+  </inbound>
+</policies>"#;
+    let raw_doc = compile(raw, ScopeKind::Api).expect("the raw form is accepted");
+    let escaped_doc = compile(escaped, ScopeKind::Api).expect("the escaped form is accepted");
+    let write = |doc: &PolicyDocument| effective_xml(&[doc]);
+    assert_eq!(write(&raw_doc), write(&escaped_doc));
+    assert!(
+        write(&raw_doc).contains("&lt;none&gt;"),
+        "{}",
+        write(&raw_doc)
+    );
+}
+
+/// A fault inside a raw expression is placed in the text as it was written.
+#[test]
+fn a_fault_after_a_raw_expression_points_at_the_original_text() {
+    let text = "<policies>\n  <inbound>\n    <set-header name=\"x\" exists-action=\"override\"><value>@(\"a\" + \"<b>\")</value></set-header>\n    <no-such-policy />\n  </inbound>\n</policies>";
+    let fault = compile(text, ScopeKind::Api).unwrap_err();
+    assert!(fault.starts_with("Line 4, column 5:"), "{fault}");
+    let unclosed = "<policies>\n  <inbound>\n    <set-variable name=\"v\" value=\"@(foo(&quot;)\" />\n  </inbound>\n</policies>";
+    let fault = compile(unclosed, ScopeKind::Api).unwrap_err();
+    assert!(fault.starts_with("Line 3, column 35:"), "{fault}");
+    assert!(fault.contains("never ends"), "{fault}");
+}
