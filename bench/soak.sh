@@ -7,6 +7,7 @@
 #
 #   bash bench/soak.sh                          # 3 minutes; results in bench/results/
 #   SOAK_SECONDS=600 bash bench/soak.sh
+#   SOAK_TIMELINE=1 bash bench/soak.sh          # also: the slow seconds, one by one
 #
 # Layout as run.sh: load generators on core $LOAD_CORE, upstream and Portcullis on
 # $TARGET_CORE.
@@ -98,8 +99,10 @@ changer_pid=$!
 sampler &
 sampler_pid=$!
 
+timeline=()
+[ -n "${SOAK_TIMELINE:-}" ] && timeline=(--db-url "$work/kept.db")
 taskset -c "$load_core" oha --no-tui --output-format json -z "${soak_seconds}s" \
-  -c "$connections" -q "$kept_rate" --latency-correction -H "Host: $host" \
+  -c "$connections" -q "$kept_rate" --latency-correction "${timeline[@]}" -H "Host: $host" \
   -H "Ocp-Apim-Subscription-Key: $key" "$url" > "$work/kept.json" &
 kept_pid=$!
 taskset -c "$load_core" oha --no-tui --output-format json -z "${soak_seconds}s" \
@@ -113,6 +116,7 @@ peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 mkdir -p bench/results
 out="bench/results/$(date -u +%F)-soak.md"
 python3 bench/soak_report.py "$work/kept.json" "$work/new.json" "$work/rss" "$work/changes" \
-  "$max_rps" "$rate" "$soak_seconds" "$peak" "$(git -C "$root" rev-parse --short HEAD)" > "$out"
+  "$max_rps" "$rate" "$soak_seconds" "$peak" "$(git -C "$root" rev-parse --short HEAD)" \
+  ${timeline:+"$work/kept.db"} > "$out"
 cat "$out"
 echo "soak: written to $out"

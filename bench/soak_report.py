@@ -4,7 +4,9 @@
 Arguments: kept.json new.json rss-samples changes max_rps rate seconds peak_kb commit —
 the two oha JSON reports (kept connections, a new connection per request), the RSS samples
 in kB (one per 5 s), the change counter file (`changes failed`), the measured maximum, the
-rate held, the duration, the peak RSS in kB and the commit.
+rate held, the duration, the peak RSS in kB and the commit; optionally an eleventh, the
+SQLite file oha wrote every kept-connection request to (SOAK_TIMELINE=1), for a table of
+the seconds whose p99 latency passed 20 ms.
 """
 import datetime
 import json
@@ -14,6 +16,7 @@ import sys
 kept_path, new_path, rss_path, changes_path = sys.argv[1:5]
 max_rps, rate, seconds, peak_kb = (int(v) for v in sys.argv[5:9])
 commit = sys.argv[9]
+timeline_db = sys.argv[10] if len(sys.argv) > 10 else None
 
 
 def summary(path):
@@ -81,3 +84,31 @@ print(f"| RSS flat (last minute within max(2 MiB, 5 %) of the first) | "
 print(f"| every policy change saved | {'yes' if failed_changes == 0 else '**no**'} |")
 print(f"| the asked rate was offered (latency figures are the gateway's) | "
       f"{'yes' if kept_up else '**no**'} |")
+
+if timeline_db:
+    import collections
+    import sqlite3
+
+    rows = sqlite3.connect(timeline_db).execute(
+        "select start, coalesce(start_latency_correction, start), end from oha").fetchall()
+    first = min(r[0] for r in rows)
+    by_second = collections.defaultdict(list)
+    late = collections.defaultdict(int)
+    for start, scheduled, end in rows:
+        by_second[int(start - first)].append(end - scheduled)
+        # Sent more than 1 ms after its slot: the load generator was behind.
+        late[int(start - first)] += (start - scheduled) > 0.001
+    slow = []
+    for second in sorted(by_second):
+        latencies = sorted(by_second[second])
+        p99 = latencies[int(len(latencies) * 0.99)] * 1000
+        if p99 > 20:
+            slow.append((second, len(latencies), latencies[len(latencies) // 2] * 1000, p99,
+                         late[second]))
+    print(f"\nKept connections, second by second: {len(slow)} of {len(by_second)} seconds had a "
+          "p99 over 20 ms (latency from each request's scheduled start).\n")
+    if slow:
+        print("| second | requests | p50 ms | p99 ms | sent late by oha |")
+        print("|---:|---:|---:|---:|---:|")
+        for second, count, p50, p99, sent_late in slow:
+            print(f"| {second} | {count:,} | {p50:.1f} | {p99:.1f} | {sent_late:,} |")
