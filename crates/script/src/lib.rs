@@ -1,0 +1,67 @@
+//! APIM's policy expressions: the C# that policy documents write inside `@( … )` and
+//! `@{ … }`, read and run by an interpreter of our own.
+//!
+//! * [`lexer`] cuts the source into tokens (C#'s literals, interpolated strings included);
+//! * [`parser`] reads them into a [`syntax::Script`], with every recursion bounded;
+//! * [`interp`] runs a script within a budget of steps, bytes and depth, against a
+//!   [`interp::Host`] that provides `context`;
+//! * [`members`], [`library`] and [`linq`] are the .NET types a script may use, and
+//!   [`value`] and [`json`] the values it computes with.
+//!
+//! Nothing here knows HTTP or policies: the policy engine hands a script its `context`.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod error;
+pub mod interp;
+pub mod json;
+pub mod lexer;
+pub mod library;
+pub mod linq;
+pub mod members;
+pub mod parser;
+pub mod syntax;
+pub mod value;
+
+pub use error::{RunError, ScriptError};
+pub use interp::{Host, Limits, NoHost};
+pub use value::Value;
+
+use syntax::Script;
+
+/// A script read once (at save time) and run per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    script: Script,
+}
+
+impl Program {
+    /// The inside of `@( … )`; `base` is its offset in the text it came from, so faults point
+    /// there.
+    pub fn expression(source: &str, base: usize) -> Result<Self, ScriptError> {
+        let tokens = lexer::tokenize(source, base)?;
+        Ok(Self {
+            script: Script::Expr(parser::parse_expression(&tokens)?),
+        })
+    }
+
+    /// The inside of `@{ … }`.
+    pub fn block(source: &str, base: usize) -> Result<Self, ScriptError> {
+        let tokens = lexer::tokenize(source, base)?;
+        Ok(Self {
+            script: Script::Block(parser::parse_block(&tokens)?),
+        })
+    }
+
+    pub fn run(&self, host: &dyn Host, limits: Limits) -> Result<Value, RunError> {
+        interp::run(&self.script, host, limits)
+    }
+}

@@ -1,0 +1,214 @@
+//! What a script computes with: C#'s values as the interpreter holds them.
+//!
+//! Numbers keep their C# type (`int` wraps at 32 bits, `long` at 64, `double` is IEEE), as
+//! arithmetic and `ToString()` differ between them. Strings are shared, immutable text.
+//! Lists, dictionaries, string builders and JSON containers are *references*, as in C#: two
+//! names for one list see each other's changes. They are shared behind a lock so that a value
+//! can outlive one evaluation (in `context.Variables`) and move between threads.
+
+use crate::json::Json;
+use crate::syntax::{LambdaBody, TypeName};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A mutable object shared by reference.
+#[derive(Debug, Default)]
+pub struct Shared<T>(Arc<Mutex<T>>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Self(Arc::new(Mutex::new(value)))
+    }
+
+    /// The object, locked. A poisoned lock (a panic elsewhere) is taken over: values stay
+    /// whole, as every change is one assignment.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether both name the same object (C#'s reference equality).
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// A lambda with the locals it captured (by value, at the time it was made).
+#[derive(Debug)]
+pub struct Lambda {
+    pub params: Vec<Box<str>>,
+    pub body: LambdaBody,
+    pub captured: Vec<(Box<str>, Value)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Double(f64),
+    Char(char),
+    Str(Arc<str>),
+    /// `List<T>`, arrays and the results of LINQ (`IEnumerable<T>`).
+    List(Shared<Vec<Value>>),
+    /// `Dictionary<K, V>`, in insertion order.
+    Dict(Shared<Vec<(Value, Value)>>),
+    /// An anonymous object `new { a = 1 }`.
+    Object(Shared<Vec<(Box<str>, Value)>>),
+    Builder(Shared<String>),
+    /// A Newtonsoft `JToken`.
+    Json(Json),
+    Lambda(Arc<Lambda>),
+    /// A type named in code (`Math`, `JObject`, `string`): the target of static calls.
+    Type(Arc<TypeName>),
+    /// A member of the `context` the host provides, by its path (`Request.Headers`).
+    Host(Arc<str>),
+    /// A `KeyValuePair` from enumerating a dictionary or headers.
+    Pair(Arc<(Value, Value)>),
+}
+
+impl Value {
+    pub fn str(text: impl Into<Arc<str>>) -> Self {
+        Self::Str(text.into())
+    }
+
+    pub fn list(items: Vec<Value>) -> Self {
+        Self::List(Shared::new(items))
+    }
+
+    /// The C# type of the value, as an error message names it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool(_) => "bool",
+            Self::Int(_) => "int",
+            Self::Long(_) => "long",
+            Self::Double(_) => "double",
+            Self::Char(_) => "char",
+            Self::Str(_) => "string",
+            Self::List(_) => "List",
+            Self::Dict(_) => "Dictionary",
+            Self::Object(_) => "object",
+            Self::Builder(_) => "StringBuilder",
+            Self::Json(json) => json.type_name(),
+            Self::Lambda(_) => "lambda",
+            Self::Type(_) => "type",
+            Self::Host(_) => "context object",
+            Self::Pair(_) => "KeyValuePair",
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null) || matches!(self, Self::Json(j) if j.is_null_token())
+    }
+
+    /// The value as C#'s `ToString()` writes it (`null` as empty text, booleans as `True`).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    pub fn write_text(&self, out: &mut String) {
+        match self {
+            Self::Null => {}
+            Self::Bool(true) => out.push_str("True"),
+            Self::Bool(false) => out.push_str("False"),
+            Self::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Self::Long(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Self::Double(d) => out.push_str(&format_double(*d)),
+            Self::Char(c) => out.push(*c),
+            Self::Str(s) => out.push_str(s),
+            Self::List(_) => out.push_str("System.Collections.Generic.List`1[System.Object]"),
+            Self::Dict(_) => {
+                out.push_str("System.Collections.Generic.Dictionary`2[System.Object,System.Object]")
+            }
+            Self::Object(members) => {
+                out.push_str("{ ");
+                for (i, (name, value)) in members.lock().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(name);
+                    out.push_str(" = ");
+                    value.write_text(out);
+                }
+                out.push_str(" }");
+            }
+            Self::Builder(text) => out.push_str(&text.lock()),
+            Self::Json(json) => out.push_str(&json.to_text(true)),
+            Self::Lambda(_) => out.push_str("System.Func"),
+            Self::Type(ty) => out.push_str(&ty.name),
+            Self::Host(path) => out.push_str(path),
+            Self::Pair(pair) => {
+                out.push('[');
+                pair.0.write_text(out);
+                out.push_str(", ");
+                pair.1.write_text(out);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// A double as .NET's `ToString()` writes it: the shortest text that reads back the same,
+/// `1E+20` style for large exponents, `NaN`, `∞`.
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "NaN".to_owned();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "∞" } else { "-∞" }.to_owned();
+    }
+    let abs = d.abs();
+    if abs != 0.0 && !(1e-5..1e15).contains(&abs) {
+        // Rust writes `1e20`; .NET `1E+20`.
+        let text = format!("{d:e}");
+        return match text.split_once('e') {
+            Some((mantissa, exponent)) if exponent.starts_with('-') => {
+                format!("{mantissa}E-{:0>2}", exponent.trim_start_matches('-'))
+            }
+            Some((mantissa, exponent)) => format!("{mantissa}E+{exponent:0>2}"),
+            None => text,
+        };
+    }
+    format!("{d}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_as_dotnet_writes_it() {
+        assert_eq!(Value::Bool(true).to_text(), "True");
+        assert_eq!(Value::Double(1.5).to_text(), "1.5");
+        assert_eq!(Value::Double(2.0).to_text(), "2");
+        assert_eq!(Value::Double(1e20).to_text(), "1E+20");
+        assert_eq!(Value::Double(1.5e-7).to_text(), "1.5E-07");
+        assert_eq!(Value::Null.to_text(), "");
+    }
+
+    #[test]
+    fn shared_values_are_references() {
+        let list = Value::list(vec![Value::Int(1)]);
+        let alias = list.clone();
+        if let Value::List(items) = &alias {
+            items.lock().push(Value::Int(2));
+        }
+        let Value::List(items) = &list else { panic!() };
+        assert_eq!(items.lock().len(), 2);
+    }
+}
