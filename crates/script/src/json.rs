@@ -9,6 +9,9 @@
 use crate::value::Shared;
 use std::sync::Arc;
 
+/// How deep a token may nest when it is written out or compared.
+pub const MAX_JSON_DEPTH: usize = 128;
+
 #[derive(Debug, Clone)]
 pub enum Json {
     Null,
@@ -48,8 +51,20 @@ impl Json {
         }
     }
 
-    pub fn to_serde(&self) -> serde_json::Value {
-        match self {
+    /// The token as a serde_json value. Tokens nest at most [`MAX_JSON_DEPTH`] deep here:
+    /// a script can build deeper ones (it links tokens by reference), and writing one out
+    /// recursively must not cost the thread's stack.
+    pub fn to_serde(&self) -> Result<serde_json::Value, String> {
+        self.to_serde_at(0)
+    }
+
+    fn to_serde_at(&self, depth: usize) -> Result<serde_json::Value, String> {
+        if depth > MAX_JSON_DEPTH {
+            return Err(format!(
+                "the JSON nests more than {MAX_JSON_DEPTH} levels deep."
+            ));
+        }
+        Ok(match self {
             Self::Null => serde_json::Value::Null,
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Int(i) => serde_json::Value::from(*i),
@@ -57,16 +72,22 @@ impl Json {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Self::Str(s) => serde_json::Value::String(s.to_string()),
             Self::Array(items) => {
-                serde_json::Value::Array(items.lock().iter().map(Self::to_serde).collect())
+                let items = items.lock().clone();
+                let mut out = Vec::with_capacity(items.len());
+                for item in &items {
+                    out.push(item.to_serde_at(depth + 1)?);
+                }
+                serde_json::Value::Array(out)
             }
-            Self::Object(members) => serde_json::Value::Object(
-                members
-                    .lock()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_serde()))
-                    .collect(),
-            ),
-        }
+            Self::Object(members) => {
+                let members = members.lock().clone();
+                let mut out = serde_json::Map::new();
+                for (k, v) in &members {
+                    out.insert(k.to_string(), v.to_serde_at(depth + 1)?);
+                }
+                serde_json::Value::Object(out)
+            }
+        })
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -84,22 +105,22 @@ impl Json {
 
     /// `ToString()`: indented (Newtonsoft's default) or on one line; a string value is its
     /// text without quotes, as `JValue.ToString()` gives.
-    pub fn to_text(&self, indented: bool) -> String {
-        match self {
+    pub fn to_text(&self, indented: bool) -> Result<String, String> {
+        Ok(match self {
             Self::Str(s) => s.to_string(),
             Self::Null => String::new(),
             Self::Bool(true) => "True".to_owned(),
             Self::Bool(false) => "False".to_owned(),
             _ => {
-                let value = self.to_serde();
+                let value = self.to_serde()?;
                 let written = if indented {
                     serde_json::to_string_pretty(&value)
                 } else {
                     serde_json::to_string(&value)
                 };
-                written.unwrap_or_default()
+                written.map_err(|e| e.to_string())?
             }
-        }
+        })
     }
 
     /// The property `name` of an object (`null` when absent, as Newtonsoft's indexer).
@@ -139,9 +160,12 @@ mod tests {
         if let Json::Array(list) = &items {
             list.lock().push(Json::Int(3));
         }
-        assert_eq!(body.to_text(false), r#"{"a":1,"items":[1,2,3],"s":"x"}"#);
-        assert_eq!(body.property("s").unwrap().to_text(true), "x");
+        assert_eq!(
+            body.to_text(false).unwrap(),
+            r#"{"a":1,"items":[1,2,3],"s":"x"}"#
+        );
+        assert_eq!(body.property("s").unwrap().to_text(true).unwrap(), "x");
         assert!(body.set_property("b", Json::Bool(true)));
-        assert!(body.to_text(true).contains("\n  \"b\": true"));
+        assert!(body.to_text(true).unwrap().contains("\n  \"b\": true"));
     }
 }

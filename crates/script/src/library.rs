@@ -7,7 +7,9 @@
 use crate::error::RunError;
 use crate::interp::Interpreter;
 use crate::json::Json;
-use crate::members::{self, CallResult, Number, equals, fail, number, plain, to_index};
+use crate::members::{
+    self, CallResult, Number, equals, fail, guard_insert, number, plain, to_index,
+};
 use crate::syntax::TypeName;
 use crate::value::{Shared, Value, format_double};
 use base64::Engine as _;
@@ -99,6 +101,24 @@ pub fn to_json(
     value: Value,
     at: usize,
 ) -> Result<Json, RunError> {
+    to_json_at(interpreter, value, at, 0)
+}
+
+fn to_json_at(
+    interpreter: &mut Interpreter<'_>,
+    value: Value,
+    at: usize,
+    depth: usize,
+) -> Result<Json, RunError> {
+    if depth > crate::json::MAX_JSON_DEPTH {
+        return Err(fail(
+            at,
+            format!(
+                "the value nests more than {} levels deep to be JSON.",
+                crate::json::MAX_JSON_DEPTH
+            ),
+        ));
+    }
     interpreter.budget.alloc(32)?;
     Ok(match value {
         Value::Null => Json::Null,
@@ -114,7 +134,7 @@ pub fn to_json(
             let items = items.lock().clone();
             let mut tokens = Vec::with_capacity(items.len());
             for item in items {
-                tokens.push(to_json(interpreter, item, at)?);
+                tokens.push(to_json_at(interpreter, item, at, depth + 1)?);
             }
             Json::Array(Shared::new(tokens))
         }
@@ -122,7 +142,10 @@ pub fn to_json(
             let pairs = pairs.lock().clone();
             let mut members = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
-                members.push((Arc::from(k.to_text()), to_json(interpreter, v, at)?));
+                members.push((
+                    Arc::from(k.to_text()),
+                    to_json_at(interpreter, v, at, depth + 1)?,
+                ));
             }
             Json::Object(Shared::new(members))
         }
@@ -130,13 +153,13 @@ pub fn to_json(
             let fields = fields.lock().clone();
             let mut members = Vec::with_capacity(fields.len());
             for (k, v) in fields {
-                members.push((Arc::from(&*k), to_json(interpreter, v, at)?));
+                members.push((Arc::from(&*k), to_json_at(interpreter, v, at, depth + 1)?));
             }
             Json::Object(Shared::new(members))
         }
         Value::Pair(pair) => {
             let name = Arc::from(pair.0.to_text());
-            let value = to_json(interpreter, pair.1.clone(), at)?;
+            let value = to_json_at(interpreter, pair.1.clone(), at, depth + 1)?;
             Json::Object(Shared::new(vec![(name, value)]))
         }
         other => {
@@ -338,6 +361,7 @@ fn add_to_json(
             Value::Pair(pair) => {
                 let name = pair.0.to_text();
                 let token = to_json(interpreter, pair.1.clone(), at)?;
+                guard_insert(interpreter, members.id(), &Value::Json(token.clone()), at)?;
                 let mut members = members.lock();
                 if members.iter().any(|(k, _)| **k == *name) {
                     return Err(fail(
@@ -360,6 +384,7 @@ fn add_to_json(
         },
         Json::Array(items) => {
             let token = to_json(interpreter, value, at)?;
+            guard_insert(interpreter, items.id(), &Value::Json(token.clone()), at)?;
             items.lock().push(token);
             Ok(())
         }
@@ -941,10 +966,15 @@ fn common_method(
         "ToString" => match (target, args.first()) {
             (Value::Json(json), Some(formatting)) => {
                 let indented = !matches!(formatting, Value::Int(0));
-                string_value(interpreter, json.to_text(indented))?
+                let text = json.to_text(indented).map_err(|e| fail(at, e))?;
+                string_value(interpreter, text)?
             }
             (_, Some(Value::Str(format))) => {
                 string_value(interpreter, members::format_value(target, format, at)?)?
+            }
+            (Value::Json(json), None) => {
+                let text = json.to_text(true).map_err(|e| fail(at, e))?;
+                string_value(interpreter, text)?
             }
             _ => string_value(interpreter, target.to_text())?,
         },
@@ -1174,17 +1204,22 @@ fn list_method(
     Ok(Some(match name {
         "Add" => {
             interpreter.budget.alloc(16)?;
+            guard_insert(interpreter, list.id(), a(0)?, at)?;
             list.lock().push(a(0)?.clone());
             Value::Null
         }
         "AddRange" => {
             let items = members::items(interpreter, a(0)?.clone(), at)?;
             interpreter.budget.alloc(items.len() * 16)?;
+            for item in &items {
+                guard_insert(interpreter, list.id(), item, at)?;
+            }
             list.lock().extend(items);
             Value::Null
         }
         "Insert" => {
             let index = to_index(a(0)?, at)?;
+            guard_insert(interpreter, list.id(), a(1)?, at)?;
             let mut list = list.lock();
             if index > list.len() {
                 return Err(fail(at, "Index must be within the bounds of the List."));
@@ -1238,6 +1273,8 @@ fn dict_method(
     Ok(Some(match name {
         "Add" => {
             let key = a(0)?.clone();
+            guard_insert(interpreter, dict.id(), &key, at)?;
+            guard_insert(interpreter, dict.id(), a(1)?, at)?;
             let mut dict = dict.lock();
             if dict.iter().any(|(k, _)| equals(k, &key)) {
                 return Err(fail(
@@ -1374,8 +1411,9 @@ fn json_method(
         },
         "ContainsKey" => Value::Bool(json.property(&text(a(0)?, at)?).is_some()),
         "DeepClone" => {
-            interpreter.budget.alloc(json.to_text(false).len())?;
-            Value::Json(Json::from_serde(json.to_serde()))
+            let copy = json.to_serde().map_err(|e| fail(at, e))?;
+            interpreter.budget.alloc(copy.to_string().len())?;
+            Value::Json(Json::from_serde(copy))
         }
         "SelectToken" => {
             let path = text(a(0)?, at)?;

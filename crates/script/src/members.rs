@@ -29,6 +29,23 @@ fn null_reference(at: usize, member: &str) -> RunError {
     )
 }
 
+/// Refuses to put `value` into the container `id` when the container can be reached from
+/// `value`: it would contain itself, and C#'s collector could free that but reference
+/// counting cannot. The search costs a step per container it visits.
+pub fn guard_insert(
+    interpreter: &mut Interpreter<'_>,
+    id: usize,
+    value: &Value,
+    at: usize,
+) -> Result<(), RunError> {
+    let (found, visited) = crate::value::reaches(value, id);
+    interpreter.budget.steps(visited)?;
+    if found {
+        return Err(fail(at, "a collection cannot contain itself."));
+    }
+    Ok(())
+}
+
 /// A value answered without `out` arguments.
 pub fn plain(value: Value) -> CallResult {
     Ok((value, Vec::new()))
@@ -62,7 +79,10 @@ fn json_equals(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Array(x), Json::Array(y)) => x.same(y),
         (Json::Object(x), Json::Object(y)) => x.same(y),
-        _ => a.to_serde() == b.to_serde(),
+        _ => match (a.to_serde(), b.to_serde()) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        },
     }
 }
 
@@ -218,7 +238,7 @@ pub fn cast(
             Value::Json(Json::Str(s)) => Value::Str(s),
             Value::Json(Json::Null) => Value::Null,
             Value::Json(ref j) if !matches!(j, Json::Object(_) | Json::Array(_)) => {
-                Value::str(j.to_text(false))
+                Value::str(j.to_text(false).map_err(|e| fail(at, e))?)
             }
             other => return Err(bad(&other)),
         },
@@ -665,6 +685,7 @@ pub fn set_index(
     match target {
         Value::List(list) => {
             let i = to_index(&key, at)?;
+            guard_insert(interpreter, list.id(), &value, at)?;
             let mut list = list.lock();
             let slot = list
                 .get_mut(i)
@@ -673,6 +694,8 @@ pub fn set_index(
             Ok(())
         }
         Value::Dict(dict) => {
+            guard_insert(interpreter, dict.id(), &key, at)?;
+            guard_insert(interpreter, dict.id(), &value, at)?;
             let mut dict = dict.lock();
             match dict.iter_mut().find(|(k, _)| equals(k, &key)) {
                 Some((_, slot)) => *slot = value,
@@ -680,16 +703,16 @@ pub fn set_index(
             }
             Ok(())
         }
-        Value::Json(json @ Json::Object(_)) => {
-            json.set_property(
-                &text_arg(&key, at)?,
-                library::to_json(interpreter, value, at)?,
-            );
+        Value::Json(json @ Json::Object(members)) => {
+            let token = library::to_json(interpreter, value, at)?;
+            guard_insert(interpreter, members.id(), &Value::Json(token.clone()), at)?;
+            json.set_property(&text_arg(&key, at)?, token);
             Ok(())
         }
         Value::Json(Json::Array(items)) => {
             let i = to_index(&key, at)?;
             let token = library::to_json(interpreter, value, at)?;
+            guard_insert(interpreter, items.id(), &Value::Json(token.clone()), at)?;
             let mut items = items.lock();
             let slot = items
                 .get_mut(i)
@@ -716,6 +739,7 @@ pub fn set_member(
     interpreter.budget.alloc(32)?;
     match target {
         Value::Object(members) => {
+            guard_insert(interpreter, members.id(), &value, at)?;
             let mut members = members.lock();
             match members.iter_mut().find(|(n, _)| &**n == name) {
                 Some((_, slot)) => *slot = value,

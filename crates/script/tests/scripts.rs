@@ -372,3 +372,57 @@ fn the_deepest_scripts_run_on_a_small_stack() {
     let deepest = worker.join().expect("no stack overflow");
     assert!(deepest.iter().all(|&levels| levels >= 20), "{deepest:?}");
 }
+
+/// A script can link values as deep as its budget allows; freeing them, writing them out and
+/// comparing them never recurses once per level, and no value can be put inside itself.
+#[test]
+fn deep_and_cyclic_values_are_safe() {
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let limits = Limits {
+                steps: 5_000_000,
+                bytes: 256 << 20,
+                depth: 256,
+            };
+            let run = |source: &str| Program::block(source, 0).unwrap().run(&host(), limits);
+            // Building a chain costs a walk of what is inserted (the check for cycles), so a
+            // script pays for deep structures; a thousand levels fit the budget.
+            let deep = run(
+                "var l = new List<object>(); for (int i = 0; i < 1000; i++) { l = new List<object> { l }; } return l;",
+            )
+            .unwrap();
+            drop(deep);
+            // Writing JSON out is refused past its depth bound.
+            let written = run(
+                "var o = new JObject(); for (int i = 0; i < 1000; i++) { var p = new JObject(); p[\"a\"] = o; o = p; } return o.ToString();",
+            )
+            .unwrap_err();
+            assert!(written.to_string().contains("levels deep"), "{written}");
+            // Anonymous objects nest too; writing one is bounded.
+            let text = run(
+                "object o = new { a = 1 }; for (int i = 0; i < 1000; i++) { o = new { a = o }; } return o.ToString();",
+            )
+            .unwrap();
+            assert_eq!(text.to_text(), "{ a = { … } }");
+            // A quadratic build is stopped by the budget, not by the stack.
+            let quadratic = run(
+                "var l = new List<object>(); for (int i = 0; i < 100000; i++) { l = new List<object> { l }; } return l;",
+            )
+            .unwrap_err();
+            assert!(matches!(quadratic, RunError::Budget(_)), "{quadratic}");
+            for cycle in [
+                "var l = new List<object>(); l.Add(l);",
+                "var a = new List<object>(); var b = new List<object> { a }; a.Add(b);",
+                "var d = new Dictionary<string, object>(); d[\"self\"] = d;",
+                "var o = new JObject(); o[\"self\"] = o;",
+                "var o = new JObject(); var inner = new JObject(); o[\"x\"] = inner; inner[\"up\"] = o;",
+                "var arr = new JArray(); arr.Add(arr);",
+            ] {
+                let refused = run(cycle).unwrap_err();
+                assert!(refused.to_string().contains("contain itself"), "{cycle}: {refused}");
+            }
+        })
+        .unwrap();
+    worker.join().expect("no stack overflow");
+}
