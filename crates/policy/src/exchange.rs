@@ -359,4 +359,45 @@ impl Env for Exchange {
             }),
         }
     }
+
+    fn entries(&self, collection: Collection) -> Vec<(String, Value<'_>)> {
+        fn headers(headers: &HeaderMap) -> Vec<(String, Value<'_>)> {
+            headers
+                .keys()
+                .filter_map(|name| {
+                    let value = Exchange::header_text(headers, name.as_str())?;
+                    Some((name.as_str().to_owned(), value))
+                })
+                .collect()
+        }
+        match collection {
+            Collection::RequestHeaders => headers(&self.request.headers),
+            Collection::ResponseHeaders => self
+                .response
+                .as_ref()
+                .map_or_else(Vec::new, |r| headers(&r.headers)),
+            Collection::QueryParameters => self
+                .request
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(n), Value::Str(Cow::Owned(decode(v))))
+                })
+                .collect(),
+            Collection::MatchedParameters => self
+                .matched_parameters
+                .iter()
+                .map(|(n, v)| (n.clone(), text(v)))
+                .collect(),
+            Collection::Variables => self
+                .variables
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect(),
+        }
+    }
 }

@@ -52,6 +52,12 @@ pub trait Host {
     fn index(&self, path: &str, key: &Value) -> Option<Result<Value, String>>;
     /// The items of `path` for `foreach` and LINQ (headers as key/value pairs).
     fn items(&self, path: &str) -> Option<Vec<Value>>;
+    /// `path` as text (`context.Request.Url` is an object with members that prints as the
+    /// URL); `None` writes the path.
+    fn text(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
 }
 
 /// A host with no `context` (for tests and for checking scripts alone).
@@ -513,7 +519,7 @@ impl<'h> Interpreter<'h> {
                             let value = self.eval(value)?;
                             let text = match format {
                                 Some(format) => members::format_value(&value, format, at)?,
-                                None => value.to_text(),
+                                None => self.text_of(&value),
                             };
                             members::pad_into(&mut out, &text, *align);
                         }
@@ -676,6 +682,14 @@ impl<'h> Interpreter<'h> {
             ExprKind::Default(ty) => Ok(ty.as_ref().map_or(Value::Null, members::default_of)),
             ExprKind::TypeOf(ty) => Ok(Value::Type(Arc::new(ty.clone()))),
             ExprKind::NameOf(name) => Ok(Value::str(&**name)),
+        }
+    }
+
+    /// `value` as text, asking the host for its objects' text.
+    pub fn text_of(&self, value: &Value) -> String {
+        match value {
+            Value::Host(path) => self.host.text(path).unwrap_or_else(|| path.to_string()),
+            other => other.to_text(),
         }
     }
 

@@ -61,7 +61,21 @@ impl Program {
         })
     }
 
+    /// The syntax tree, for checks at save time.
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
     pub fn run(&self, host: &dyn Host, limits: Limits) -> Result<Value, RunError> {
         interp::run(&self.script, host, limits)
+    }
+
+    /// Runs the script and writes its value as text, as a policy attribute or body takes it.
+    pub fn run_text(&self, host: &dyn Host, limits: Limits) -> Result<String, RunError> {
+        let value = self.run(host, limits)?;
+        Ok(match value {
+            Value::Host(path) => host.text(&path).unwrap_or_else(|| path.to_string()),
+            other => other.to_text(),
+        })
     }
 }

@@ -341,8 +341,8 @@ pub fn binary(
     }
     // String concatenation: either side a string (null reads as empty).
     if op == BinaryOp::Add && (matches!(lhs, Value::Str(_)) || matches!(rhs, Value::Str(_))) {
-        let mut text = lhs.to_text();
-        rhs.write_text(&mut text);
+        let mut text = interpreter.text_of(&lhs);
+        text.push_str(&interpreter.text_of(&rhs));
         interpreter.budget.alloc(text.len())?;
         return Ok(Value::str(text));
     }
@@ -591,9 +591,26 @@ pub fn call(
     at: usize,
 ) -> CallResult {
     if let Value::Host(path) = &target {
+        if name == "ToString" && args.is_empty() {
+            return plain(Value::str(interpreter.text_of(&target)));
+        }
+        if name == "TryGetValue" {
+            // `context.Request.Headers.TryGetValue("name", out value)`: the indexer, without
+            // the failure when the key is missing.
+            let key = args.first().cloned().unwrap_or(Value::Null);
+            let found = interpreter.host.index(path, &key).and_then(Result::ok);
+            return Ok((
+                Value::Bool(found.is_some()),
+                vec![None, Some(found.unwrap_or(Value::Null))],
+            ));
+        }
         return match interpreter.host.call(path, name, type_args, &args) {
             Some(result) => result.map(|v| (v, Vec::new())).map_err(|m| fail(at, m)),
-            None => Err(fail(at, format!("context.{path} has no method '{name}'."))),
+            // LINQ over the host's collections (`context.Request.Headers.Where(…)`).
+            None => match crate::linq::call(interpreter, &target, name, &args, at)? {
+                Some(value) => plain(value),
+                None => Err(fail(at, format!("context.{path} has no method '{name}'."))),
+            },
         };
     }
     if let Value::Type(ty) = &target {

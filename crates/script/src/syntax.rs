@@ -269,3 +269,153 @@ pub enum Script {
     Expr(Expr),
     Block(Vec<Stmt>),
 }
+
+/// Calls `f` on every expression of a script, outermost first (for checks at save time).
+/// Recursive, within the parser's nesting bound.
+pub fn walk_script<E>(
+    script: &Script,
+    f: &mut impl FnMut(&Expr) -> Result<(), E>,
+) -> Result<(), E> {
+    match script {
+        Script::Expr(expr) => walk_expr(expr, f),
+        Script::Block(statements) => walk_statements(statements, f),
+    }
+}
+
+fn walk_statements<E>(
+    statements: &[Stmt],
+    f: &mut impl FnMut(&Expr) -> Result<(), E>,
+) -> Result<(), E> {
+    statements.iter().try_for_each(|s| walk_statement(s, f))
+}
+
+fn walk_statement<E>(
+    statement: &Stmt,
+    f: &mut impl FnMut(&Expr) -> Result<(), E>,
+) -> Result<(), E> {
+    match &statement.kind {
+        StmtKind::Expr(expr) => walk_expr(expr, f),
+        StmtKind::Local { init, .. } => init.iter().try_for_each(|e| walk_expr(e, f)),
+        StmtKind::Block(statements) => walk_statements(statements, f),
+        StmtKind::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            walk_expr(condition, f)?;
+            walk_statement(then, f)?;
+            otherwise.iter().try_for_each(|s| walk_statement(s, f))
+        }
+        StmtKind::While { condition, body } | StmtKind::DoWhile { body, condition } => {
+            walk_expr(condition, f)?;
+            walk_statement(body, f)
+        }
+        StmtKind::For {
+            init,
+            condition,
+            step,
+            body,
+        } => {
+            walk_statements(init, f)?;
+            condition.iter().try_for_each(|e| walk_expr(e, f))?;
+            step.iter().try_for_each(|e| walk_expr(e, f))?;
+            walk_statement(body, f)
+        }
+        StmtKind::Foreach { items, body, .. } => {
+            walk_expr(items, f)?;
+            walk_statement(body, f)
+        }
+        StmtKind::Switch { subject, sections } => {
+            walk_expr(subject, f)?;
+            for (labels, body) in sections {
+                labels.iter().flatten().try_for_each(|e| walk_expr(e, f))?;
+                walk_statements(body, f)?;
+            }
+            Ok(())
+        }
+        StmtKind::Return(value) | StmtKind::Throw(value) => {
+            value.iter().try_for_each(|e| walk_expr(e, f))
+        }
+        StmtKind::Try {
+            body,
+            catches,
+            finally,
+        } => {
+            walk_statements(body, f)?;
+            for catch in catches {
+                walk_statements(&catch.body, f)?;
+            }
+            finally.iter().try_for_each(|s| walk_statements(s, f))
+        }
+        StmtKind::Break | StmtKind::Continue | StmtKind::Empty => Ok(()),
+    }
+}
+
+fn walk_expr<E>(expr: &Expr, f: &mut impl FnMut(&Expr) -> Result<(), E>) -> Result<(), E> {
+    f(expr)?;
+    match &expr.kind {
+        ExprKind::Literal(_)
+        | ExprKind::Name(_)
+        | ExprKind::Default(_)
+        | ExprKind::TypeOf(_)
+        | ExprKind::NameOf(_) => Ok(()),
+        ExprKind::Interpolated(pieces) => pieces.iter().try_for_each(|piece| match piece {
+            Piece::Hole { value, .. } => walk_expr(value, f),
+            Piece::Text(_) => Ok(()),
+        }),
+        ExprKind::Member { target, .. } => walk_expr(target, f),
+        ExprKind::Call { target, args, .. } => {
+            target.iter().try_for_each(|t| walk_expr(t, f))?;
+            args.iter().try_for_each(|a| walk_expr(&a.value, f))
+        }
+        ExprKind::Index { target, args, .. } => {
+            walk_expr(target, f)?;
+            args.iter().try_for_each(|a| walk_expr(a, f))
+        }
+        ExprKind::Unary { operand, .. }
+        | ExprKind::Cast { operand, .. }
+        | ExprKind::Is { operand, .. }
+        | ExprKind::As { operand, .. } => walk_expr(operand, f),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            walk_expr(lhs, f)?;
+            walk_expr(rhs, f)
+        }
+        ExprKind::Assign { target, value, .. } => {
+            walk_expr(target, f)?;
+            walk_expr(value, f)
+        }
+        ExprKind::Conditional {
+            condition,
+            then,
+            otherwise,
+        } => {
+            walk_expr(condition, f)?;
+            walk_expr(then, f)?;
+            walk_expr(otherwise, f)
+        }
+        ExprKind::New {
+            args, initializer, ..
+        } => {
+            args.iter().try_for_each(|a| walk_expr(&a.value, f))?;
+            match initializer {
+                Some(Initializer::Items(items)) => items.iter().try_for_each(|e| walk_expr(e, f)),
+                Some(Initializer::Keyed(pairs)) => pairs.iter().try_for_each(|(k, v)| {
+                    walk_expr(k, f)?;
+                    walk_expr(v, f)
+                }),
+                Some(Initializer::Members(members)) => {
+                    members.iter().try_for_each(|(_, v)| walk_expr(v, f))
+                }
+                None => Ok(()),
+            }
+        }
+        ExprKind::NewArray { size, items, .. } => {
+            size.iter().try_for_each(|s| walk_expr(s, f))?;
+            items.iter().try_for_each(|e| walk_expr(e, f))
+        }
+        ExprKind::Lambda { body, .. } => match body {
+            LambdaBody::Expr(expr) => walk_expr(expr, f),
+            LambdaBody::Block(statements) => walk_statements(statements, f),
+        },
+    }
+}

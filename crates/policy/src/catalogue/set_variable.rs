@@ -3,9 +3,8 @@
 
 use super::{Compiler, Context, Flow, Outcome, Policy, Step, expression_failed};
 use crate::error::Diagnostic;
-use crate::expr::{Template, Value};
+use crate::expr::Template;
 use crate::xml::Element;
-use std::borrow::Cow;
 
 #[derive(Debug)]
 pub struct SetVariable {
@@ -15,13 +14,10 @@ pub struct SetVariable {
 
 impl Policy for SetVariable {
     fn apply(&self, cx: &mut Context<'_>) -> Outcome {
-        let value = match &self.value {
-            Template::Literal(text) => Value::Str(Cow::Owned(text.to_string())),
-            Template::Expr(expr) => expr
-                .eval(&*cx.exchange)
-                .map_err(|e| expression_failed("set-variable", e))?
-                .into_owned(),
-        };
+        let value = self
+            .value
+            .value(&*cx.exchange)
+            .map_err(|e| expression_failed("set-variable", e))?;
         cx.exchange
             .note(|| format!("{} = {}", self.name, value.clone().into_text()));
         cx.exchange.set_variable(&self.name, value);

@@ -7,6 +7,11 @@ use std::borrow::Cow;
 pub trait Env {
     fn field(&self, field: Field) -> Value<'_>;
     fn lookup(&self, collection: Collection, name: &str) -> Option<Value<'_>>;
+    /// Every entry of a collection, for scripts that enumerate it (`foreach` over headers).
+    fn entries(&self, collection: Collection) -> Vec<(String, Value<'_>)> {
+        let _ = collection;
+        Vec::new()
+    }
 }
 
 /// A runtime value: text (borrowed from the request when possible), an integer, a boolean

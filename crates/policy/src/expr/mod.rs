@@ -1,12 +1,16 @@
-//! Policy expressions: the documented subset of APIM's C# expressions.
+//! Policy expressions: APIM's C# expressions, on two paths.
 //!
-//! An attribute or text value is a [`Template`]: either plain text, or `@( expression )`.
-//! Expressions are parsed once at save time into an [`Expr`] tree — anything outside the
-//! subset is refused there with its position — and evaluated per request against an
-//! [`Env`], borrowing from the request wherever it can instead of allocating.
+//! An attribute or text value is a [`Template`]: plain text, `@( expression )` or
+//! `@{ statements }`. Expressions are parsed once at save time. The common ones — a
+//! `context` member, a header lookup, a comparison — fit the fast subset here: an [`Expr`]
+//! tree with every member resolved at parse time, evaluated without allocating. Everything
+//! else (statement blocks, LINQ, JSON, the .NET library) is read by the C# interpreter of
+//! [`portcullis_script`] and runs within its budget, with `context` provided by
+//! [`host::EnvHost`].
 
 pub mod ast;
 mod eval;
+pub mod host;
 mod lexer;
 mod parser;
 
@@ -14,6 +18,7 @@ pub use ast::{Expr, Field};
 pub use eval::{Env, Value};
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A fault in an expression, at a byte offset inside the expression source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +54,21 @@ pub fn parse(source: &str) -> Result<Expr, ExprError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Template {
     Literal(Box<str>),
+    /// An expression of the fast subset.
     Expr(Expr),
+    /// Anything else: run by the C# interpreter.
+    Script(Arc<portcullis_script::Program>),
+}
+
+fn script_fault(error: portcullis_script::ScriptError) -> ExprError {
+    ExprError::new(error.offset, error.message)
+}
+
+fn run_fault(error: portcullis_script::RunError) -> String {
+    match error {
+        portcullis_script::RunError::Failed { message, .. } => message,
+        portcullis_script::RunError::Budget(message) => message,
+    }
 }
 
 impl Template {
@@ -65,21 +84,31 @@ impl Template {
                     "an expression @( … ) must end with ')'.",
                 ));
             };
-            return parse(inner)
-                .map(Self::Expr)
-                .map_err(|e| ExprError::new(e.offset + lead + 2, e.message));
+            if let Ok(expr) = parse(inner) {
+                return Ok(Self::Expr(expr));
+            }
+            let program =
+                portcullis_script::Program::expression(inner, lead + 2).map_err(script_fault)?;
+            host::check_context(&program)?;
+            return Ok(Self::Script(Arc::new(program)));
         }
-        if trimmed.starts_with("@{") {
-            return Err(ExprError::new(
-                lead,
-                "multi-statement expressions @{ … } are not supported; use a single expression @( … ).",
-            ));
+        if let Some(inner) = trimmed.strip_prefix("@{") {
+            let Some(inner) = inner.strip_suffix('}') else {
+                return Err(ExprError::new(
+                    lead,
+                    "a statement block @{ … } must end with '}'.",
+                ));
+            };
+            let program =
+                portcullis_script::Program::block(inner, lead + 2).map_err(script_fault)?;
+            host::check_context(&program)?;
+            return Ok(Self::Script(Arc::new(program)));
         }
         Ok(Self::Literal(value.into()))
     }
 
     pub fn is_expression(&self) -> bool {
-        matches!(self, Self::Expr(_))
+        !matches!(self, Self::Literal(_))
     }
 
     /// The value as text.
@@ -87,6 +116,22 @@ impl Template {
         match self {
             Self::Literal(text) => Ok(Cow::Borrowed(text)),
             Self::Expr(expr) => Ok(expr.eval(env)?.into_text()),
+            Self::Script(program) => program
+                .run_text(&host::EnvHost { env }, portcullis_script::Limits::default())
+                .map(Cow::Owned)
+                .map_err(run_fault),
+        }
+    }
+
+    /// The value as a policy value (what `set-variable` stores).
+    pub fn value(&self, env: &dyn Env) -> Result<Value<'static>, String> {
+        match self {
+            Self::Literal(text) => Ok(Value::Str(Cow::Owned(text.to_string()))),
+            Self::Expr(expr) => Ok(expr.eval(env)?.into_owned()),
+            Self::Script(program) => program
+                .run(&host::EnvHost { env }, portcullis_script::Limits::default())
+                .map(|value| host::from_script(&value))
+                .map_err(run_fault),
         }
     }
 
@@ -106,6 +151,18 @@ impl Template {
                     other.kind()
                 )),
             },
+            Self::Script(program) => {
+                match program
+                    .run(&host::EnvHost { env }, portcullis_script::Limits::default())
+                    .map_err(run_fault)?
+                {
+                    portcullis_script::Value::Bool(b) => Ok(b),
+                    other => Err(format!(
+                        "the condition gave {} instead of true or false",
+                        other.type_name()
+                    )),
+                }
+            }
         }
     }
 }

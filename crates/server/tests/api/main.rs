@@ -11,6 +11,7 @@ mod hot_path;
 mod management;
 mod policies_access;
 mod policies_transform;
+mod policy_expressions;
 mod redis_counters;
 mod scale_out;
 mod tls;

@@ -1,0 +1,242 @@
+//! `context` for the C# interpreter ([`portcullis_script`]): the same members the fast
+//! subset resolves at parse time ([`FIELDS`], [`COLLECTIONS`]), reached by path at run time.
+//!
+//! `context.Request.Url.Host` walks `context` → `Request` → `Request.Url` → the field
+//! `Request.Url.Host`: every prefix of a field's or collection's path is an object
+//! ([`Value::Host`]) whose members are the next parts. A path that is a field and also has
+//! members (`Request.Url`) prints as the field's text.
+
+use super::ast::{COLLECTIONS, Collection, FIELDS, Field};
+use super::eval::{Env, Value as PolicyValue};
+use portcullis_script::Value;
+use portcullis_script::syntax::TypeName;
+
+/// The interpreter's view of a request's [`Env`].
+pub struct EnvHost<'e> {
+    pub env: &'e dyn Env,
+}
+
+/// A policy value as a script value.
+pub fn to_script(value: PolicyValue<'_>) -> Value {
+    match value {
+        PolicyValue::Str(s) => Value::str(&*s),
+        PolicyValue::Int(n) => i32::try_from(n).map_or(Value::Long(n), Value::Int),
+        PolicyValue::Bool(b) => Value::Bool(b),
+        PolicyValue::Null => Value::Null,
+    }
+}
+
+/// A script's value as a policy value (what `set-variable` keeps): text, a number, a
+/// boolean or null; other values are kept as their text.
+pub fn from_script(value: &Value) -> PolicyValue<'static> {
+    match value {
+        Value::Null => PolicyValue::Null,
+        Value::Bool(b) => PolicyValue::Bool(*b),
+        Value::Int(n) => PolicyValue::Int(i64::from(*n)),
+        Value::Long(n) => PolicyValue::Int(*n),
+        other => PolicyValue::Str(other.to_text().into()),
+    }
+}
+
+fn field(path: &str) -> Option<Field> {
+    FIELDS.iter().find(|(p, _)| *p == path).map(|(_, f)| *f)
+}
+
+fn collection(path: &str) -> Option<Collection> {
+    COLLECTIONS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, c)| *c)
+}
+
+/// Whether some field or collection lies under `path`.
+fn has_members(path: &str) -> bool {
+    let under = |p: &str| {
+        p.strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    FIELDS.iter().any(|(p, _)| under(p)) || COLLECTIONS.iter().any(|(p, _)| under(p))
+}
+
+impl EnvHost<'_> {
+    fn lookup(&self, collection: Collection, name: &str) -> Value {
+        self.env
+            .lookup(collection, name)
+            .map_or(Value::Null, to_script)
+    }
+}
+
+impl portcullis_script::Host for EnvHost<'_> {
+    fn member(&self, path: &str, member: &str) -> Option<Result<Value, String>> {
+        let full = if path == "context" {
+            member.to_owned()
+        } else {
+            format!("{path}.{member}")
+        };
+        if collection(&full).is_some() || has_members(&full) {
+            // `context.Subscription` is null when the call came without a key.
+            if full == "Subscription"
+                && matches!(self.env.field(Field::SubscriptionId), PolicyValue::Null)
+            {
+                return Some(Ok(Value::Null));
+            }
+            return Some(Ok(Value::Host(full.into())));
+        }
+        if let Some(field) = field(&full) {
+            return Some(Ok(to_script(self.env.field(field))));
+        }
+        match (collection(path), member) {
+            (Some(collection), "Count") => {
+                Some(Ok(Value::Int(self.env.entries(collection).len() as i32)))
+            }
+            (Some(collection), "Keys") => Some(Ok(Value::list(
+                self.env
+                    .entries(collection)
+                    .into_iter()
+                    .map(|(name, _)| Value::str(name))
+                    .collect(),
+            ))),
+            _ => None,
+        }
+    }
+
+    fn call(
+        &self,
+        path: &str,
+        method: &str,
+        type_args: &[TypeName],
+        args: &[Value],
+    ) -> Option<Result<Value, String>> {
+        let collection = collection(path)?;
+        let name = args.first().map(Value::to_text).unwrap_or_default();
+        let value = match method {
+            "GetValueOrDefault" => {
+                let found = self.lookup(collection, &name);
+                let found = if found.is_null() {
+                    args.get(1).cloned().unwrap_or(Value::Null)
+                } else {
+                    found
+                };
+                // `GetValueOrDefault<int>("n")` reads a stored number as the type asked.
+                match (type_args.first().map(|t| &*t.name), &found) {
+                    (Some("int" | "Int32"), Value::Long(n)) => {
+                        Value::Int(i32::try_from(*n).unwrap_or(i32::MAX))
+                    }
+                    (Some("long" | "Int64"), Value::Int(n)) => Value::Long(i64::from(*n)),
+                    _ => found,
+                }
+            }
+            "ContainsKey" => Value::Bool(!self.lookup(collection, &name).is_null()),
+            _ => return None,
+        };
+        Some(Ok(value))
+    }
+
+    fn index(&self, path: &str, key: &Value) -> Option<Result<Value, String>> {
+        let collection = collection(path)?;
+        let name = key.to_text();
+        let found = self.lookup(collection, &name);
+        if found.is_null() {
+            return Some(Err(format!(
+                "The given key '{name}' was not present in the dictionary."
+            )));
+        }
+        Some(Ok(match collection {
+            // Headers and query parameters are string arrays in APIM.
+            Collection::RequestHeaders
+            | Collection::ResponseHeaders
+            | Collection::QueryParameters => Value::list(
+                found
+                    .to_text()
+                    .split(',')
+                    .map(|v| Value::str(v.trim()))
+                    .collect(),
+            ),
+            _ => found,
+        }))
+    }
+
+    fn items(&self, path: &str) -> Option<Vec<Value>> {
+        let collection = collection(path)?;
+        Some(
+            self.env
+                .entries(collection)
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = match collection {
+                        Collection::Variables => to_script(value),
+                        _ => Value::list(vec![to_script(value)]),
+                    };
+                    Value::Pair(std::sync::Arc::new((Value::str(name), value)))
+                })
+                .collect(),
+        )
+    }
+
+    fn text(&self, path: &str) -> Option<String> {
+        field(path).map(|f| self.env.field(f).into_text().into_owned())
+    }
+}
+
+/// The `context` members a script names, checked at save time: `context.User.Email` is a
+/// fault where it is written, not a failure on every request. A chain of members from
+/// `context` must stay on the paths [`FIELDS`] and [`COLLECTIONS`] spell (or their
+/// prefixes); what follows a field or a collection (`.Length`, `.GetValueOrDefault(…)`) is
+/// the interpreter's to check.
+pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::ExprError> {
+    use portcullis_script::syntax::{ExprKind, walk_script};
+    walk_script(program.script(), &mut |expr| {
+        let ExprKind::Member { .. } = &expr.kind else {
+            return Ok(());
+        };
+        let Some(path) = context_path(expr) else {
+            return Ok(());
+        };
+        // Only the first part that leaves the known paths is reported (the walk visits the
+        // outermost member first, so look at every prefix).
+        let mut prefix = String::new();
+        for part in path.split('.') {
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            let known =
+                field(&prefix).is_some() || collection(&prefix).is_some() || has_members(&prefix);
+            if !known {
+                let parent = prefix.rsplit_once('.').map(|(p, _)| p);
+                if parent.is_some_and(|p| field(p).is_some() || collection(p).is_some()) {
+                    return Ok(());
+                }
+                // Placed at the part that is unknown (as written without spaces, as chains
+                // of members are).
+                let at = expr.offset + "context.".len() + prefix.len() - part.len();
+                return Err(super::ExprError::new(
+                    at,
+                    format!(
+                        "context.{prefix} is not available in Portcullis (known: Request, Response, Subscription, Product, Api, Operation, Variables, RequestId, Deployment)."
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `context.A.B.C` as `A.B.C`, when `expr` is such a chain of plain members.
+fn context_path(expr: &portcullis_script::syntax::Expr) -> Option<String> {
+    use portcullis_script::syntax::ExprKind;
+    let mut parts = Vec::new();
+    let mut current = expr;
+    loop {
+        match &current.kind {
+            ExprKind::Member { target, name, .. } => {
+                parts.push(&**name);
+                current = target;
+            }
+            ExprKind::Name(name) if &**name == "context" => break,
+            _ => return None,
+        }
+    }
+    parts.reverse();
+    Some(parts.join("."))
+}

@@ -1,0 +1,141 @@
+//! Policy documents as APIM's documentation writes them — raw C# inside attribute values,
+//! statement blocks `@{ … }` — accepted as they are and run over real HTTP (issue 15).
+
+use crate::helpers::{TestApp, spawn, status_json};
+use reqwest::{Method, StatusCode};
+
+const ECHO_POLICY: &str = "/services/svc/apis/echo/policy";
+
+/// From APIM's documentation, unchanged but for the header names the echo backend shows:
+/// the `choose` policy page ("Example: modify request and response based on the user
+/// agent", learn.microsoft.com/azure/api-management/choose-policy) sets `isMobile` and reads it
+/// with `GetValueOrDefault<bool>` — raw quotes and angle brackets inside attributes; the
+/// "policy expressions" article's statement block decodes the Authorization header
+/// (learn.microsoft.com/azure/api-management/api-management-policy-expressions).
+const DOCS_DOCUMENT: &str = r#"<policies>
+    <inbound>
+        <base />
+        <set-variable name="isMobile" value="@(context.Request.Headers.GetValueOrDefault("User-Agent","").Contains("iPad") || context.Request.Headers.GetValueOrDefault("User-Agent","").Contains("iPhone"))" />
+        <choose>
+            <when condition="@(context.Variables.GetValueOrDefault<bool>("isMobile"))">
+                <set-header name="x-device" exists-action="override"><value>mobile</value></set-header>
+            </when>
+            <otherwise>
+                <set-header name="x-device" exists-action="override"><value>other</value></set-header>
+            </otherwise>
+        </choose>
+        <set-header name="x-basic-credentials" exists-action="override">
+            <value>@{
+                string[] value;
+                if (context.Request.Headers.TryGetValue("Authorization", out value))
+                {
+                    if(value != null && value.Length > 0)
+                    {
+                        return Encoding.UTF8.GetString(Convert.FromBase64String(value[0]));
+                    }
+                }
+                return null;
+            }</value>
+        </set-header>
+        <set-header name="x-header-names" exists-action="override">
+            <value>@(string.Join(",", context.Request.Headers.Where(h => h.Key.StartsWith("x-t")).Select(h => h.Key.ToUpper())))</value>
+        </set-header>
+    </inbound>
+</policies>"#;
+
+async fn call(app: &TestApp, user_agent: &str) -> (u16, serde_json::Value) {
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .header("User-Agent", user_agent)
+        .header("Authorization", "dXNlcjpwYXNz")
+        .header("x-tenant", "contoso")
+        .header("x-trace", "1")
+        .send()
+        .await
+        .expect("the gateway answers");
+    status_json(response).await
+}
+
+#[tokio::test]
+async fn the_documentations_examples_are_accepted_as_written_and_run() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(ECHO_POLICY, DOCS_DOCUMENT).await;
+
+    let (status, seen) = call(&app, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)").await;
+    assert_eq!(status, 200, "{seen}");
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-device"], "mobile");
+    assert_eq!(headers["x-basic-credentials"], "user:pass");
+    assert_eq!(headers["x-header-names"], "X-TENANT,X-TRACE");
+
+    let (_, seen) = call(&app, "curl/8.0").await;
+    assert_eq!(seen["headers"]["x-device"], "other");
+}
+
+#[tokio::test]
+async fn a_script_that_fails_at_run_time_answers_as_apim_does() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><set-header name="x-n" exists-action="override"><value>@{ var n = int.Parse(context.Request.Headers.GetValueOrDefault("x-n", "")); return (100 / n).ToString(); }</value></set-header></inbound></policies>"#,
+    )
+    .await;
+    let send = |n: &'static str| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/x")
+            .header("x-n", n)
+            .send()
+    };
+    let (status, seen) = status_json(send("4").await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["headers"]["x-n"], "25");
+    // Division by zero: the expression fails, on-error runs, the caller gets a 500.
+    let response = send("0").await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn a_script_that_never_ends_is_stopped_and_the_gateway_keeps_serving() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><set-header name="x-loop" exists-action="override"><value>@{ var i = 0; while (true) { i++; } return i.ToString(); }</value></set-header></inbound></policies>"#,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn unknown_context_members_and_bad_csharp_are_refused_when_saved() {
+    let app = spawn().await;
+    app.echo_api().await;
+    for (document, fault) in [
+        (
+            r#"<policies><inbound><set-header name="x" exists-action="override"><value>@{ return context.Nonsense.Value; }</value></set-header></inbound></policies>"#,
+            "context.Nonsense",
+        ),
+        (
+            r#"<policies><inbound><set-header name="x" exists-action="override"><value>@{ var x = ; }</value></set-header></inbound></policies>"#,
+            "expected a value",
+        ),
+    ] {
+        let (status, body) = app
+            .mgmt(
+                Method::PUT,
+                ECHO_POLICY,
+                Some(serde_json::json!({ "format": "xml", "value": document })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains(fault), "{body}");
+    }
+}
