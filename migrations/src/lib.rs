@@ -12,6 +12,7 @@ mod m20261127_000003_usage;
 mod m20261127_000004_grants_revision;
 mod m20261127_000005_shared_traces;
 mod m20261202_000006_token_expiry;
+mod m20261202_000007_named_values;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_grants_revision::Migration),
             Box::new(m20261127_000005_shared_traces::Migration),
             Box::new(m20261202_000006_token_expiry::Migration),
+            Box::new(m20261202_000007_named_values::Migration),
         ]
     }
 }

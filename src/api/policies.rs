@@ -209,7 +209,13 @@ pub async fn save_policy(
     let (state, actor) = crate::server::require_admin().await?;
     let service = crate::server::parse_service(service)?;
     let scope = ssr::scope(&scope)?;
-    if let Err(diagnostics) = portcullis_domain::policy::compile(&xml, &scope) {
+    let named = state
+        .control
+        .store()
+        .named_value_map(&service)
+        .await
+        .map_err(crate::server::internal)?;
+    if let Err(diagnostics) = portcullis_domain::policy::compile_with(&xml, &scope, &named) {
         return Ok(diagnostics
             .0
             .into_iter()
@@ -220,7 +226,7 @@ pub async fn save_policy(
             })
             .collect());
     }
-    let xml = match PolicyXml::parse(xml, &scope) {
+    let xml = match PolicyXml::parse_with(xml, &scope, &named) {
         Ok(xml) => xml,
         Err(error) => {
             return Ok(vec![PolicyDiagnostic {
@@ -290,6 +296,11 @@ pub async fn effective_policy(
         ));
     }
     scopes.push(PolicyScope::Global);
+    // Secrets stay `{{name}}` in what the portal shows.
+    let named = store
+        .named_value_map_masked(&service)
+        .await
+        .map_err(crate::server::internal)?;
     let mut documents = Vec::new();
     for scope in &scopes {
         let stored = store
@@ -297,9 +308,10 @@ pub async fn effective_policy(
             .await
             .map_err(crate::server::internal)?;
         let document = match stored {
-            Some(xml) => portcullis_domain::policy::compile(xml.as_str(), scope).map_err(|d| {
-                ServerFnError::new(format!("The policy at {scope} does not compile: {d}"))
-            })?,
+            Some(xml) => portcullis_domain::policy::compile_with(xml.as_str(), scope, &named)
+                .map_err(|d| {
+                    ServerFnError::new(format!("The policy at {scope} does not compile: {d}"))
+                })?,
             None if *scope == PolicyScope::Global => {
                 PolicyDocument::default_for(scope.kind(), &scope.label())
             }

@@ -17,6 +17,7 @@ pub mod list_query;
 pub mod method;
 pub mod model;
 pub mod name;
+pub mod named_value;
 pub mod policy;
 pub mod product;
 pub mod service_url;
@@ -30,7 +31,10 @@ pub use error::ValidationError;
 pub use header_name::{KeyHeaderName, KeyQueryParamName};
 pub use list_query::{ListQuery, Page};
 pub use method::HttpMethod;
-pub use name::{ApiName, OperationName, ProductName, ServiceName, SubscriptionName};
+pub use name::{
+    ApiName, NamedValueName, OperationName, ProductName, ServiceName, SubscriptionName,
+};
+pub use named_value::{NamedValueMap, NamedValueSettings};
 pub use policy::{PolicyScope, PolicyXml};
 pub use product::ProductState;
 pub use service_url::ServiceUrl;

@@ -56,6 +56,8 @@ pub struct ServiceConfig {
     pub products: Vec<ProductConfig>,
     pub subscriptions: Vec<SubscriptionConfig>,
     pub policies: Vec<PolicyConfig>,
+    /// Display name → value, for compiling the service's documents.
+    pub named_values: crate::NamedValueMap,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -100,6 +100,10 @@ resource_name!(
     /// A subscription inside a service (APIM calls it `sid`).
     SubscriptionName, "subscription", 80
 );
+resource_name!(
+    /// A named value inside a service (its id; policies use its display name).
+    NamedValueName, "named value", 80
+);
 
 #[cfg(test)]
 mod tests {

@@ -56,6 +56,16 @@ impl PolicyXml {
     /// Parses and compiles a document for `scope`; every fault is reported, each with its
     /// line and column (the first in `message`, all of them in `details`).
     pub fn parse(value: impl Into<String>, scope: &PolicyScope) -> Result<Self, ValidationError> {
+        Self::parse_with(value, scope, &crate::NamedValueMap::new())
+    }
+
+    /// [`PolicyXml::parse`] with the service's named values (`{{name}}` replaced before the
+    /// document is read; the text kept is the one written).
+    pub fn parse_with(
+        value: impl Into<String>,
+        scope: &PolicyScope,
+        named: &crate::NamedValueMap,
+    ) -> Result<Self, ValidationError> {
         let text = value.into();
         if text.len() > Self::MAX_LEN {
             return Err(ValidationError::new(
@@ -64,7 +74,7 @@ impl PolicyXml {
                 "A policy document has at most 256 KiB.",
             ));
         }
-        compile(&text, scope).map_err(|diagnostics| {
+        compile_with(&text, scope, named).map_err(|diagnostics| {
             let details: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
             let message = match details.len() {
                 1 => details[0].clone(),
@@ -113,7 +123,16 @@ pub fn compile(
     text: &str,
     scope: &PolicyScope,
 ) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
-    PolicyDocument::parse(text, scope.kind(), &scope.label())
+    compile_with(text, scope, &crate::NamedValueMap::new())
+}
+
+/// Compiles `text` as the document of `scope`, with the service's named values.
+pub fn compile_with(
+    text: &str,
+    scope: &PolicyScope,
+    named: &crate::NamedValueMap,
+) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
+    PolicyDocument::parse_with(text, scope.kind(), &scope.label(), named)
 }
 
 #[cfg(test)]

@@ -77,6 +77,7 @@ pub fn model(apis: usize, subscriptions: usize) -> (ConfigModel, String) {
             apis,
             subscriptions,
             policies: vec![],
+            named_values: Default::default(),
         }],
         ..ConfigModel::default()
     };

@@ -43,8 +43,13 @@ pub struct ServicePolicies {
 
 /// Compiles a stored document; one that no longer compiles fails every call through its
 /// scope (fail closed) rather than silently dropping the protection it held.
-fn compile(scope: &PolicyScope, text: &str, service: &str) -> Arc<PolicyDocument> {
-    match portcullis_domain::policy::compile(text, scope) {
+fn compile(
+    scope: &PolicyScope,
+    text: &str,
+    service: &str,
+    named: &portcullis_domain::NamedValueMap,
+) -> Arc<PolicyDocument> {
+    match portcullis_domain::policy::compile_with(text, scope, named) {
         Ok(document) => Arc::new(document),
         Err(diagnostics) => {
             tracing::error!(%service, %scope, %diagnostics, "stored policy does not compile; calls through it are refused");
@@ -65,7 +70,12 @@ impl ServicePolicies {
         let mut apis = HashMap::new();
         let mut operations = HashMap::new();
         for policy in &service.policies {
-            let document = compile(&policy.scope, policy.xml.as_str(), name);
+            let document = compile(
+                &policy.scope,
+                policy.xml.as_str(),
+                name,
+                &service.named_values,
+            );
             match &policy.scope {
                 PolicyScope::Global => global = Some(document),
                 PolicyScope::Product(product) => {

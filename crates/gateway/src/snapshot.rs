@@ -517,6 +517,7 @@ mod tests {
                     products: vec![],
                     subscriptions: vec![],
                     policies: vec![],
+                    named_values: Default::default(),
                 })
                 .collect(),
             ..ConfigModel::default()

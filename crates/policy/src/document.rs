@@ -94,10 +94,21 @@ impl PolicyDocument {
     /// Parses and compiles `text`. Every fault found is reported, each with its line and
     /// column.
     pub fn parse(text: &str, scope: ScopeKind, label: &str) -> Result<Self, Diagnostics> {
+        Self::parse_with(text, scope, label, &())
+    }
+
+    /// [`PolicyDocument::parse`] with the service's named values: every `{{name}}` of
+    /// `named` is replaced by its value before the document is read.
+    pub fn parse_with(
+        text: &str,
+        scope: ScopeKind,
+        label: &str,
+        named: &dyn crate::policy_text::NamedValues,
+    ) -> Result<Self, Diagnostics> {
         if text.len() > MAX_DOCUMENT_LEN {
             return Err(Diagnostic::at(text, 0, "a policy document has at most 256 KiB.").into());
         }
-        let root = xml::parse(text)?;
+        let root = xml::parse_with(text, named)?;
         if root.name != "policies" {
             return Err(Diagnostic::at(
                 text,

@@ -15,11 +15,69 @@
 //! outside regions are copied as they are (CDATA text is not unescaped by XML, so an
 //! expression there needs no help).
 //!
+//! **Named values.** `{{display-name}}` anywhere in the text — an attribute, element text, or
+//! inside an expression — is replaced by the named value's value in the same pass (escaped
+//! for where it lands). A reference to a name the service does not have stays as written:
+//! Liquid templates in `set-body` use the same braces.
+//!
 //! The XML parser then reads [`Prepared::xml`]; every offset it reports is turned back into
 //! an offset of the original text with [`Prepared::original_offset`], so a fault's line and
-//! column point at what the author wrote.
+//! column point at what the author wrote (a fault inside a substituted value points at its
+//! `{{`).
 
 use crate::error::Diagnostic;
+
+/// The named values a document may reference, by display name.
+pub trait NamedValues {
+    fn value(&self, display_name: &str) -> Option<&str>;
+}
+
+/// No named values: every `{{…}}` stays as written.
+impl NamedValues for () {
+    fn value(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
+impl NamedValues for std::collections::BTreeMap<String, String> {
+    fn value(&self, display_name: &str) -> Option<&str> {
+        self.get(display_name).map(String::as_str)
+    }
+}
+
+/// The `{{name}}` reference at the start of `bytes`: the name and the reference's length.
+/// Names are APIM's display names: letters, digits, `.`, `-` and `_`.
+pub fn named_value_at(bytes: &[u8]) -> Option<(&str, usize)> {
+    let rest = bytes.strip_prefix(b"{{")?;
+    let len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        .count();
+    if len == 0 || rest.get(len..len + 2) != Some(b"}}") {
+        return None;
+    }
+    let name = std::str::from_utf8(rest.get(..len)?).ok()?;
+    Some((name, len + 4))
+}
+
+/// Every named value `text` references, in order (duplicates kept out).
+pub fn named_value_references(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found: Vec<&str> = Vec::new();
+    let mut at = 0;
+    while let Some(p) = find(bytes, at, b"{{") {
+        match bytes.get(p..).and_then(named_value_at) {
+            Some((name, len)) => {
+                if !found.contains(&name) {
+                    found.push(name);
+                }
+                at = p + len;
+            }
+            None => at = p + 1,
+        }
+    }
+    found
+}
 
 /// Brackets, strings and interpolation holes nest at most this deep inside one expression;
 /// the scanner keeps them on a heap stack, so the bound is about sanity, not the thread stack.
@@ -74,10 +132,16 @@ enum Open {
 /// Rewrites `text` as described in the module doc. Fails only on a region that never ends
 /// or nests deeper than [`MAX_EXPRESSION_NESTING`].
 pub fn prepare(text: &str) -> Result<Prepared, Diagnostic> {
+    prepare_with(text, &())
+}
+
+/// [`prepare`], with `{{…}}` references to `named` replaced by their values.
+pub fn prepare_with(text: &str, named: &dyn NamedValues) -> Result<Prepared, Diagnostic> {
     let mut writer = Writer {
         text,
         out: String::with_capacity(text.len()),
         segments: Vec::new(),
+        named,
     };
     let bytes = text.as_bytes();
     let mut at = 0;
@@ -102,11 +166,15 @@ pub fn prepare(text: &str) -> Result<Prepared, Diagnostic> {
             at = region(&mut writer, at)?;
             continue;
         }
+        if let Some(len) = writer.substitute(at) {
+            at += len;
+            continue;
+        }
         // Plain XML: copy up to the next byte that may start something of interest.
         let next = rest
             .iter()
             .skip(1)
-            .position(|&b| b == b'<' || b == b'@')
+            .position(|&b| b == b'<' || b == b'@' || b == b'{')
             .map_or(bytes.len(), |p| at + 1 + p);
         writer.copy(at, next);
         at = next;
@@ -128,6 +196,7 @@ struct Writer<'t> {
     text: &'t str,
     out: String,
     segments: Vec<Segment>,
+    named: &'t dyn NamedValues,
 }
 
 impl Writer<'_> {
@@ -153,6 +222,31 @@ impl Writer<'_> {
             same: false,
         });
         self.out.push_str(entity);
+    }
+
+    /// Writes the value of the named value referenced at `at` (XML-escaped: it lands in an
+    /// attribute, text or an expression region, all of which the XML parser unescapes) and
+    /// answers how many bytes the reference took; `None` when there is no reference to a
+    /// known named value there.
+    fn substitute(&mut self, at: usize) -> Option<usize> {
+        let (name, len) = named_value_at(self.text.as_bytes().get(at..)?)?;
+        let value = self.named.value(name)?;
+        self.segments.push(Segment {
+            out: self.out.len(),
+            original: at,
+            same: false,
+        });
+        for c in value.chars() {
+            match c {
+                '<' => self.out.push_str("&lt;"),
+                '>' => self.out.push_str("&gt;"),
+                '&' => self.out.push_str("&amp;"),
+                '"' => self.out.push_str("&quot;"),
+                '\'' => self.out.push_str("&apos;"),
+                other => self.out.push(other),
+            }
+        }
+        Some(len)
     }
 
     fn finish(self) -> Prepared {
@@ -223,6 +317,11 @@ fn region(writer: &mut Writer<'_>, start: usize) -> Result<usize, Diagnostic> {
         )
     };
     while let Some(&open) = stack.last() {
+        // A named value inside an expression: its value, as text of the code.
+        if let Some(len) = writer.substitute(at) {
+            at += len;
+            continue;
+        }
         let Some((c, width)) = char_at(bytes, at) else {
             let what = match open {
                 Open::Bracket(b')') => "a '(' is never closed",
@@ -379,6 +478,30 @@ mod tests {
 
     fn xml(text: &str) -> String {
         prepare(text).unwrap().xml
+    }
+
+    #[test]
+    fn named_values_are_substituted_everywhere_and_unknown_ones_kept() {
+        let named = std::collections::BTreeMap::from([
+            ("Tenant.Header".to_owned(), "x-tenant".to_owned()),
+            ("Greeting".to_owned(), "a \"quoted\" <b>".to_owned()),
+        ]);
+        let text = r#"<set-header name="{{Tenant.Header}}"><value>@(context.Request.Headers.GetValueOrDefault("{{Tenant.Header}}", "{{Greeting}}"))</value><value>{{Greeting}} {{unknown}} {{ spaced }}</value></set-header>"#;
+        let prepared = prepare_with(text, &named).unwrap();
+        assert_eq!(
+            prepared.xml,
+            r#"<set-header name="x-tenant"><value>@(context.Request.Headers.GetValueOrDefault(&quot;x-tenant&quot;, &quot;a &quot;quoted&quot; &lt;b&gt;&quot;))</value><value>a &quot;quoted&quot; &lt;b&gt; {{unknown}} {{ spaced }}</value></set-header>"#
+        );
+        // Offsets after a substitution still point at the original text.
+        let value_out = prepared.xml.find("<value>").unwrap();
+        assert_eq!(
+            prepared.original_offset(value_out),
+            text.find("<value>").unwrap()
+        );
+        assert_eq!(
+            named_value_references(text),
+            vec!["Tenant.Header", "Greeting", "unknown"]
+        );
     }
 
     #[test]

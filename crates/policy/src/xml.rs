@@ -126,7 +126,15 @@ pub const MAX_ELEMENT_DEPTH: usize = 64;
 /// The text is read as APIM reads it: expression regions are made well-formed first (see
 /// [`crate::policy_text`]); every offset in the tree and in a fault is one of `original`.
 pub fn parse(original: &str) -> Result<Element, Diagnostic> {
-    let prepared = policy_text::prepare(original)?;
+    parse_with(original, &())
+}
+
+/// [`parse`], with `{{…}}` references to `named` replaced by their values first.
+pub fn parse_with(
+    original: &str,
+    named: &dyn policy_text::NamedValues,
+) -> Result<Element, Diagnostic> {
+    let prepared = policy_text::prepare_with(original, named)?;
     let mut root = parse_xml(&prepared.xml).map_err(|(offset, message)| {
         Diagnostic::at(original, prepared.original_offset(offset), message)
     })?;

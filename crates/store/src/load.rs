@@ -220,6 +220,7 @@ async fn read_all(
             }
         }
 
+        let named_values = crate::named_values::map(txn, service_row.id).await?;
         services_out.push(ServiceConfig {
             name: record.name,
             settings: record.settings,
@@ -227,6 +228,7 @@ async fn read_all(
             products: products_out,
             subscriptions: subscriptions_out,
             policies: policies_out,
+            named_values,
         });
     }
     Ok(ConfigModel {

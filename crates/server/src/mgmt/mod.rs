@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod body;
 mod error;
+mod named_values;
 mod operations;
 mod paging;
 mod policies;
@@ -111,6 +112,17 @@ pub fn router(control: Arc<Control>) -> Router {
         .route(
             &format!("{s}/subscriptions/{{sid}}/regenerateSecondaryKey"),
             post(subscriptions::regenerate_secondary),
+        )
+        .route(&format!("{s}/namedValues"), get(named_values::list))
+        .route(
+            &format!("{s}/namedValues/{{named}}"),
+            put(named_values::put)
+                .get(named_values::get)
+                .delete(named_values::delete),
+        )
+        .route(
+            &format!("{s}/namedValues/{{named}}/listValue"),
+            post(named_values::list_value),
         )
         .route("/mgmt/{*rest}", any(|| async { MgmtError::NoRoute }))
         .route_layer(axum::middleware::from_fn_with_state(

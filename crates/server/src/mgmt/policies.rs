@@ -83,7 +83,8 @@ async fn put_at(
             .into());
         }
     }
-    let xml = PolicyXml::parse(body.value.unwrap_or_default(), &scope)?;
+    let named = control.store().named_value_map(&service).await?;
+    let xml = PolicyXml::parse_with(body.value.unwrap_or_default(), &scope, &named)?;
     let saved = control
         .write(
             control

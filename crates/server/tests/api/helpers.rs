@@ -315,6 +315,12 @@ impl TestApp {
         json
     }
 
+    pub async fn get_json(&self, path: &str) -> Value {
+        let (status, json) = self.mgmt(reqwest::Method::GET, path, None).await;
+        assert!(status.is_success(), "GET {path} → {status}: {json}");
+        json
+    }
+
     pub async fn post(&self, path: &str) -> Value {
         let (status, json) = self.mgmt(reqwest::Method::POST, path, None).await;
         assert!(status.is_success(), "POST {path} → {status}: {json}");

@@ -9,6 +9,7 @@ mod gateway_matching;
 mod helpers;
 mod hot_path;
 mod management;
+mod named_values;
 mod policies_access;
 mod policies_transform;
 mod policy_expressions;

@@ -7,6 +7,7 @@ pub mod audit_entry;
 pub mod cluster_key;
 pub mod config_revision;
 pub mod management_token;
+pub mod named_value;
 pub mod operation;
 pub mod policy;
 pub mod product;

@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "named_values")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub service_id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub value: String,
+    pub secret: bool,
+    /// A JSON array of strings.
+    pub tags: String,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
