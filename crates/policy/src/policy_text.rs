@@ -170,11 +170,17 @@ pub fn prepare_with(text: &str, named: &dyn NamedValues) -> Result<Prepared, Dia
             at += len;
             continue;
         }
+        if rest.first() == Some(&b'&') && !starts_reference(rest) {
+            // A bare `&` (`template="/a?x=1&y=2"`): APIM takes it as the character.
+            writer.entity(at, "&amp;");
+            at += 1;
+            continue;
+        }
         // Plain XML: copy up to the next byte that may start something of interest.
         let next = rest
             .iter()
             .skip(1)
-            .position(|&b| b == b'<' || b == b'@' || b == b'{')
+            .position(|&b| matches!(b, b'<' | b'@' | b'{' | b'&'))
             .map_or(bytes.len(), |p| at + 1 + p);
         writer.copy(at, next);
         at = next;
@@ -265,6 +271,28 @@ const ENTITIES: [(&[u8], u8); 5] = [
     (b"&gt;", b'>'),
     (b"&amp;", b'&'),
 ];
+
+/// Whether `rest` starts with an entity or character reference (`&amp;`, `&#34;`, `&#x22;`,
+/// or any `&name;`).
+fn starts_reference(rest: &[u8]) -> bool {
+    let Some(body) = rest.strip_prefix(b"&") else {
+        return false;
+    };
+    let end = body.iter().take(32).position(|&b| b == b';');
+    let Some(end) = end.filter(|&e| e > 0) else {
+        return false;
+    };
+    let name = body.get(..end).unwrap_or_default();
+    match name.strip_prefix(b"#") {
+        Some(number) => match number.strip_prefix(b"x") {
+            Some(hex) => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+            None => !number.is_empty() && number.iter().all(u8::is_ascii_digit),
+        },
+        None => name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+    }
+}
 
 /// The character at `at` as the expression means it, and how many bytes of the text it
 /// takes: an entity the author wrote stands for its character.
@@ -589,6 +617,14 @@ mod tests {
         assert!(fault.message.contains("256 levels"), "{}", fault.message);
         let fine = format!("<a>@({}1{})</a>", "(".repeat(200), ")".repeat(200));
         assert!(prepare(&fine).is_ok());
+    }
+
+    #[test]
+    fn a_bare_ampersand_outside_expressions_is_the_character() {
+        assert_eq!(
+            xml(r#"<rewrite-uri template="/a/{x}&{y}?p=1&q=2&amp;r=3&#38;s" />"#),
+            r#"<rewrite-uri template="/a/{x}&amp;{y}?p=1&amp;q=2&amp;r=3&#38;s" />"#
+        );
     }
 
     #[test]
