@@ -5,6 +5,7 @@ use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::console::ConsolePage;
+use crate::pages::named_values::NamedValuesPage;
 use crate::pages::policy::PolicyPage;
 use crate::pages::products::ProductsPage;
 use crate::pages::service_overview::ServiceOverviewPage;
@@ -68,6 +69,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("products"))
                     view=ProductsPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("named-values"))
+                    view=NamedValuesPage
                 />
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("subscriptions"))

@@ -8,6 +8,7 @@ pub mod apis;
 pub mod audit;
 pub mod auth;
 pub mod console;
+pub mod named_values;
 pub mod policies;
 pub mod products;
 pub mod services;

@@ -6,6 +6,7 @@ pub mod apis;
 pub mod audit;
 pub mod console;
 pub mod effective_policy;
+pub mod named_values;
 pub mod policy;
 pub mod policy_forms;
 pub mod products;
