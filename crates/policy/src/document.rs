@@ -85,6 +85,8 @@ pub struct PolicyDocument {
     sections: [Section; 4],
     /// The parsed tree, kept for the effective-policy view.
     pub(crate) tree: Option<xml::Element>,
+    /// Which bodies its scripts read: the gateway reads them before the policies run.
+    pub reads_body: crate::expr::host::BodyUse,
 }
 
 /// A document may be at most this long.
@@ -159,6 +161,7 @@ impl PolicyDocument {
             label: Arc::from(label),
             sections,
             tree: Some(root),
+            reads_body: compiler.reads_body.get(),
         })
     }
 
@@ -169,6 +172,7 @@ impl PolicyDocument {
             label: Arc::from(label),
             sections: SectionKind::ALL.map(|kind| default_section(scope, kind)),
             tree: None,
+            reads_body: Default::default(),
         }
     }
 

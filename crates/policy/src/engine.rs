@@ -33,6 +33,26 @@ pub trait Upstream: Send {
         exchange: &'a mut Exchange,
         options: &'a ForwardOptions,
     ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>>;
+
+    /// Reads the caller's whole body into [`Exchange::caller_body`] (bounded), for scripts
+    /// that read `context.Request.Body`; it is still forwarded.
+    fn read_request_body<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        let _ = exchange;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Reads the backend's whole body into the response (bounded), for scripts that read
+    /// `context.Response.Body`; it then goes back to the caller from there.
+    fn read_response_body<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        let _ = exchange;
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// Where a flattened step lives: document `doc` of the chain, step `step` of the section.
@@ -47,6 +67,8 @@ struct StepAt {
 pub struct Pipeline {
     docs: Vec<Arc<PolicyDocument>>,
     sections: [Vec<StepAt>; 4],
+    /// Which bodies some document's scripts read.
+    reads_body: crate::expr::host::BodyUse,
 }
 
 fn flatten(docs: &[Arc<PolicyDocument>], level: usize, kind: SectionKind, out: &mut Vec<StepAt>) {
@@ -73,9 +95,14 @@ impl Pipeline {
             flatten(&chain, 0, kind, &mut steps);
             steps
         });
+        let reads_body = chain.iter().fold(
+            Default::default(),
+            |used: crate::expr::host::BodyUse, doc| used.or(doc.reads_body),
+        );
         Self {
             docs: chain,
             sections,
+            reads_body,
         }
     }
 
@@ -177,6 +204,9 @@ pub async fn run(
         upstream,
     };
     let outcome = async {
+        if pipeline.reads_body.request {
+            cx.upstream.read_request_body(cx.exchange).await?;
+        }
         for kind in [SectionKind::Inbound, SectionKind::Backend] {
             if run_section(pipeline, kind, &mut cx).await? == Flow::Respond {
                 return Ok(());
@@ -187,6 +217,9 @@ pub async fn run(
             let mut empty = ResponseState::new(http::StatusCode::OK);
             empty.body = Some(Bytes::new());
             cx.exchange.response = Some(empty);
+        }
+        if pipeline.reads_body.response {
+            cx.upstream.read_response_body(cx.exchange).await?;
         }
         run_section(pipeline, SectionKind::Outbound, &mut cx)
             .await

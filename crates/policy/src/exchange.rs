@@ -191,6 +191,8 @@ pub struct Exchange {
     pub backend_query: BackendQuery,
     /// A replacement request body from `set-body`.
     pub request_body: Option<Bytes>,
+    /// The caller's body, when the gateway read it for scripts that use it.
+    pub caller_body: Option<Bytes>,
     pub response: Option<ResponseState>,
     pub variables: Vec<(Box<str>, Value<'static>)>,
     /// Headers added to whatever response goes back (CORS, remaining-calls counts).
@@ -216,6 +218,7 @@ impl Exchange {
             backend_base: None,
             backend_path: None,
             request_body: None,
+            caller_body: None,
             response: None,
             variables: Vec::new(),
             response_headers: None,
@@ -358,6 +361,15 @@ impl Env for Exchange {
                 other => other.clone(),
             }),
         }
+    }
+
+    fn body(&self, response: bool) -> Option<Bytes> {
+        if response {
+            return self.response.as_ref().and_then(|r| r.body.clone());
+        }
+        self.request_body
+            .clone()
+            .or_else(|| self.caller_body.clone())
     }
 
     fn entries(&self, collection: Collection) -> Vec<(String, Value<'_>)> {

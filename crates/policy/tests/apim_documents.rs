@@ -55,7 +55,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ("cache-lookup-value-policy__1.xml", "cache-lookup-value"),
     ("cache-store-value-policy__1.xml", "cache-store-value"),
     ("choose-policy__1.xml", "xml-to-json"),
-    ("choose-policy__2.xml", "context.Response.Body"),
     ("find-and-replace-policy__1.xml", "find-and-replace"),
     (
         "forward-request-policy__3.xml",
@@ -77,12 +76,10 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "set-backend-service-policy__2.xml",
         "not C#: the page's expression misses a closing parenthesis",
     ),
-    ("set-body-policy__2.xml", "context.Request.Body"),
     (
         "set-body-policy__3.xml",
         "not C#: the page's example is pseudo-code (`== <tag>`)",
     ),
-    ("set-body-policy__4.xml", "context.Response.Body"),
     (
         "set-body-policy__5.xml",
         "set-body template=\"liquid\" (with markup inside)",

@@ -95,6 +95,14 @@ pub fn property(name: &Arc<str>, value: Json) -> Value {
     Value::Pair(Arc::new((Value::Str(name.clone()), Value::Json(value))))
 }
 
+/// The property `name` of the object `object`, by reference.
+fn property_ref(object: &Json, name: &Arc<str>) -> Value {
+    Value::Property(Arc::new(crate::value::PropertyRef {
+        object: object.clone(),
+        name: name.clone(),
+    }))
+}
+
 /// A value as a JSON token (`JObject.Add`, `obj["x"] = value`, `JObject.FromObject`).
 pub fn to_json(
     interpreter: &mut Interpreter<'_>,
@@ -162,6 +170,13 @@ fn to_json_at(
             let value = to_json_at(interpreter, pair.1.clone(), at, depth + 1)?;
             Json::Object(Shared::new(vec![(name, value)]))
         }
+        Value::Property(property) => {
+            let value = property
+                .object
+                .property(&property.name)
+                .unwrap_or(Json::Null);
+            Json::Object(Shared::new(vec![(property.name.clone(), value)]))
+        }
         other => {
             return Err(fail(
                 at,
@@ -205,6 +220,11 @@ pub fn property_of(
         (Value::Builder(b), "Length") => Value::Int(b.lock().chars().count() as i32),
         (Value::Pair(pair), "Key" | "Name") => pair.0.clone(),
         (Value::Pair(pair), "Value") => pair.1.clone(),
+        (Value::Property(property), "Name") => Value::Str(property.name.clone()),
+        (Value::Property(property), "Value") => property
+            .object
+            .property(&property.name)
+            .map_or(Value::Null, Value::Json),
         (Value::Json(Json::Array(items)), "Count") => Value::Int(items.lock().len() as i32),
         (Value::Json(Json::Object(members)), "Count") => Value::Int(members.lock().len() as i32),
         (Value::Json(json), "HasValues") => Value::Bool(match json {
@@ -356,6 +376,17 @@ fn add_to_json(
     value: Value,
     at: usize,
 ) -> Result<(), RunError> {
+    // A property of another object adds as its name and current value.
+    let value = match value {
+        Value::Property(property) => {
+            let current = property
+                .object
+                .property(&property.name)
+                .map_or(Value::Null, Value::Json);
+            Value::Pair(Arc::new((Value::Str(property.name.clone()), current)))
+        }
+        other => other,
+    };
     match container {
         Json::Object(members) => match value {
             Value::Pair(pair) => {
@@ -897,6 +928,13 @@ pub fn method(
                 return plain(value);
             }
         }
+        Value::Property(property) if name == "Remove" => {
+            // `obj.Property("a").Remove()`: out of its object.
+            if let Json::Object(members) = &property.object {
+                members.lock().retain(|(key, _)| **key != *property.name);
+            }
+            return plain(Value::Null);
+        }
         Value::Builder(b) => {
             if let Some(value) = builder_method(interpreter, &target, b, name, &args, at)? {
                 return plain(value);
@@ -1349,11 +1387,21 @@ fn json_method(
                 let props = members
                     .lock()
                     .iter()
-                    .map(|(k, v)| property(k, v.clone()))
+                    .map(|(name, _)| property_ref(json, name))
                     .collect();
                 list_value(interpreter, props)?
             }
             _ => return Err(fail(at, "Properties() needs a JObject.")),
+        },
+        "Property" => match json {
+            Json::Object(_) => {
+                let name = text(a(0)?, at)?;
+                match json.property(&name) {
+                    Some(_) => property_ref(json, &name),
+                    None => Value::Null,
+                }
+            }
+            _ => return Err(fail(at, "Property() needs a JObject.")),
         },
         "Children" | "Values" => {
             let items = members::items(interpreter, Value::Json(json.clone()), at)?;

@@ -91,6 +91,14 @@ impl Node {
                         out.push(Node::Value(std::mem::replace(value, Value::Null)));
                     }
                 }
+                Value::Property(property) => {
+                    if let Some(property) = Arc::get_mut(property) {
+                        out.push(Node::Json(std::mem::replace(
+                            &mut property.object,
+                            Json::Null,
+                        )));
+                    }
+                }
                 Value::Lambda(lambda) => {
                     if let Some(lambda) = Arc::get_mut(lambda) {
                         out.extend(lambda.captured.drain(..).map(|(_, v)| Node::Value(v)));
@@ -197,6 +205,9 @@ pub fn reaches(value: &Value, id: usize) -> (bool, usize) {
                 pending.push(Node::Value(pair.0.clone()));
                 pending.push(Node::Value(pair.1.clone()));
             }
+            Node::Value(Value::Property(property)) => {
+                pending.push(Node::Json(property.object.clone()));
+            }
             Node::Value(Value::Json(json)) | Node::Json(json) => match json {
                 Json::Array(items) => {
                     if items.id() == id {
@@ -255,6 +266,15 @@ pub enum Value {
     Host(Arc<str>),
     /// A `KeyValuePair` from enumerating a dictionary or headers.
     Pair(Arc<(Value, Value)>),
+    /// A `JProperty` of a JSON object, by reference (`obj.Property("a").Remove()`).
+    Property(Arc<PropertyRef>),
+}
+
+/// The property `name` of the JSON object `object`.
+#[derive(Debug)]
+pub struct PropertyRef {
+    pub object: Json,
+    pub name: Arc<str>,
 }
 
 impl Value {
@@ -285,6 +305,7 @@ impl Value {
             Self::Type(_) => "type",
             Self::Host(_) => "context object",
             Self::Pair(_) => "KeyValuePair",
+            Self::Property(_) => "JProperty",
         }
     }
 
@@ -342,6 +363,19 @@ impl Value {
             Self::Lambda(_) => out.push_str("System.Func"),
             Self::Type(ty) => out.push_str(&ty.name),
             Self::Host(path) => out.push_str(path),
+            Self::Property(property) => {
+                let value = property
+                    .object
+                    .property(&property.name)
+                    .unwrap_or(Json::Null);
+                let written = serde_json::to_string(&*property.name).unwrap_or_default();
+                out.push_str(&written);
+                out.push_str(": ");
+                match value.to_serde().map(|v| v.to_string()) {
+                    Ok(text) => out.push_str(&text),
+                    Err(fault) => out.push_str(&fault),
+                }
+            }
             Self::Pair(pair) => {
                 out.push('[');
                 for (i, part) in [&pair.0, &pair.1].into_iter().enumerate() {

@@ -506,6 +506,55 @@ impl Upstream for GatewayUpstream<'_> {
     ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
         Box::pin(self.send(exchange, options))
     }
+
+    fn read_request_body<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        Box::pin(async move {
+            if self.buffered_body.is_none()
+                && let Some(stream) = self.request_body.take()
+            {
+                let collected = Limited::new(stream, MAX_BUFFERED_BODY)
+                    .collect()
+                    .await
+                    .map_err(|error| caller_body_failure(&*error))?
+                    .to_bytes();
+                self.buffered_body = Some(collected);
+            }
+            exchange.caller_body = self.buffered_body.clone();
+            Ok(())
+        })
+    }
+
+    fn read_response_body<'a>(
+        &'a mut self,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        Box::pin(async move {
+            let Some(response) = exchange.response.as_mut() else {
+                return Ok(());
+            };
+            if response.body.is_some() {
+                return Ok(());
+            }
+            let Some(stream) = self.response_body.take() else {
+                return Ok(());
+            };
+            let collected = Limited::new(stream, MAX_BUFFERED_BODY)
+                .collect()
+                .await
+                .map_err(|error| {
+                    Rejection::BackendConnection(format!(
+                        "cannot read the backend's body (at most {} MiB): {error}",
+                        MAX_BUFFERED_BODY >> 20
+                    ))
+                })?
+                .to_bytes();
+            response.body = Some(collected);
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub struct Compiler<'t> {
     pub inside_retry: bool,
     /// How many rate-limit / quota policies stand in this document (each at most once).
     seen_once: Vec<&'static str>,
+    /// Which bodies the document's scripts read (`context.Request.Body`, …).
+    pub reads_body: std::cell::Cell<crate::expr::host::BodyUse>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -28,6 +30,7 @@ impl<'t> Compiler<'t> {
             section: SectionKind::Inbound,
             inside_retry: false,
             seen_once: Vec::new(),
+            reads_body: std::cell::Cell::new(crate::expr::host::BodyUse::default()),
             diagnostics: Vec::new(),
         }
     }
@@ -38,6 +41,15 @@ impl<'t> Compiler<'t> {
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Remembers which bodies a script reads, so the gateway reads them before it runs.
+    fn note_body_use(&self, template: Template) -> Template {
+        if let Template::Script(program) = &template {
+            let used = crate::expr::host::body_use(program);
+            self.reads_body.set(self.reads_body.get().or(used));
+        }
+        template
     }
 
     pub fn finish(&mut self) -> Result<(), Diagnostics> {
@@ -247,7 +259,9 @@ impl<'t> Compiler<'t> {
 
     /// An attribute that may hold an expression.
     pub fn template(&self, attribute: &Attribute) -> Result<Template, Diagnostic> {
-        Template::parse(&attribute.value).map_err(|e| self.expr_fault(attribute.offset, e))
+        Template::parse(&attribute.value)
+            .map(|t| self.note_body_use(t))
+            .map_err(|e| self.expr_fault(attribute.offset, e))
     }
 
     pub fn optional_template(
@@ -266,7 +280,11 @@ impl<'t> Compiler<'t> {
         element
             .text
             .as_ref()
-            .map(|text| Template::parse(&text.value).map_err(|e| self.expr_fault(text.offset, e)))
+            .map(|text| {
+                Template::parse(&text.value)
+                    .map(|t| self.note_body_use(t))
+                    .map_err(|e| self.expr_fault(text.offset, e))
+            })
             .transpose()
     }
 

@@ -12,6 +12,12 @@ pub trait Env {
         let _ = collection;
         Vec::new()
     }
+    /// The request's body (`response: false`) or the response's, when it was read (the
+    /// gateway reads it before the policies of a document whose scripts use it).
+    fn body(&self, response: bool) -> Option<bytes::Bytes> {
+        let _ = response;
+        None
+    }
 }
 
 /// A runtime value: text (borrowed from the request when possible), an integer, a boolean

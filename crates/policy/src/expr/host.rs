@@ -38,6 +38,40 @@ pub fn from_script(value: &Value) -> PolicyValue<'static> {
     }
 }
 
+/// Which bodies a script reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyUse {
+    pub request: bool,
+    pub response: bool,
+}
+
+impl BodyUse {
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            request: self.request || other.request,
+            response: self.response || other.response,
+        }
+    }
+}
+
+/// The bodies a script reads: `context.Request.Body` / `context.Response.Body`.
+pub fn body_use(program: &portcullis_script::Program) -> BodyUse {
+    use portcullis_script::syntax::walk_script;
+    let mut used = BodyUse::default();
+    let _ = walk_script::<()>(program.script(), &mut |expr| {
+        match context_path(expr).as_deref() {
+            Some("Request.Body") => used.request = true,
+            Some("Response.Body") => used.response = true,
+            _ => {}
+        }
+        Ok(())
+    });
+    used
+}
+
+/// The paths of bodies, objects of their own (`As<T>()`).
+const BODIES: [&str; 2] = ["Request.Body", "Response.Body"];
+
 fn field(path: &str) -> Option<Field> {
     FIELDS.iter().find(|(p, _)| *p == path).map(|(_, f)| *f)
 }
@@ -59,6 +93,39 @@ fn has_members(path: &str) -> bool {
 }
 
 impl EnvHost<'_> {
+    /// `Body.As<T>()`: the body as text, or read as JSON. The body is kept (as APIM keeps it
+    /// with `preserveContent: true`; Portcullis always does, so the backend gets it too).
+    fn body_as(
+        &self,
+        response: bool,
+        method: &str,
+        type_args: &[TypeName],
+    ) -> Result<Value, String> {
+        use portcullis_script::json::Json;
+        if method != "As" {
+            return Err(format!("the body has no method '{method}' (use As<T>())."));
+        }
+        let bytes = self.env.body(response).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        match type_args.first().map(|t| &*t.name) {
+            None | Some("string" | "String") => Ok(Value::str(&*text)),
+            Some(wanted @ ("JObject" | "JToken" | "JArray")) => {
+                let json = Json::parse(&text)
+                    .map_err(|e| format!("the body cannot be read as {wanted}: {e}"))?;
+                let fits = matches!(
+                    (wanted, &json),
+                    ("JObject", Json::Object(_)) | ("JArray", Json::Array(_)) | ("JToken", _)
+                );
+                if fits {
+                    Ok(Value::Json(json))
+                } else {
+                    Err(format!("the body is {}, not a {wanted}.", json.type_name()))
+                }
+            }
+            Some(other) => Err(format!("the body cannot be read as {other} here.")),
+        }
+    }
+
     fn lookup(&self, collection: Collection, name: &str) -> Value {
         self.env
             .lookup(collection, name)
@@ -73,6 +140,9 @@ impl portcullis_script::Host for EnvHost<'_> {
         } else {
             format!("{path}.{member}")
         };
+        if BODIES.contains(&full.as_str()) {
+            return Some(Ok(Value::Host(full.into())));
+        }
         if collection(&full).is_some() || has_members(&full) {
             // `context.Subscription` is null when the call came without a key.
             if full == "Subscription"
@@ -107,6 +177,9 @@ impl portcullis_script::Host for EnvHost<'_> {
         type_args: &[TypeName],
         args: &[Value],
     ) -> Option<Result<Value, String>> {
+        if BODIES.contains(&path) {
+            return Some(self.body_as(path == "Response.Body", method, type_args));
+        }
         let collection = collection(path)?;
         let name = args.first().map(Value::to_text).unwrap_or_default();
         let value = match method {
@@ -186,6 +259,23 @@ impl portcullis_script::Host for EnvHost<'_> {
 pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::ExprError> {
     use portcullis_script::syntax::{ExprKind, walk_script};
     walk_script(program.script(), &mut |expr| {
+        // The bodies have `As<T>()` only, so far.
+        if let ExprKind::Call {
+            target: Some(target),
+            name,
+            ..
+        } = &expr.kind
+            && let Some(path) = context_path(target)
+            && BODIES.contains(&path.as_str())
+            && &**name != "As"
+        {
+            return Err(super::ExprError::new(
+                expr.offset,
+                format!(
+                    "context.{path}.{name} is not supported yet; read the body with As<string>() or As<JObject>()."
+                ),
+            ));
+        }
         let ExprKind::Member { .. } = &expr.kind else {
             return Ok(());
         };
@@ -200,11 +290,15 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
                 prefix.push('.');
             }
             prefix.push_str(part);
-            let known =
-                field(&prefix).is_some() || collection(&prefix).is_some() || has_members(&prefix);
+            let known = field(&prefix).is_some()
+                || collection(&prefix).is_some()
+                || has_members(&prefix)
+                || BODIES.contains(&prefix.as_str());
             if !known {
                 let parent = prefix.rsplit_once('.').map(|(p, _)| p);
-                if parent.is_some_and(|p| field(p).is_some() || collection(p).is_some()) {
+                if parent.is_some_and(|p| {
+                    field(p).is_some() || collection(p).is_some() || BODIES.contains(&p)
+                }) {
                     return Ok(());
                 }
                 // Placed at the part that is unknown (as written without spaces, as chains

@@ -139,3 +139,62 @@ async fn unknown_context_members_and_bad_csharp_are_refused_when_saved() {
         assert!(body.to_string().contains(fault), "{body}");
     }
 }
+
+/// Scripts read the request body (it still goes to the backend) and the response body (the
+/// outbound script's result replaces it). The outbound script is the set-body page's
+/// "Filter response based on product" example (learn.microsoft.com/azure/api-management/
+/// set-body-policy), its product condition left out.
+#[tokio::test]
+async fn scripts_read_the_request_and_response_bodies() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies>
+    <inbound>
+        <base />
+        <set-header name="x-name" exists-action="override">
+            <value>@(context.Request.Body.As<JObject>(preserveContent: true)["name"].ToString())</value>
+        </set-header>
+    </inbound>
+    <outbound>
+        <base />
+        <choose>
+            <when condition="@(context.Response.StatusCode == 200)">
+                <set-body>@{
+                    var response = context.Response.Body.As<JObject>();
+                    foreach (var key in new [] {"current", "minutely", "hourly", "daily", "alerts"}) {
+                      response.Property (key).Remove ();
+                    }
+                    return response.ToString();
+                  }
+                </set-body>
+            </when>
+        </choose>
+    </outbound>
+</policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .header("content-type", "application/json")
+        .body(r#"{"name":"Ada","current":1,"minutely":[],"hourly":[1,2],"daily":{},"alerts":null,"keep":true}"#)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The backend got the body whole (mirror sends it back); outbound removed five keys.
+    assert_eq!(body, serde_json::json!({ "name": "Ada", "keep": true }));
+
+    // A body that is not JSON: the script fails as APIM's would, with a 500.
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
