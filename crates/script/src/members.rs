@@ -327,6 +327,40 @@ pub fn convert(
 
 // ---- operators ---------------------------------------------------------------------------
 
+/// `op` between two whole numbers of one C# type (`int` or `long`, made by `$make`):
+/// arithmetic wraps as C#'s unchecked arithmetic does, comparisons give booleans, division by
+/// zero fails as .NET's does.
+macro_rules! whole_number_op {
+    ($x:expr, $y:expr, $op:expr, $at:expr, $make:path, $type_name:literal) => {{
+        let (x, y) = ($x, $y);
+        Ok(match $op {
+            BinaryOp::Less => Value::Bool(x < y),
+            BinaryOp::LessEq => Value::Bool(x <= y),
+            BinaryOp::Greater => Value::Bool(x > y),
+            BinaryOp::GreaterEq => Value::Bool(x >= y),
+            BinaryOp::Add => $make(x.wrapping_add(y)),
+            BinaryOp::Sub => $make(x.wrapping_sub(y)),
+            BinaryOp::Mul => $make(x.wrapping_mul(y)),
+            BinaryOp::Div | BinaryOp::Rem if y == 0 => {
+                return Err(fail($at, "Attempted to divide by zero."));
+            }
+            BinaryOp::Div => $make(x.wrapping_div(y)),
+            BinaryOp::Rem => $make(x.wrapping_rem(y)),
+            BinaryOp::BitAnd => $make(x & y),
+            BinaryOp::BitOr => $make(x | y),
+            BinaryOp::BitXor => $make(x ^ y),
+            BinaryOp::Shl => $make(x.wrapping_shl(y as u32)),
+            BinaryOp::Shr => $make(x.wrapping_shr(y as u32)),
+            _ => {
+                return Err(fail(
+                    $at,
+                    concat!("this operator does not apply to ", $type_name, "."),
+                ));
+            }
+        })
+    }};
+}
+
 pub fn binary(
     interpreter: &mut Interpreter<'_>,
     op: BinaryOp,
@@ -412,55 +446,10 @@ pub fn binary(
                 _ => return Err(fail(at, "this operator does not apply to double.")),
             }))
         }
-        (Int(x), Int(y)) => {
-            if let Some(result) = compare(f64::from(x), f64::from(y)) {
-                return Ok(Value::Bool(result));
-            }
-            Ok(Value::Int(match op {
-                BinaryOp::Add => x.wrapping_add(y),
-                BinaryOp::Sub => x.wrapping_sub(y),
-                BinaryOp::Mul => x.wrapping_mul(y),
-                BinaryOp::Div | BinaryOp::Rem if y == 0 => {
-                    return Err(fail(at, "Attempted to divide by zero."));
-                }
-                BinaryOp::Div => x.wrapping_div(y),
-                BinaryOp::Rem => x.wrapping_rem(y),
-                BinaryOp::BitAnd => x & y,
-                BinaryOp::BitOr => x | y,
-                BinaryOp::BitXor => x ^ y,
-                BinaryOp::Shl => x.wrapping_shl(y as u32),
-                BinaryOp::Shr => x.wrapping_shr(y as u32),
-                _ => return Err(fail(at, "this operator does not apply to int.")),
-            }))
-        }
+        (Int(x), Int(y)) => whole_number_op!(x, y, op, at, Value::Int, "int"),
         _ => {
             let (x, y) = (to_i64(&lhs, at)?, to_i64(&rhs, at)?);
-            let ordered = match op {
-                BinaryOp::Less => Some(x < y),
-                BinaryOp::LessEq => Some(x <= y),
-                BinaryOp::Greater => Some(x > y),
-                BinaryOp::GreaterEq => Some(x >= y),
-                _ => None,
-            };
-            if let Some(result) = ordered {
-                return Ok(Value::Bool(result));
-            }
-            Ok(Value::Long(match op {
-                BinaryOp::Add => x.wrapping_add(y),
-                BinaryOp::Sub => x.wrapping_sub(y),
-                BinaryOp::Mul => x.wrapping_mul(y),
-                BinaryOp::Div | BinaryOp::Rem if y == 0 => {
-                    return Err(fail(at, "Attempted to divide by zero."));
-                }
-                BinaryOp::Div => x.wrapping_div(y),
-                BinaryOp::Rem => x.wrapping_rem(y),
-                BinaryOp::BitAnd => x & y,
-                BinaryOp::BitOr => x | y,
-                BinaryOp::BitXor => x ^ y,
-                BinaryOp::Shl => x.wrapping_shl(y as u32),
-                BinaryOp::Shr => x.wrapping_shr(y as u32),
-                _ => return Err(fail(at, "this operator does not apply to long.")),
-            }))
+            whole_number_op!(x, y, op, at, Value::Long, "long")
         }
     }
 }

@@ -1,10 +1,36 @@
-//! Reading the audit log. Entries are written by [`crate::change::Change::commit`] only.
+//! The audit log: changes are written by [`crate::change::Change::commit`]; reads of
+//! secrets by [`record_read`]; this module reads it back.
 
 use crate::entity::audit_entry;
 use crate::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use portcullis_domain::ServiceName;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// Writes that `actor` read a secret (`action`: `listSecrets`, `listValue`) of `resource`:
+/// an entry without before and after, and no new revision (nothing changed).
+pub(crate) async fn record_read(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::Actor,
+    action: &str,
+    service: &ServiceName,
+    resource: String,
+) -> Result<(), StoreError> {
+    use sea_orm::{ActiveModelTrait, Set};
+    audit_entry::ActiveModel {
+        at: Set(Utc::now()),
+        actor: Set(actor.to_string()),
+        action: Set(action.to_owned()),
+        service: Set(Some(service.to_string())),
+        resource: Set(resource),
+        before: Set(None),
+        after: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
 
 /// One change: who, when, what, and the resource before and after.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -4,7 +4,7 @@
 //! transaction). Secret values are masked in the audit log.
 
 use crate::change::{Change, Upsert, begin, exists_already};
-use crate::entity::{audit_entry, named_value, policy};
+use crate::entity::{named_value, policy};
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
 use portcullis_domain::{NamedValueMap, NamedValueName, NamedValueSettings, ServiceName};
@@ -115,17 +115,13 @@ impl Store {
     ) -> Result<NamedValueRecord, StoreError> {
         let found = self.get_named_value(service, name).await?;
         if found.settings.secret {
-            audit_entry::ActiveModel {
-                at: Set(Utc::now()),
-                actor: Set(actor.to_string()),
-                action: Set("listValue".to_owned()),
-                service: Set(Some(service.to_string())),
-                resource: Set(resource(service, name)),
-                before: Set(None),
-                after: Set(None),
-                ..Default::default()
-            }
-            .insert(&self.db)
+            crate::audit::record_read(
+                &self.db,
+                actor,
+                "listValue",
+                service,
+                resource(service, name),
+            )
             .await?;
         }
         Ok(found)

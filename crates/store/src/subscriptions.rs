@@ -1,7 +1,7 @@
 //! Subscriptions: named pairs of keys with a scope and a state.
 
 use crate::change::{Change, Upsert, begin, exists_already, to_json};
-use crate::entity::{api, audit_entry, product, subscription};
+use crate::entity::{api, product, subscription};
 use crate::{Actor, Saved, Store, StoreError, apis, products, services};
 use chrono::Utc;
 use portcullis_domain::list_query::{Condition, Test};
@@ -197,17 +197,13 @@ impl Store {
         name: &SubscriptionName,
     ) -> Result<SubscriptionConfig, StoreError> {
         let subscription = self.get_subscription(service, name).await?;
-        audit_entry::ActiveModel {
-            at: Set(Utc::now()),
-            actor: Set(actor.to_string()),
-            action: Set("listSecrets".to_owned()),
-            service: Set(Some(service.to_string())),
-            resource: Set(resource(service, name)),
-            before: Set(None),
-            after: Set(None),
-            ..Default::default()
-        }
-        .insert(&self.db)
+        crate::audit::record_read(
+            &self.db,
+            actor,
+            "listSecrets",
+            service,
+            resource(service, name),
+        )
         .await?;
         Ok(subscription)
     }
