@@ -65,6 +65,21 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<cors allow-credentials=\"false\">\n  <allowed-origins>\n    <origin>*</origin>\n  </allowed-origins>\n  <allowed-methods>\n    <method>GET</method>\n    <method>POST</method>\n  </allowed-methods>\n  <allowed-headers>\n    <header>*</header>\n  </allowed-headers>\n</cors>",
     },
     Snippet {
+        label: "Authenticate with Basic",
+        section: "inbound",
+        xml: "<authentication-basic username=\"backend-user\" password=\"{{BackendPassword}}\" />",
+    },
+    Snippet {
+        label: "Find and replace string in body",
+        section: "outbound",
+        xml: "<find-and-replace from=\"old text\" to=\"new text\" />",
+    },
+    Snippet {
+        label: "Transform JSON body with C#",
+        section: "outbound",
+        xml: "<set-body>@{\n  var body = context.Response.Body.As<JObject>(preserveContent: true);\n  body[\"servedBy\"] = \"portcullis\";\n  return body.ToString();\n}</set-body>",
+    },
+    Snippet {
         label: "Return response",
         section: "inbound",
         xml: "<return-response>\n  <set-status code=\"200\" reason=\"OK\" />\n  <set-header name=\"content-type\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n  <set-body>{\"status\": \"ok\"}</set-body>\n</return-response>",
@@ -308,6 +323,21 @@ mod tests {
     use super::*;
 
     const DEFAULT: &str = "<policies>\n  <inbound>\n    <base />\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n  <outbound />\n</policies>";
+
+    /// Every snippet the editor offers compiles where it is inserted.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_snippet_compiles_in_its_section() {
+        let scope = portcullis_domain::PolicyScope::Api(
+            portcullis_domain::ApiName::parse("echo").expect("a name"),
+        );
+        for snippet in SNIPPETS {
+            let xml = insert_into_section(DEFAULT, snippet.section, snippet.xml);
+            if let Err(faults) = portcullis_domain::policy::compile(&xml, &scope) {
+                panic!("{}: {faults}\n{xml}", snippet.label);
+            }
+        }
+    }
 
     #[test]
     fn inserts_at_the_end_of_the_section_indented() {

@@ -25,10 +25,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ),
     ("api-management-sample-cache-by-key__4.xml", "send-request"),
     (
-        "api-management-sample-cache-by-key__6.xml",
-        "find-and-replace",
-    ),
-    (
         "api-management-sample-cache-by-key__7.xml",
         "cache-lookup-value",
     ),
@@ -51,11 +47,9 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "api-management-sample-send-request__6.xml",
         "return-response response-variable-name (a send-request response)",
     ),
-    ("authentication-basic-policy__1.xml", "authentication-basic"),
     ("cache-lookup-value-policy__1.xml", "cache-lookup-value"),
     ("cache-store-value-policy__1.xml", "cache-store-value"),
     ("choose-policy__1.xml", "xml-to-json"),
-    ("find-and-replace-policy__1.xml", "find-and-replace"),
     (
         "forward-request-policy__3.xml",
         "forward-request fail-on-error-status-code",

@@ -6,10 +6,12 @@
 //! [`Compiler`] holds what every policy's compile function needs: attribute readers that
 //! report faults with line and column, and the rules on where a policy may stand.
 
+pub mod authentication_basic;
 pub mod check_header;
 pub mod choose;
 mod compiler;
 pub mod cors;
+pub mod find_and_replace;
 pub mod forward_request;
 pub mod ip_filter;
 pub mod limit_concurrency;
@@ -136,6 +138,12 @@ struct Entry {
 
 const CATALOGUE: &[Entry] = &[
     Entry {
+        name: "authentication-basic",
+        sections: &[Inbound],
+        scopes: ANY_SCOPE,
+        compile: authentication_basic::compile,
+    },
+    Entry {
         name: "check-header",
         sections: &[Inbound],
         scopes: ANY_SCOPE,
@@ -152,6 +160,12 @@ const CATALOGUE: &[Entry] = &[
         sections: &[Inbound],
         scopes: ANY_SCOPE,
         compile: cors::compile,
+    },
+    Entry {
+        name: "find-and-replace",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: find_and_replace::compile,
     },
     Entry {
         name: "forward-request",
@@ -277,7 +291,6 @@ const CATALOGUE: &[Entry] = &[
 
 /// APIM policies Portcullis knows by name but does not run (yet).
 const NOT_SUPPORTED: &[&str] = &[
-    "authentication-basic",
     "authentication-certificate",
     "authentication-managed-identity",
     "cache-lookup",
@@ -286,7 +299,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "cache-store",
     "cache-store-value",
     "emit-metric",
-    "find-and-replace",
     "include-fragment",
     "invoke-dapr-binding",
     "json-to-xml",

@@ -198,3 +198,56 @@ async fn scripts_read_the_request_and_response_bodies() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// `authentication-basic` and `find-and-replace`, as their reference pages show them
+/// (learn.microsoft.com/azure/api-management/authentication-basic-policy and
+/// find-and-replace-policy), the password from a secret named value.
+#[tokio::test]
+async fn authentication_basic_and_find_and_replace_as_the_pages_show_them() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.put(
+        "/services/svc/namedValues/backend-password",
+        serde_json::json!({ "displayName": "BackendPassword", "value": "testpassword", "secret": true }),
+    )
+    .await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies>
+    <inbound>
+        <base />
+        <authentication-basic username="testuser" password="{{BackendPassword}}" />
+        <find-and-replace from="notebook" to="laptop" />
+    </inbound>
+    <outbound>
+        <base />
+        <find-and-replace from="laptop" to="@(context.Request.Method.ToLower())" />
+    </outbound>
+</policies>"#,
+    )
+    .await;
+    let (status, seen) = status_json(
+        app.gateway(Method::GET, "svc.localhost", "/echo/x")
+            .header("Authorization", "Bearer from-the-caller")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // base64("testuser:testpassword"), replacing the caller's.
+    assert_eq!(
+        seen["headers"]["authorization"],
+        "Basic dGVzdHVzZXI6dGVzdHBhc3N3b3Jk"
+    );
+
+    // The request body is changed on its way in, the response's on its way out.
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .body("a notebook, another notebook")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "a post, another post");
+}
