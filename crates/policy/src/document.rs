@@ -15,6 +15,18 @@ pub enum ScopeKind {
     Operation,
 }
 
+impl ScopeKind {
+    /// APIM's name of the scope in `context.LastError.Scope`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::Product => "product",
+            Self::Api => "api",
+            Self::Operation => "operation",
+        }
+    }
+}
+
 impl fmt::Display for ScopeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

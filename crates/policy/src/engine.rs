@@ -177,6 +177,17 @@ async fn run_section(pipeline: &Pipeline, kind: SectionKind, cx: &mut Context<'_
                 });
             }
         }
+        if let Err(rejection) = &outcome
+            && cx.exchange.last_error.is_none()
+        {
+            cx.exchange.last_error = Some(crate::exchange::LastError {
+                source: step.name(),
+                reason: rejection.reason(),
+                message: rejection.to_string(),
+                scope: doc.scope.name(),
+                section: kind.name(),
+            });
+        }
         if outcome? == Flow::Respond {
             return Ok(Flow::Respond);
         }

@@ -115,6 +115,23 @@ pub enum Rejection {
     CountersUnavailable(String),
 }
 
+impl Rejection {
+    /// APIM's `context.LastError.Reason` for it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::IpForbidden => "CallerIpNotAllowed",
+            Self::RateLimited { .. } => "RateLimitExceeded",
+            Self::QuotaExceeded { .. } => "QuotaExceeded",
+            Self::ConcurrencyLimited => "ConcurrencyLimitExceeded",
+            Self::Refused { .. } => "Unauthorized",
+            Self::Expression(_) => "ExpressionValueEvaluationFailure",
+            Self::BackendConnection(_) => "BackendConnectionFailure",
+            Self::BackendTimeout(_) => "Timeout",
+            Self::CountersUnavailable(_) => "CounterStoreUnavailable",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

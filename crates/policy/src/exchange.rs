@@ -158,6 +158,20 @@ impl ResponseState {
     }
 }
 
+/// `context.LastError`: the policy that stopped the request, where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    /// The policy's element name (`rate-limit-by-key`).
+    pub source: &'static str,
+    /// APIM's reason code (`RateLimitExceeded`).
+    pub reason: &'static str,
+    pub message: String,
+    /// `global`, `product`, `api` or `operation`.
+    pub scope: &'static str,
+    /// `inbound`, `backend`, `outbound` or `on-error`.
+    pub section: &'static str,
+}
+
 /// One line of a request trace: which policy ran where, and what it decided.
 #[derive(Debug, Clone)]
 pub struct TraceEvent {
@@ -199,6 +213,8 @@ pub struct Exchange {
     pub response_headers: Option<HeaderMap>,
     /// `Some` when the request is traced: every policy adds an event.
     pub trace: Option<Vec<TraceEvent>>,
+    /// What stopped the request, for on-error's `context.LastError`.
+    pub last_error: Option<LastError>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
 }
@@ -223,6 +239,7 @@ impl Exchange {
             variables: Vec::new(),
             response_headers: None,
             trace: None,
+            last_error: None,
             note: None,
         }
     }
@@ -334,6 +351,26 @@ impl Env for Exchange {
             }),
             Field::RequestId => text(&self.request_id),
             Field::DeploymentServiceName => text(&self.matched.service),
+            Field::LastErrorSource
+            | Field::LastErrorReason
+            | Field::LastErrorMessage
+            | Field::LastErrorScope
+            | Field::LastErrorSection
+            | Field::LastErrorPath
+            | Field::LastErrorPolicyId => {
+                let Some(error) = &self.last_error else {
+                    return Value::Null;
+                };
+                match field {
+                    Field::LastErrorSource => text(error.source),
+                    Field::LastErrorReason => text(error.reason),
+                    Field::LastErrorMessage => text(&error.message),
+                    Field::LastErrorScope => text(error.scope),
+                    Field::LastErrorSection => text(error.section),
+                    // Portcullis does not track the path inside choose/retry, nor `id`s yet.
+                    _ => text(""),
+                }
+            }
         }
     }
 

@@ -12,10 +12,6 @@ use std::path::Path;
 /// Examples that need what Portcullis does not have yet, and why.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "api-management-error-handling-policies__2.xml",
-        "context.LastError",
-    ),
-    (
         "api-management-sample-cache-by-key__10.xml",
         "cache-lookup-value",
     ),

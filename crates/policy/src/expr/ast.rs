@@ -33,6 +33,13 @@ pub enum Field {
     ResponseStatusReason,
     RequestId,
     DeploymentServiceName,
+    LastErrorSource,
+    LastErrorReason,
+    LastErrorMessage,
+    LastErrorScope,
+    LastErrorSection,
+    LastErrorPath,
+    LastErrorPolicyId,
 }
 
 /// Every supported member path after `context.`.
@@ -66,6 +73,13 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("Response.StatusReason", Field::ResponseStatusReason),
     ("RequestId", Field::RequestId),
     ("Deployment.ServiceName", Field::DeploymentServiceName),
+    ("LastError.Source", Field::LastErrorSource),
+    ("LastError.Reason", Field::LastErrorReason),
+    ("LastError.Message", Field::LastErrorMessage),
+    ("LastError.Scope", Field::LastErrorScope),
+    ("LastError.Section", Field::LastErrorSection),
+    ("LastError.Path", Field::LastErrorPath),
+    ("LastError.PolicyId", Field::LastErrorPolicyId),
 ];
 
 /// Named collections under `context` that are read with `GetValueOrDefault`, `[…]` or

@@ -251,3 +251,43 @@ async fn authentication_basic_and_find_and_replace_as_the_pages_show_them() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "a post, another post");
 }
+
+/// The error-handling page's on-error example, verbatim from the corpus: `context.LastError`
+/// says which policy stopped the request, where and why.
+#[tokio::test]
+async fn on_error_reads_context_last_error() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        include_str!(
+            "../../../policy/tests/apim_docs/api-management-error-handling-policies__2.xml"
+        ),
+    )
+    .await;
+    app.policy(
+        "/services/svc/policy",
+        r#"<policies><inbound><ip-filter action="forbid"><address>127.0.0.1</address></ip-filter></inbound><backend><forward-request /></backend></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("<missing>")
+            .to_owned()
+    };
+    assert_eq!(header("errorsource"), "ip-filter");
+    assert_eq!(header("errorreason"), "CallerIpNotAllowed");
+    assert_eq!(header("errorscope"), "global");
+    assert_eq!(header("errorsection"), "inbound");
+    assert_eq!(header("errorstatuscode"), "403");
+    assert!(!header("errormessage").is_empty());
+}
