@@ -7,6 +7,7 @@
 use crate::error::RunError;
 use crate::interp::Interpreter;
 use crate::json::Json;
+use crate::members::text_arg as text;
 use crate::members::{
     self, CallResult, Number, equals, fail, guard_insert, number, plain, to_index,
 };
@@ -21,19 +22,6 @@ type Args = Vec<Value>;
 fn arg<'a>(args: &'a [Value], i: usize, method: &str, at: usize) -> Result<&'a Value, RunError> {
     args.get(i)
         .ok_or_else(|| fail(at, format!("{method} needs {} argument(s).", i + 1)))
-}
-
-fn text(value: &Value, at: usize) -> Result<Arc<str>, RunError> {
-    match value {
-        Value::Str(s) => Ok(s.clone()),
-        Value::Json(Json::Str(s)) => Ok(s.clone()),
-        Value::Char(c) => Ok(c.to_string().into()),
-        Value::Null => Err(fail(at, "Value cannot be null.")),
-        other => Err(fail(
-            at,
-            format!("expected a string, not {}.", other.type_name()),
-        )),
-    }
 }
 
 fn int(value: &Value, at: usize) -> Result<i64, RunError> {

@@ -151,7 +151,9 @@ fn to_i64(value: &Value, at: usize) -> Result<i64, RunError> {
     }
 }
 
-fn text_arg(value: &Value, at: usize) -> Result<Arc<str>, RunError> {
+/// A string argument (a JSON string or a character will do); null fails as .NET's
+/// `ArgumentNullException` does.
+pub(crate) fn text_arg(value: &Value, at: usize) -> Result<Arc<str>, RunError> {
     match value {
         Value::Str(s) => Ok(s.clone()),
         Value::Json(Json::Str(s)) => Ok(s.clone()),
