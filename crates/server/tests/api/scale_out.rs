@@ -385,7 +385,7 @@ async fn a_gateway_restarted_while_postgres_is_away_serves_its_local_copy() {
             break;
         }
         assert!(
-            saved.elapsed() < Duration::from_secs(5),
+            saved.elapsed() < Duration::from_secs(30),
             "the local copy was saved"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
