@@ -1,7 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { expect, test } from "./fixtures";
-import { BINARY, DATA_DIR } from "../playwright.config";
-import { signIn } from "./helpers";
+import { mgmtPut, signIn } from "./helpers";
 
 /**
  * The Subscriptions list is paged and searched on the server (issue 14: with 100,000
@@ -11,19 +9,7 @@ import { signIn } from "./helpers";
 test("the subscriptions list pages and searches", async ({ page, baseURL }) => {
   // Sixty writes, each published to the gateway before it answers, on a debug build.
   test.setTimeout(120_000);
-  const token = execFileSync(BINARY, ["token", "create", "--name", "e2e-pages", "--data-dir", DATA_DIR], {
-    cwd: "..",
-    encoding: "utf8",
-  })
-    .trim()
-    .split("\n")
-    .pop()!
-    .trim();
-  const mgmt = (path: string, data: object) =>
-    page.request.put(`${baseURL}/mgmt/services/pages${path}`, {
-      headers: { Authorization: `Bearer ${token}` },
-      data,
-    });
+  const mgmt = mgmtPut(page, baseURL, "e2e-pages", "pages");
   const created = await mgmt("", { displayName: "Paging" });
   expect(created.ok(), `${created.status()} ${await created.text()}`).toBeTruthy();
   for (let i = 0; i < 60; i++) {

@@ -1,7 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { expect, test } from "./fixtures";
-import { BINARY, DATA_DIR } from "../playwright.config";
-import { signIn } from "./helpers";
+import { mgmtPut, signIn } from "./helpers";
 
 /**
  * The Named values page (issue 15): add a plain and a secret value, show the secret, refuse a
@@ -9,19 +7,7 @@ import { signIn } from "./helpers";
  */
 test("named values are added, shown, edited and deleted", async ({ page, baseURL }) => {
   test.setTimeout(90_000);
-  const token = execFileSync(BINARY, ["token", "create", "--name", "e2e-named", "--data-dir", DATA_DIR], {
-    cwd: "..",
-    encoding: "utf8",
-  })
-    .trim()
-    .split("\n")
-    .pop()!
-    .trim();
-  const mgmt = (path: string, data: object) =>
-    page.request.put(`${baseURL}/mgmt/services/named${path}`, {
-      headers: { Authorization: `Bearer ${token}` },
-      data,
-    });
+  const mgmt = mgmtPut(page, baseURL, "e2e-named", "named");
   expect((await mgmt("", { displayName: "Named" })).ok()).toBeTruthy();
   expect((await mgmt("/apis/echo", { serviceUrl: "http://127.0.0.1:9/", path: "echo" })).ok()).toBeTruthy();
 

@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { expect, type Page } from "@playwright/test";
-import { ADMIN } from "../playwright.config";
+import { ADMIN, BINARY, DATA_DIR } from "../playwright.config";
 
 /** Signs the test administrator in (created by the first spec). */
 export async function signIn(page: Page) {
@@ -17,4 +18,24 @@ export async function copyFirstPrimaryKey(page: Page) {
   await page.getByRole("button", { name: "Copy primary key" }).first().click();
   await expect(page.getByText("Copied primary key")).toBeVisible();
   return page.evaluate(() => navigator.clipboard.readText());
+}
+
+/**
+ * A management API token made with the binary (`portcullis token create`), and a `PUT`
+ * under `/mgmt/services/{service}` with it.
+ */
+export function mgmtPut(page: Page, baseURL: string | undefined, tokenName: string, service: string) {
+  const token = execFileSync(BINARY, ["token", "create", "--name", tokenName, "--data-dir", DATA_DIR], {
+    cwd: "..",
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .pop()!
+    .trim();
+  return (path: string, data: object) =>
+    page.request.put(`${baseURL}/mgmt/services/${service}${path}`, {
+      headers: { Authorization: `Bearer ${token}` },
+      data,
+    });
 }
