@@ -4,11 +4,12 @@
 //! A node on PostgreSQL copies the configuration tables into the file after its snapshot
 //! changed — the file is an ordinary Portcullis database, so reading it back is the same
 //! [`Store::load_config`] as always, with the same parsing. Only configuration is copied:
-//! services, APIs, operations, products and their APIs, subscriptions, policies and the
-//! revision; not administrators, tokens, sessions, the audit log or analytics.
+//! services, named values, APIs, operations, products and their APIs, subscriptions,
+//! policies and the revision; not administrators, tokens, sessions, the audit log or analytics.
 
 use crate::entity::{
-    api, config_revision, operation, policy, product, product_api, service, subscription,
+    api, config_revision, named_value, operation, policy, product, product_api, service,
+    subscription,
 };
 use crate::{Store, StoreError};
 use futures_util::TryStreamExt;
@@ -35,6 +36,7 @@ impl Store {
         product_api::Entity::delete_many().exec(&sink).await?;
         subscription::Entity::delete_many().exec(&sink).await?;
         policy::Entity::delete_many().exec(&sink).await?;
+        named_value::Entity::delete_many().exec(&sink).await?;
         operation::Entity::delete_many().exec(&sink).await?;
         api::Entity::delete_many().exec(&sink).await?;
         product::Entity::delete_many().exec(&sink).await?;
@@ -42,6 +44,7 @@ impl Store {
         config_revision::Entity::delete_many().exec(&sink).await?;
         // Parents first.
         copy_table::<service::Entity>(&source, &sink).await?;
+        copy_table::<named_value::Entity>(&source, &sink).await?;
         copy_table::<api::Entity>(&source, &sink).await?;
         copy_table::<operation::Entity>(&source, &sink).await?;
         copy_table::<product::Entity>(&source, &sink).await?;

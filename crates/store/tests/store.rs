@@ -1258,3 +1258,55 @@ async fn a_create_that_loses_a_race_is_told_so_without_database_internals() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_local_copy_holds_everything_the_gateway_loads() {
+    for db in testing::all().await {
+        let store = db.store().await;
+        seeded(&store).await;
+        let service = svc("flowdemo");
+        store
+            .put_named_value(
+                &actor(),
+                &service,
+                &NamedValueName::parse("tenant").unwrap(),
+                NamedValueSettings::parse("Tenant", "contoso", true, vec!["t".into()]).unwrap(),
+            )
+            .await
+            .unwrap();
+        let policy = "<policies><inbound><set-header name=\"x-tenant\" exists-action=\"override\">\
+                      <value>{{Tenant}}</value></set-header></inbound></policies>";
+        store
+            .put_policy(
+                &actor(),
+                &service,
+                &PolicyScope::Global,
+                PolicyXml::parse(policy, &PolicyScope::Global).unwrap(),
+            )
+            .await
+            .unwrap();
+        store
+            .put_subscription(
+                &actor(),
+                &service,
+                &SubscriptionName::parse("all").unwrap(),
+                subscription_settings("/apis"),
+            )
+            .await
+            .unwrap();
+
+        let copy = testing::sqlite();
+        let target = copy.store().await;
+        let copied = store.copy_config_to(&target).await.unwrap();
+        assert_eq!(copied, store.revision().await.unwrap(), "{}", db.label);
+        let source = store.load_config().await.unwrap();
+        let served = target.load_config().await.unwrap();
+        assert_eq!(
+            format!("{served:?}"),
+            format!("{source:?}"),
+            "{}: the copy loads as the original",
+            db.label
+        );
+        assert_eq!(served.services[0].named_values.len(), 1, "{}", db.label);
+    }
+}

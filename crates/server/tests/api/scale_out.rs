@@ -377,9 +377,16 @@ async fn a_gateway_restarted_while_postgres_is_away_serves_its_local_copy() {
     // The copy follows the served configuration in the background.
     let saved = Instant::now();
     loop {
-        let copied = match portcullis_server::local_copy::open(&copy).await {
-            Ok(local) => local.revision().await.unwrap_or(0),
-            Err(_) => 0,
+        // The copy is renamed into place once whole; a reader never races its writer.
+        let copied = if copy.is_file() {
+            let local = portcullis_server::local_copy::open(&copy)
+                .await
+                .expect("a saved copy opens");
+            let revision = local.revision().await.expect("a saved copy has a revision");
+            local.close().await.expect("the copy closes");
+            revision
+        } else {
+            0
         };
         if copied == stored {
             break;
