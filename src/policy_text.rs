@@ -80,6 +80,16 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<set-body>@{\n  var body = context.Response.Body.As<JObject>(preserveContent: true);\n  body[\"servedBy\"] = \"portcullis\";\n  return body.ToString();\n}</set-body>",
     },
     Snippet {
+        label: "Send request",
+        section: "inbound",
+        xml: "<send-request mode=\"new\" response-variable-name=\"lookup\" timeout=\"20\" ignore-error=\"false\">\n  <set-url>https://lookup.example.com/items</set-url>\n  <set-method>GET</set-method>\n  <set-header name=\"accept\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n</send-request>\n<set-header name=\"x-lookup-status\" exists-action=\"override\">\n  <value>@(((IResponse)context.Variables[\"lookup\"]).StatusCode.ToString())</value>\n</set-header>",
+    },
+    Snippet {
+        label: "Send one way request",
+        section: "outbound",
+        xml: "<send-one-way-request mode=\"new\" timeout=\"10\">\n  <set-url>https://hooks.example.com/notify</set-url>\n  <set-method>POST</set-method>\n  <set-body>@(\"called \" + context.Request.Url.Path)</set-body>\n</send-one-way-request>",
+    },
+    Snippet {
         label: "Return response",
         section: "inbound",
         xml: "<return-response>\n  <set-status code=\"200\" reason=\"OK\" />\n  <set-header name=\"content-type\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n  <set-body>{\"status\": \"ok\"}</set-body>\n</return-response>",

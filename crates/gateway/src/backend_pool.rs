@@ -116,10 +116,18 @@ thread_local! {
     static CONNECTIONS: RefCell<WorkerConnections> = RefCell::new(WorkerConnections::default());
 }
 
-/// Sends requests to backends over kept-alive connections, plain or TLS.
+/// Sends requests to backends over kept-alive connections, plain or TLS. Cheap to clone
+/// (clones share the connector and the budget of detached requests).
+#[derive(Clone)]
 pub struct BackendClient {
     connector: HttpsConnector<HttpConnector>,
+    /// Requests sent without waiting (`send-one-way-request`) that are still in flight.
+    detached: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// At most this many requests sent without waiting may be in flight per process; past it a
+/// new one is dropped (and logged) rather than piling up tasks without bound.
+pub const MAX_DETACHED: usize = 1024;
 
 impl BackendClient {
     /// Fails only if the TLS provider cannot be set up, which a misbuilt binary could cause.
@@ -133,7 +141,37 @@ impl BackendClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        Ok(Self { connector })
+        Ok(Self {
+            connector,
+            detached: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
+        })
+    }
+
+    /// Sends `request` in a task of its own and drops the answer (read to its end, so the
+    /// connection can be kept), all within `timeout`. Returns `false` when
+    /// [`MAX_DETACHED`] requests are in flight already and this one was not sent.
+    pub fn send_detached(&self, request: Request<GatewayBody>, timeout: Duration) -> bool {
+        let Ok(permit) = self.detached.clone().try_acquire_owned() else {
+            return false;
+        };
+        let client = self.clone();
+        tokio::spawn(async move {
+            let uri = request.uri().clone();
+            let sent = tokio::time::timeout(timeout, async {
+                let response = client.send(request).await?;
+                let status = response.status();
+                http_body_util::BodyExt::collect(response.into_body()).await?;
+                Ok::<_, BackendError>(status)
+            })
+            .await;
+            match sent {
+                Ok(Ok(status)) => tracing::debug!(%uri, %status, "one-way request answered"),
+                Ok(Err(error)) => tracing::info!(%uri, %error, "one-way request failed"),
+                Err(_) => tracing::info!(%uri, ?timeout, "one-way request timed out"),
+            }
+            drop(permit);
+        });
+        true
     }
 
     /// Sends `request` (its URI absolute) and waits for the response head. The request goes

@@ -17,7 +17,7 @@ use crate::catalogue::{Context, Flow, Outcome, Step, cors};
 use crate::counters::CounterStore;
 use crate::document::{PolicyDocument, SectionKind};
 use crate::error::Rejection;
-use crate::exchange::{Exchange, ResponseState, TraceEvent};
+use crate::exchange::{Exchange, ResponseState, SentResponse, TraceEvent};
 use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
@@ -44,6 +44,25 @@ pub trait Upstream: Send {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// Sends a request of a policy's own (`send-request`) and reads its whole answer
+    /// (bounded). `exchange` is the request it is sent for (for its trace and, when
+    /// `call.url` is `None`, its backend URL).
+    fn send_request<'a>(
+        &'a mut self,
+        call: OutboundCall,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<SentResponse, Rejection>> + Send + 'a>> {
+        let _ = (call, exchange);
+        Box::pin(std::future::ready(Err(Rejection::BackendConnection(
+            "this gateway sends no requests of its own".into(),
+        ))))
+    }
+
+    /// Sends a request without waiting for it (`send-one-way-request`).
+    fn send_one_way(&mut self, call: OutboundCall, exchange: &Exchange) {
+        let _ = (call, exchange);
+    }
+
     /// Reads the backend's whole body into the response (bounded), for scripts that read
     /// `context.Response.Body`; it then goes back to the caller from there.
     fn read_response_body<'a>(
@@ -53,6 +72,18 @@ pub trait Upstream: Send {
         let _ = exchange;
         Box::pin(std::future::ready(Ok(())))
     }
+}
+
+/// A request a policy sends of its own: `send-request`, `send-one-way-request`.
+#[derive(Debug, Clone)]
+pub struct OutboundCall {
+    pub method: http::Method,
+    /// `None`: the backend URL as the exchange describes it (`mode="copy"` without
+    /// `set-url`).
+    pub url: Option<http::Uri>,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub timeout: std::time::Duration,
 }
 
 /// Where a flattened step lives: document `doc` of the chain, step `step` of the section.

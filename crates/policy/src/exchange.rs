@@ -158,6 +158,33 @@ impl ResponseState {
     }
 }
 
+/// A response that `send-request` received, kept whole for scripts (`IResponse`) and for
+/// `return-response response-variable-name`.
+#[derive(Debug, Clone)]
+pub struct SentResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl SentResponse {
+    /// What the response holds, for the per-request budget.
+    fn size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        self.body.len() + headers
+    }
+}
+
+/// How many `send-request` responses one request may keep (a `retry` around a
+/// `send-request` adds one per attempt).
+pub const MAX_SENT_RESPONSES: usize = 64;
+/// How many bytes of `send-request` responses one request may keep, bodies and headers.
+pub const MAX_SENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// `context.LastError`: the policy that stopped the request, where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastError {
@@ -215,6 +242,8 @@ pub struct Exchange {
     pub trace: Option<Vec<TraceEvent>>,
     /// What stopped the request, for on-error's `context.LastError`.
     pub last_error: Option<LastError>,
+    /// Responses `send-request` received; variables name them by number.
+    pub sent: Vec<SentResponse>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
 }
@@ -240,6 +269,7 @@ impl Exchange {
             response_headers: None,
             trace: None,
             last_error: None,
+            sent: Vec::new(),
             note: None,
         }
     }
@@ -271,7 +301,39 @@ impl Exchange {
         }
     }
 
-    fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<Value<'a>> {
+    /// Keeps a `send-request` response and returns the value a variable holds to name it
+    /// (scripts see an `IResponse`). Past [`MAX_SENT_RESPONSES`] or [`MAX_SENT_BYTES`] the
+    /// response is refused with the limit named.
+    pub fn keep_sent(&mut self, response: SentResponse) -> Result<Value<'static>, String> {
+        let held: usize = self.sent.iter().map(SentResponse::size).sum();
+        if self.sent.len() >= MAX_SENT_RESPONSES {
+            return Err(format!(
+                "a request keeps at most {MAX_SENT_RESPONSES} send-request responses"
+            ));
+        }
+        if held.saturating_add(response.size()) > MAX_SENT_BYTES {
+            return Err(format!(
+                "a request keeps at most {} MiB of send-request responses",
+                MAX_SENT_BYTES >> 20
+            ));
+        }
+        self.sent.push(response);
+        let path = format!("{}{}", SENT_RESPONSE_TYPE, self.sent.len() - 1);
+        Ok(Value::Object(crate::expr::ScriptObject(
+            portcullis_script::Value::Host(path.into()),
+        )))
+    }
+
+    /// The kept response a variable names, if it names one.
+    pub fn sent_by_variable(&self, name: &str) -> Option<&SentResponse> {
+        match self.variable(name)? {
+            Value::Object(object) => sent_index(&object.0).and_then(|i| self.sent.get(i)),
+            _ => None,
+        }
+    }
+
+    /// A header's values as one comma-separated text, as APIM reads several.
+    pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<Value<'a>> {
         let mut values = headers.get_all(name).iter();
         let first = values.next()?;
         let first = String::from_utf8_lossy(first.as_bytes());
@@ -287,6 +349,17 @@ impl Exchange {
                 Some(Value::Str(Cow::Owned(joined)))
             }
         }
+    }
+}
+
+/// How a kept response is named in scripts: `IResponse:` and its number.
+pub const SENT_RESPONSE_TYPE: &str = "IResponse:";
+
+/// The number of the kept response `value` names.
+pub fn sent_index(value: &portcullis_script::Value) -> Option<usize> {
+    match value {
+        portcullis_script::Value::Host(path) => path.strip_prefix(SENT_RESPONSE_TYPE)?.parse().ok(),
+        _ => None,
     }
 }
 
@@ -398,6 +471,10 @@ impl Env for Exchange {
                 other => other.clone(),
             }),
         }
+    }
+
+    fn sent_response(&self, index: usize) -> Option<&SentResponse> {
+        self.sent.get(index)
     }
 
     fn body(&self, response: bool) -> Option<Bytes> {

@@ -67,6 +67,7 @@ pub fn equals(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => x.same(y),
         (Value::Dict(x), Value::Dict(y)) => x.same(y),
         (Value::Builder(x), Value::Builder(y)) => x.same(y),
+        (Value::Host(x), Value::Host(y)) => x == y,
         (Value::Json(x), Value::Json(y)) => json_equals(x, y),
         _ => match (number(a), number(b)) {
             (Some(x), Some(y)) => x.as_f64() == y.as_f64() && x.as_i128() == y.as_i128(),
@@ -199,6 +200,8 @@ pub fn is_type(value: &Value, ty: &TypeName) -> bool {
         ("List" | "IList" | "IEnumerable" | "ICollection", Value::List(_)) => true,
         ("Dictionary" | "IDictionary" | "IEnumerable", Value::Dict(_)) => true,
         ("StringBuilder", Value::Builder(_)) => true,
+        // An object of the host's is typed by its path: `IResponse:3` is an `IResponse`.
+        (name, Value::Host(path)) => path.split_once(':').is_some_and(|(ty, _)| ty == name),
         _ => ty.array_rank > 0 && matches!(value, Value::List(_)),
     }
 }

@@ -262,7 +262,8 @@ pub enum Value {
     Lambda(Arc<Lambda>),
     /// A type named in code (`Math`, `JObject`, `string`): the target of static calls.
     Type(Arc<TypeName>),
-    /// A member of the `context` the host provides, by its path (`Request.Headers`).
+    /// A member of the `context` the host provides, by its path (`Request.Headers`), or an
+    /// object the host keeps, by its type and number (`IResponse:3`).
     Host(Arc<str>),
     /// A `KeyValuePair` from enumerating a dictionary or headers.
     Pair(Arc<(Value, Value)>),

@@ -21,8 +21,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use portcullis_policy::Rejection;
 use portcullis_policy::catalogue::forward_request::ForwardOptions;
-use portcullis_policy::engine::Upstream;
-use portcullis_policy::exchange::{Exchange, ResponseState};
+use portcullis_policy::engine::{OutboundCall, Upstream};
+use portcullis_policy::exchange::{Exchange, MAX_SENT_BYTES, ResponseState, SentResponse};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -263,6 +263,33 @@ impl<'g> GatewayUpstream<'g> {
             || self.buffered_body.is_some()
             || self.request_body.is_some()
             || !self.streamed
+    }
+
+    /// The request `send-request` describes, ready for the client: its URL (or the
+    /// backend's), its headers without hop-by-hop ones, its body framed by its length.
+    fn outbound_request(
+        &self,
+        call: OutboundCall,
+        exchange: &Exchange,
+    ) -> Result<Request<GatewayBody>, Rejection> {
+        let uri = match call.url {
+            Some(url) => url,
+            None => backend_uri(exchange, self.api, self.rest_start)?,
+        };
+        let mut headers = call.headers;
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::HOST);
+        let body = if call.body.is_empty() {
+            GatewayBody::Empty
+        } else {
+            GatewayBody::full(call.body)
+        };
+        frame_length(&mut headers, &body);
+        let mut request = Request::new(body);
+        *request.method_mut() = call.method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        Ok(request)
     }
 
     async fn send(
@@ -525,6 +552,58 @@ impl Upstream for GatewayUpstream<'_> {
             exchange.caller_body = self.buffered_body.clone();
             Ok(())
         })
+    }
+
+    fn send_request<'a>(
+        &'a mut self,
+        call: OutboundCall,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<SentResponse, Rejection>> + Send + 'a>> {
+        Box::pin(async move {
+            let timeout = call.timeout;
+            let request = self.outbound_request(call, exchange)?;
+            let answered = tokio::time::timeout(timeout, async {
+                let response = self
+                    .client
+                    .send(request)
+                    .await
+                    .map_err(|error| Rejection::BackendConnection(error_chain(&error)))?;
+                let (mut parts, body) = response.into_parts();
+                let body = Limited::new(body, MAX_SENT_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|error| {
+                        Rejection::BackendConnection(format!(
+                            "cannot read the answer to send-request (at most {} MiB): {error}",
+                            MAX_SENT_BYTES >> 20
+                        ))
+                    })?
+                    .to_bytes();
+                strip_hop_by_hop(&mut parts.headers);
+                Ok(SentResponse {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                })
+            })
+            .await;
+            answered.unwrap_or(Err(Rejection::BackendTimeout(timeout)))
+        })
+    }
+
+    fn send_one_way(&mut self, call: OutboundCall, exchange: &Exchange) {
+        let timeout = call.timeout;
+        match self.outbound_request(call, exchange) {
+            Ok(request) => {
+                if !self.client.send_detached(request, timeout) {
+                    tracing::warn!(
+                        limit = crate::backend_pool::MAX_DETACHED,
+                        "send-one-way-request dropped: too many are in flight"
+                    );
+                }
+            }
+            Err(rejection) => tracing::info!(%rejection, "send-one-way-request not sent"),
+        }
     }
 
     fn read_response_body<'a>(

@@ -24,6 +24,7 @@ pub mod rate_limit_by_key;
 pub mod retry;
 pub mod return_response;
 pub mod rewrite_uri;
+pub mod send_request;
 pub mod set_backend_service;
 pub mod set_body;
 pub mod set_header;
@@ -234,6 +235,18 @@ const CATALOGUE: &[Entry] = &[
         compile: rewrite_uri::compile,
     },
     Entry {
+        name: "send-one-way-request",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: send_request::compile_one_way,
+    },
+    Entry {
+        name: "send-request",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: send_request::compile,
+    },
+    Entry {
         name: "set-backend-service",
         sections: &[Inbound, Backend],
         scopes: ANY_SCOPE,
@@ -307,8 +320,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "proxy",
     "publish-to-dapr",
     "redirect-content-urls",
-    "send-one-way-request",
-    "send-request",
     "set-backend-service-dapr",
     "validate-content",
     "validate-headers",

@@ -18,16 +18,34 @@ pub trait Env {
         let _ = response;
         None
     }
+    /// A response that `send-request` kept (`IResponse` in scripts), by its number.
+    fn sent_response(&self, index: usize) -> Option<&crate::exchange::SentResponse> {
+        let _ = index;
+        None
+    }
 }
 
 /// A runtime value: text (borrowed from the request when possible), an integer, a boolean
-/// or null.
+/// or null — or an object a script made (a `JObject`, a list, a `send-request` response),
+/// kept as the script's value so that a later script reads it with its type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     Str(Cow<'a, str>),
     Int(i64),
     Bool(bool),
     Null,
+    Object(ScriptObject),
+}
+
+/// A script's value that is not text, a number or a boolean. Two are equal as C#'s `==`
+/// says (containers when they are the same object).
+#[derive(Debug, Clone)]
+pub struct ScriptObject(pub portcullis_script::Value);
+
+impl PartialEq for ScriptObject {
+    fn eq(&self, other: &Self) -> bool {
+        portcullis_script::members::equals(&self.0, &other.0)
+    }
 }
 
 impl<'a> Value<'a> {
@@ -37,6 +55,7 @@ impl<'a> Value<'a> {
             Self::Int(_) => "a number",
             Self::Bool(_) => "a boolean",
             Self::Null => "null",
+            Self::Object(_) => "an object",
         }
     }
 
@@ -48,6 +67,7 @@ impl<'a> Value<'a> {
             Self::Bool(true) => Cow::Borrowed("True"),
             Self::Bool(false) => Cow::Borrowed("False"),
             Self::Null => Cow::Borrowed(""),
+            Self::Object(object) => Cow::Owned(object.0.to_text()),
         }
     }
 
@@ -57,6 +77,7 @@ impl<'a> Value<'a> {
             Self::Int(i) => Value::Int(i),
             Self::Bool(b) => Value::Bool(b),
             Self::Null => Value::Null,
+            Self::Object(object) => Value::Object(object),
         }
     }
 

@@ -23,18 +23,25 @@ pub fn to_script(value: PolicyValue<'_>) -> Value {
         PolicyValue::Int(n) => i32::try_from(n).map_or(Value::Long(n), Value::Int),
         PolicyValue::Bool(b) => Value::Bool(b),
         PolicyValue::Null => Value::Null,
+        PolicyValue::Object(object) => object.0,
     }
 }
 
-/// A script's value as a policy value (what `set-variable` keeps): text, a number, a
-/// boolean or null; other values are kept as their text.
+/// A script's value as a policy value (what `set-variable` keeps): text, numbers and
+/// booleans as themselves, objects (a `JObject`, a list, an `IResponse`) as the object, so a
+/// later script reads it with its type — `(JObject)context.Variables["profile"]`.
 pub fn from_script(value: &Value) -> PolicyValue<'static> {
     match value {
         Value::Null => PolicyValue::Null,
         Value::Bool(b) => PolicyValue::Bool(*b),
         Value::Int(n) => PolicyValue::Int(i64::from(*n)),
         Value::Long(n) => PolicyValue::Int(*n),
-        other => PolicyValue::Str(other.to_text().into()),
+        Value::Str(text) => PolicyValue::Str(text.to_string().into()),
+        // A path into `context` (`context.Request.Url`) is kept as what it prints.
+        Value::Host(path) if crate::exchange::sent_index(value).is_none() => {
+            PolicyValue::Str(path.to_string().into())
+        }
+        other => PolicyValue::Object(super::ScriptObject(other.clone())),
     }
 }
 
@@ -101,12 +108,59 @@ impl EnvHost<'_> {
         method: &str,
         type_args: &[TypeName],
     ) -> Result<Value, String> {
+        body_as(
+            &self.env.body(response).unwrap_or_default(),
+            method,
+            type_args,
+        )
+    }
+
+    /// A script's value as a variable keeps it; a path into `context` as the text it prints.
+    pub fn kept(&self, value: &Value) -> PolicyValue<'static> {
+        use portcullis_script::Host as _;
+        match value {
+            Value::Host(path) if crate::exchange::sent_index(value).is_none() => {
+                PolicyValue::Str(self.text(path).unwrap_or_else(|| path.to_string()).into())
+            }
+            other => from_script(other),
+        }
+    }
+
+    /// `IResponse.StatusCode`, `.StatusReason`, `.Headers`, `.Body` of a kept response.
+    fn sent_member(&self, path: &str, member: &str) -> Option<Result<Value, String>> {
+        let index: usize = path
+            .strip_prefix(crate::exchange::SENT_RESPONSE_TYPE)?
+            .parse()
+            .ok()?;
+        let response = self.env.sent_response(index)?;
+        Some(Ok(match member {
+            "StatusCode" => Value::Int(i32::from(response.status.as_u16())),
+            "StatusReason" => Value::str(response.status.canonical_reason().unwrap_or("")),
+            "Headers" => Value::Host(format!("{SENT_HEADERS}{index}").into()),
+            "Body" => Value::Host(format!("{SENT_BODY}{index}").into()),
+            _ => return None,
+        }))
+    }
+
+    /// The kept response whose headers or body `path` names.
+    fn sent_part(&self, path: &str, prefix: &str) -> Option<&crate::exchange::SentResponse> {
+        let index: usize = path.strip_prefix(prefix)?.parse().ok()?;
+        self.env.sent_response(index)
+    }
+}
+
+/// How the headers and the body of a kept response are named in scripts.
+const SENT_HEADERS: &str = "IResponseHeaders:";
+const SENT_BODY: &str = "IMessageBody:";
+
+/// `Body.As<T>()` over `bytes`: the body as text, or read as JSON.
+fn body_as(bytes: &[u8], method: &str, type_args: &[TypeName]) -> Result<Value, String> {
+    {
         use portcullis_script::json::Json;
         if method != "As" {
             return Err(format!("the body has no method '{method}' (use As<T>())."));
         }
-        let bytes = self.env.body(response).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
+        let text = String::from_utf8_lossy(bytes);
         match type_args.first().map(|t| &*t.name) {
             None | Some("string" | "String") => Ok(Value::str(&*text)),
             Some(wanted @ ("JObject" | "JToken" | "JArray")) => {
@@ -125,7 +179,9 @@ impl EnvHost<'_> {
             Some(other) => Err(format!("the body cannot be read as {other} here.")),
         }
     }
+}
 
+impl EnvHost<'_> {
     fn lookup(&self, collection: Collection, name: &str) -> Value {
         self.env
             .lookup(collection, name)
@@ -135,6 +191,22 @@ impl EnvHost<'_> {
 
 impl portcullis_script::Host for EnvHost<'_> {
     fn member(&self, path: &str, member: &str) -> Option<Result<Value, String>> {
+        if path.starts_with(crate::exchange::SENT_RESPONSE_TYPE) {
+            return self.sent_member(path, member);
+        }
+        if let Some(response) = self.sent_part(path, SENT_HEADERS) {
+            return match member {
+                "Count" => Some(Ok(Value::Int(response.headers.keys_len() as i32))),
+                "Keys" => Some(Ok(Value::list(
+                    response
+                        .headers
+                        .keys()
+                        .map(|name| Value::str(name.as_str()))
+                        .collect(),
+                ))),
+                _ => None,
+            };
+        }
         let full = if path == "context" {
             member.to_owned()
         } else {
@@ -180,6 +252,20 @@ impl portcullis_script::Host for EnvHost<'_> {
         if BODIES.contains(&path) {
             return Some(self.body_as(path == "Response.Body", method, type_args));
         }
+        if let Some(response) = self.sent_part(path, SENT_BODY) {
+            return Some(body_as(&response.body, method, type_args));
+        }
+        if let Some(response) = self.sent_part(path, SENT_HEADERS) {
+            let name = args.first().map(Value::to_text).unwrap_or_default();
+            let found = crate::exchange::Exchange::header_text(&response.headers, &name);
+            return match method {
+                "GetValueOrDefault" => Some(Ok(
+                    found.map_or_else(|| args.get(1).cloned().unwrap_or(Value::Null), to_script)
+                )),
+                "ContainsKey" => Some(Ok(Value::Bool(found.is_some()))),
+                _ => None,
+            };
+        }
         let collection = collection(path)?;
         let name = args.first().map(Value::to_text).unwrap_or_default();
         let value = match method {
@@ -206,6 +292,17 @@ impl portcullis_script::Host for EnvHost<'_> {
     }
 
     fn index(&self, path: &str, key: &Value) -> Option<Result<Value, String>> {
+        if let Some(response) = self.sent_part(path, SENT_HEADERS) {
+            let name = key.to_text();
+            return Some(
+                match crate::exchange::Exchange::header_text(&response.headers, &name) {
+                    Some(found) => Ok(header_values(&found.into_text())),
+                    None => Err(format!(
+                        "The given key '{name}' was not present in the dictionary."
+                    )),
+                },
+            );
+        }
         let collection = collection(path)?;
         let name = key.to_text();
         let found = self.lookup(collection, &name);
@@ -218,18 +315,28 @@ impl portcullis_script::Host for EnvHost<'_> {
             // Headers and query parameters are string arrays in APIM.
             Collection::RequestHeaders
             | Collection::ResponseHeaders
-            | Collection::QueryParameters => Value::list(
-                found
-                    .to_text()
-                    .split(',')
-                    .map(|v| Value::str(v.trim()))
-                    .collect(),
-            ),
+            | Collection::QueryParameters => header_values(&found.to_text()),
             _ => found,
         }))
     }
 
     fn items(&self, path: &str) -> Option<Vec<Value>> {
+        if let Some(response) = self.sent_part(path, SENT_HEADERS) {
+            return Some(
+                response
+                    .headers
+                    .keys()
+                    .filter_map(|name| {
+                        let value = crate::exchange::Exchange::header_text(
+                            &response.headers,
+                            name.as_str(),
+                        )?;
+                        let pair = (Value::str(name.as_str()), header_values(&value.into_text()));
+                        Some(Value::Pair(std::sync::Arc::new(pair)))
+                    })
+                    .collect(),
+            );
+        }
         let collection = collection(path)?;
         Some(
             self.env
@@ -249,6 +356,11 @@ impl portcullis_script::Host for EnvHost<'_> {
     fn text(&self, path: &str) -> Option<String> {
         field(path).map(|f| self.env.field(f).into_text().into_owned())
     }
+}
+
+/// A header's values as APIM gives them: a string array, split at commas.
+fn header_values(joined: &str) -> Value {
+    Value::list(joined.split(',').map(|v| Value::str(v.trim())).collect())
 }
 
 /// The `context` members a script names, checked at save time: `context.User.Email` is a

@@ -15,7 +15,7 @@ mod lexer;
 mod parser;
 
 pub use ast::{Expr, Field};
-pub use eval::{Env, Value};
+pub use eval::{Env, ScriptObject, Value};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -128,10 +128,13 @@ impl Template {
         match self {
             Self::Literal(text) => Ok(Value::Str(Cow::Owned(text.to_string()))),
             Self::Expr(expr) => Ok(expr.eval(env)?.into_owned()),
-            Self::Script(program) => program
-                .run(&host::EnvHost { env }, portcullis_script::Limits::default())
-                .map(|value| host::from_script(&value))
-                .map_err(run_fault),
+            Self::Script(program) => {
+                let host = host::EnvHost { env };
+                let value = program
+                    .run(&host, portcullis_script::Limits::default())
+                    .map_err(run_fault)?;
+                Ok(host.kept(&value))
+            }
         }
     }
 

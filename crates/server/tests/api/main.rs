@@ -15,6 +15,7 @@ mod policies_transform;
 mod policy_expressions;
 mod redis_counters;
 mod scale_out;
+mod send_request;
 mod tls;
 mod tracing;
 mod walkthrough;
