@@ -182,6 +182,11 @@ struct ServeArgs {
     /// When full, calls under a counter key not seen yet get 429 until idle keys leave.
     #[arg(long, env = "PORTCULLIS_COUNTER_MEMORY_MIB", default_value_t = 64)]
     counter_memory_mib: usize,
+    /// MiB the internal cache of `cache-store-value` may hold; the least used values go
+    /// first when it is full. With `REDIS_URL`, values go to Redis unless a policy says
+    /// `caching-type="internal"`.
+    #[arg(long, env = "PORTCULLIS_CACHE_MEMORY_MIB", default_value_t = 64)]
+    cache_memory_mib: usize,
     /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
     /// TLS-terminating proxy).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
@@ -318,6 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies,
         workers: args.gateway_workers,
         counter_memory: args.counter_memory_mib.max(1).saturating_mul(1 << 20),
+        cache_memory: args.cache_memory_mib.max(1).saturating_mul(1 << 20),
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

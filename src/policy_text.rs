@@ -90,6 +90,21 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<send-one-way-request mode=\"new\" timeout=\"10\">\n  <set-url>https://hooks.example.com/notify</set-url>\n  <set-method>POST</set-method>\n  <set-body>@(\"called \" + context.Request.Url.Path)</set-body>\n</send-one-way-request>",
     },
     Snippet {
+        label: "Look up value in cache",
+        section: "inbound",
+        xml: "<cache-lookup-value key=\"@(\"tenant-\" + context.Subscription.Id)\" variable-name=\"tenant\" default-value=\"unknown\" />",
+    },
+    Snippet {
+        label: "Store value in cache",
+        section: "inbound",
+        xml: "<cache-store-value key=\"@(\"tenant-\" + context.Subscription.Id)\" value=\"@((string)context.Variables[\"tenant\"])\" duration=\"300\" />",
+    },
+    Snippet {
+        label: "Remove value from cache",
+        section: "inbound",
+        xml: "<cache-remove-value key=\"@(\"tenant-\" + context.Subscription.Id)\" />",
+    },
+    Snippet {
         label: "Return response",
         section: "inbound",
         xml: "<return-response>\n  <set-status code=\"200\" reason=\"OK\" />\n  <set-header name=\"content-type\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n  <set-body>{\"status\": \"ok\"}</set-body>\n</return-response>",

@@ -27,6 +27,7 @@ use arc_swap::ArcSwap;
 use portcullis_policy::counters::{
     Acquired, CounterError, CounterFuture, CounterStore, Decision, SlotTicket,
 };
+use portcullis_policy::value_cache::{CacheError, CacheFuture, CachedValue, ValueCache};
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::future::Future;
@@ -490,6 +491,72 @@ return renewed
 const RELEASE_SCRIPT: &str = r#"
 return redis.call('ZREM', KEYS[1], ARGV[1])
 "#;
+
+/// The external cache of `cache-*-value` policies: plain Redis strings under
+/// `<prefix>:cache:<key>`, with Redis' own expiry (`SET … PX`). A cache that does not answer
+/// in time is a miss; it is counted with the counters' failures.
+impl ValueCache for RedisCounters {
+    fn get(&self, key: &str) -> CacheFuture<'_, Option<CachedValue>> {
+        let key = format!("{}:cache:{key}", self.settings.key_prefix);
+        Box::pin(async move {
+            let mut command = redis::cmd("GET");
+            command.arg(key);
+            let found: Option<String> = self.cache_command(command).await?;
+            Ok(found.as_deref().and_then(CachedValue::decode))
+        })
+    }
+
+    fn set(&self, key: &str, value: CachedValue, ttl: Duration) -> CacheFuture<'_, ()> {
+        let key = format!("{}:cache:{key}", self.settings.key_prefix);
+        Box::pin(async move {
+            let mut command = redis::cmd("SET");
+            command
+                .arg(key)
+                .arg(value.encode())
+                .arg("PX")
+                .arg(millis(ttl));
+            self.cache_command::<()>(command).await
+        })
+    }
+
+    fn remove(&self, key: &str) -> CacheFuture<'_, ()> {
+        let key = format!("{}:cache:{key}", self.settings.key_prefix);
+        Box::pin(async move {
+            let mut command = redis::cmd("DEL");
+            command.arg(key);
+            self.cache_command::<()>(command).await
+        })
+    }
+}
+
+impl RedisCounters {
+    /// Runs one cache command within the timeout.
+    async fn cache_command<T: redis::FromRedisValue>(
+        &self,
+        command: redis::Cmd,
+    ) -> Result<T, CacheError> {
+        let used = self.connection.load_full();
+        let mut connection = (*used).clone();
+        let timeout = self.settings.timeout;
+        let error = match tokio::time::timeout(timeout, command.query_async(&mut connection)).await
+        {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) if error.is_timeout() => {
+                self.replace_hung(&used);
+                error.to_string()
+            }
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => {
+                self.replace_hung(&used);
+                format!("no answer within {} ms", timeout.as_millis())
+            }
+        };
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        Err(CacheError(format!(
+            "the Redis cache cannot be reached: {error}"
+        )))
+    }
+}
 
 #[cfg(test)]
 mod tests {

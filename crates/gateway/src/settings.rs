@@ -24,6 +24,9 @@ pub struct GatewaySettings {
     /// Bytes the in-memory rate-limit and quota counters may hold (see
     /// [`portcullis_policy::counters`]); with Redis, Redis' own `maxmemory` bounds them.
     pub counter_memory: usize,
+    /// Bytes the internal cache of `cache-store-value` may hold (see
+    /// [`portcullis_policy::value_cache`]); the least used entries go when it is full.
+    pub cache_memory: usize,
 }
 
 impl Default for GatewaySettings {
@@ -36,6 +39,7 @@ impl Default for GatewaySettings {
             trusted_proxies: Vec::new(),
             workers: 0,
             counter_memory: portcullis_policy::counters::DEFAULT_MEMORY_BUDGET,
+            cache_memory: portcullis_policy::value_cache::DEFAULT_MEMORY_BUDGET,
         }
     }
 }

@@ -73,6 +73,7 @@ fn run_pipeline(c: &mut Criterion) {
         .expect("a runtime");
     let counters = MemoryCounters::new();
     let error_response = |_: &Rejection, _: &Exchange| ResponseState::new(StatusCode::FORBIDDEN);
+    let caches = portcullis_policy::value_cache::Caches::default();
     let mut group = c.benchmark_group("pipeline");
     for (name, document) in [
         ("defaults only", "<policies />"),
@@ -86,6 +87,7 @@ fn run_pipeline(c: &mut Criterion) {
                     &pipeline,
                     &mut exchange,
                     &counters,
+                    &caches,
                     &mut Answering,
                     &error_response,
                 ));

@@ -236,6 +236,7 @@ pub async fn run(
     pipeline: &Pipeline,
     exchange: &mut Exchange,
     counters: &dyn CounterStore,
+    caches: &crate::value_cache::Caches,
     upstream: &mut dyn Upstream,
     error_response: &ErrorResponder,
 ) -> Option<Rejection> {
@@ -243,6 +244,7 @@ pub async fn run(
         exchange,
         section: SectionKind::Inbound,
         counters,
+        caches,
         upstream,
     };
     let outcome = async {

@@ -11,7 +11,8 @@
 //! 3. **run** ([`engine`]): per request, the compiled sections of the operation's scope
 //!    chain (operation → API → product → global, joined where `<base/>` stands) run
 //!    against an [`Exchange`], the request's mutable state. Rate limits and quotas count
-//!    through the [`counters::CounterStore`] interface; the backend call goes through the
+//!    through the [`counters::CounterStore`] interface, cached values through
+//!    [`value_cache::ValueCache`]; the backend call (and `send-request`) goes through the
 //!    gateway's [`engine::Upstream`].
 //!
 //! [`effective`] writes the merged document an operation really runs, for the portal's
@@ -38,6 +39,7 @@ pub mod error;
 pub mod exchange;
 pub mod expr;
 pub mod policy_text;
+pub mod value_cache;
 pub mod xml;
 
 pub use document::{PolicyDocument, ScopeKind, Section};

@@ -12,18 +12,6 @@ use std::path::Path;
 /// Examples that need what Portcullis does not have yet, and why.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "api-management-sample-cache-by-key__10.xml",
-        "cache-lookup-value",
-    ),
-    (
-        "api-management-sample-cache-by-key__2.xml",
-        "cache-lookup-value",
-    ),
-    (
-        "api-management-sample-cache-by-key__7.xml",
-        "cache-lookup-value",
-    ),
-    (
         "api-management-sample-flexible-throttling__1.xml",
         "quota bandwidth",
     ),
@@ -32,8 +20,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "api-management-sample-send-request__5.xml",
         "send-request (and the page's stray quote after each @(…) in set-url)",
     ),
-    ("cache-lookup-value-policy__1.xml", "cache-lookup-value"),
-    ("cache-store-value-policy__1.xml", "cache-store-value"),
     ("choose-policy__1.xml", "xml-to-json"),
     (
         "forward-request-policy__3.xml",

@@ -115,6 +115,9 @@ impl Application {
             None => Gateway::new(snapshots),
         }
         .context("cannot set up TLS for backends")?;
+        if let Some(redis) = &redis {
+            gateway.use_external_cache(redis.clone());
+        }
         // Trace tokens open traces on every node of the deployment, and the traces are
         // written where every portal can read them.
         match control.store().trace_key().await {

@@ -58,6 +58,7 @@ pub struct Gateway {
     snapshots: Arc<SnapshotHandle>,
     client: crate::backend_pool::BackendClient,
     counters: Arc<dyn CounterStore>,
+    caches: portcullis_policy::value_cache::Caches,
     trace_keys: Arc<TraceKeys>,
     traces: Arc<TraceStore>,
     trace_sink: Option<Arc<dyn TraceSink>>,
@@ -81,6 +82,14 @@ impl Gateway {
     ) -> Result<Self, rustls::Error> {
         Ok(Self {
             client: crate::backend_pool::BackendClient::new()?,
+            caches: portcullis_policy::value_cache::Caches {
+                internal: Arc::new(
+                    portcullis_policy::value_cache::MemoryCache::with_memory_budget(
+                        snapshots.settings().cache_memory,
+                    ),
+                ),
+                external: None,
+            },
             snapshots,
             counters,
             trace_keys: Arc::new(TraceKeys::random()),
@@ -88,6 +97,15 @@ impl Gateway {
             trace_sink: None,
             calls: None,
         })
+    }
+
+    /// Gives `cache-*-value` policies an external cache (Redis), shared by every gateway that
+    /// uses it; `caching-type="prefer-external"` (the default) then uses it.
+    pub fn use_external_cache(
+        &mut self,
+        cache: Arc<dyn portcullis_policy::value_cache::ValueCache>,
+    ) {
+        self.caches.external = Some(cache);
     }
 
     /// Sends a record of every call to `sink` (analytics).
@@ -250,6 +268,7 @@ impl Gateway {
             pipeline,
             &mut exchange,
             self.counters.as_ref(),
+            &self.caches,
             &mut upstream,
             &error_response,
         )

@@ -7,6 +7,7 @@
 //! report faults with line and column, and the rules on where a policy may stand.
 
 pub mod authentication_basic;
+pub mod cache_value;
 pub mod check_header;
 pub mod choose;
 mod compiler;
@@ -63,6 +64,7 @@ pub struct Context<'r> {
     pub exchange: &'r mut Exchange,
     pub section: SectionKind,
     pub counters: &'r dyn CounterStore,
+    pub caches: &'r crate::value_cache::Caches,
     pub upstream: &'r mut dyn Upstream,
 }
 
@@ -143,6 +145,24 @@ const CATALOGUE: &[Entry] = &[
         sections: &[Inbound],
         scopes: ANY_SCOPE,
         compile: authentication_basic::compile,
+    },
+    Entry {
+        name: "cache-lookup-value",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: cache_value::compile_lookup,
+    },
+    Entry {
+        name: "cache-remove-value",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: cache_value::compile_remove,
+    },
+    Entry {
+        name: "cache-store-value",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: cache_value::compile_store,
     },
     Entry {
         name: "check-header",
@@ -307,10 +327,7 @@ const NOT_SUPPORTED: &[&str] = &[
     "authentication-certificate",
     "authentication-managed-identity",
     "cache-lookup",
-    "cache-lookup-value",
-    "cache-remove-value",
     "cache-store",
-    "cache-store-value",
     "emit-metric",
     "include-fragment",
     "invoke-dapr-binding",

@@ -2,6 +2,7 @@
 //! backends. One binary (`tests/api/`) so the crate links once.
 
 mod analytics;
+mod cache_values;
 mod connections;
 mod gateway_auth;
 mod gateway_forwarding;
