@@ -13,6 +13,7 @@ mod m20261127_000004_grants_revision;
 mod m20261127_000005_shared_traces;
 mod m20261202_000006_token_expiry;
 mod m20261202_000007_named_values;
+mod m20261203_000008_policy_fragments;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_shared_traces::Migration),
             Box::new(m20261202_000006_token_expiry::Migration),
             Box::new(m20261202_000007_named_values::Migration),
+            Box::new(m20261203_000008_policy_fragments::Migration),
         ]
     }
 }

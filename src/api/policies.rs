@@ -215,7 +215,15 @@ pub async fn save_policy(
         .named_value_map(&service)
         .await
         .map_err(crate::server::internal)?;
-    if let Err(diagnostics) = portcullis_domain::policy::compile_with(&xml, &scope, &named) {
+    let fragments = state
+        .control
+        .store()
+        .fragment_map(&service)
+        .await
+        .map_err(crate::server::internal)?;
+    if let Err(diagnostics) =
+        portcullis_domain::policy::compile_in(&xml, &scope, &named, &fragments)
+    {
         return Ok(diagnostics
             .0
             .into_iter()
@@ -226,7 +234,7 @@ pub async fn save_policy(
             })
             .collect());
     }
-    let xml = match PolicyXml::parse_with(xml, &scope, &named) {
+    let xml = match PolicyXml::parse_in(xml, &scope, &named, &fragments) {
         Ok(xml) => xml,
         Err(error) => {
             return Ok(vec![PolicyDiagnostic {
@@ -301,6 +309,10 @@ pub async fn effective_policy(
         .named_value_map_masked(&service)
         .await
         .map_err(crate::server::internal)?;
+    let fragments = store
+        .fragment_map(&service)
+        .await
+        .map_err(crate::server::internal)?;
     let mut documents = Vec::new();
     for scope in &scopes {
         let stored = store
@@ -308,10 +320,12 @@ pub async fn effective_policy(
             .await
             .map_err(crate::server::internal)?;
         let document = match stored {
-            Some(xml) => portcullis_domain::policy::compile_with(xml.as_str(), scope, &named)
-                .map_err(|d| {
-                    ServerFnError::new(format!("The policy at {scope} does not compile: {d}"))
-                })?,
+            Some(xml) => {
+                portcullis_domain::policy::compile_in(xml.as_str(), scope, &named, &fragments)
+                    .map_err(|d| {
+                        ServerFnError::new(format!("The policy at {scope} does not compile: {d}"))
+                    })?
+            }
             None if *scope == PolicyScope::Global => {
                 PolicyDocument::default_for(scope.kind(), &scope.label())
             }

@@ -19,6 +19,7 @@ pub mod model;
 pub mod name;
 pub mod named_value;
 pub mod policy;
+pub mod policy_fragment;
 pub mod product;
 pub mod service_url;
 pub mod subscription;
@@ -32,10 +33,12 @@ pub use header_name::{KeyHeaderName, KeyQueryParamName};
 pub use list_query::{ListQuery, Page};
 pub use method::HttpMethod;
 pub use name::{
-    ApiName, NamedValueName, OperationName, ProductName, ServiceName, SubscriptionName,
+    ApiName, NamedValueName, OperationName, PolicyFragmentName, ProductName, ServiceName,
+    SubscriptionName,
 };
 pub use named_value::{NamedValueMap, NamedValueSettings};
 pub use policy::{PolicyScope, PolicyXml};
+pub use policy_fragment::{FragmentFormat, FragmentMap, PolicyFragmentSettings};
 pub use product::ProductState;
 pub use service_url::ServiceUrl;
 pub use subscription::{SubscriptionKey, SubscriptionScope, SubscriptionState};

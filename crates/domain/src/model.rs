@@ -58,6 +58,8 @@ pub struct ServiceConfig {
     pub policies: Vec<PolicyConfig>,
     /// Display name → value, for compiling the service's documents.
     pub named_values: crate::NamedValueMap,
+    /// Policy fragment id → its text, for the documents that include them.
+    pub fragments: crate::FragmentMap,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

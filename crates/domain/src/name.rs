@@ -104,6 +104,10 @@ resource_name!(
     /// A named value inside a service (its id; policies use its display name).
     NamedValueName, "named value", 80
 );
+resource_name!(
+    /// A policy fragment inside a service (`<include-fragment fragment-id="…"/>`).
+    PolicyFragmentName, "policy fragment", 80
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,8 @@
 //! faults carry their line and column.
 
 use crate::{ApiName, OperationName, ProductName, ValidationError};
-use portcullis_policy::{PolicyDocument, ScopeKind};
+use portcullis_policy::PolicyDocument;
+pub use portcullis_policy::ScopeKind;
 use std::fmt;
 
 /// Where a policy document attaches inside a service.
@@ -66,6 +67,16 @@ impl PolicyXml {
         scope: &PolicyScope,
         named: &crate::NamedValueMap,
     ) -> Result<Self, ValidationError> {
+        Self::parse_in(value, scope, named, &crate::FragmentMap::new())
+    }
+
+    /// [`PolicyXml::parse_with`] with the service's policy fragments too.
+    pub fn parse_in(
+        value: impl Into<String>,
+        scope: &PolicyScope,
+        named: &crate::NamedValueMap,
+        fragments: &crate::FragmentMap,
+    ) -> Result<Self, ValidationError> {
         let text = value.into();
         if text.len() > Self::MAX_LEN {
             return Err(ValidationError::new(
@@ -74,14 +85,7 @@ impl PolicyXml {
                 "A policy document has at most 256 KiB.",
             ));
         }
-        compile_with(&text, scope, named).map_err(|diagnostics| {
-            let details: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
-            let message = match details.len() {
-                1 => details[0].clone(),
-                n => format!("{} (and {} more)", details[0], n - 1),
-            };
-            ValidationError::new("value", "InvalidPolicy", message).with_details(details)
-        })?;
+        compile_in(&text, scope, named, fragments).map_err(|d| invalid_policy(&d))?;
         Ok(Self(text))
     }
 
@@ -132,7 +136,30 @@ pub fn compile_with(
     scope: &PolicyScope,
     named: &crate::NamedValueMap,
 ) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
-    PolicyDocument::parse_with(text, scope.kind(), &scope.label(), named)
+    compile_in(text, scope, named, &crate::FragmentMap::new())
+}
+
+/// Compiles `text` as the document of `scope`, with the service's named values and policy
+/// fragments.
+pub fn compile_in(
+    text: &str,
+    scope: &PolicyScope,
+    named: &crate::NamedValueMap,
+    fragments: &crate::FragmentMap,
+) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
+    PolicyDocument::parse_in(text, scope.kind(), &scope.label(), named, fragments)
+}
+
+/// A document's faults as the field error of `value`: the first in the message, all of
+/// them in the details.
+pub(crate) fn invalid_policy(diagnostics: &portcullis_policy::Diagnostics) -> ValidationError {
+    let details: Vec<String> = diagnostics.0.iter().map(ToString::to_string).collect();
+    let message = match details.as_slice() {
+        [] => "The policy is not valid.".to_owned(),
+        [only] => only.clone(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    };
+    ValidationError::new("value", "InvalidPolicy", message).with_details(details)
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ pub fn model(apis: usize, subscriptions: usize) -> (ConfigModel, String) {
             subscriptions,
             policies: vec![],
             named_values: Default::default(),
+            fragments: Default::default(),
         }],
         ..ConfigModel::default()
     };

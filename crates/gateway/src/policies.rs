@@ -48,8 +48,9 @@ fn compile(
     text: &str,
     service: &str,
     named: &portcullis_domain::NamedValueMap,
+    fragments: &portcullis_domain::FragmentMap,
 ) -> Arc<PolicyDocument> {
-    match portcullis_domain::policy::compile_with(text, scope, named) {
+    match portcullis_domain::policy::compile_in(text, scope, named, fragments) {
         Ok(document) => Arc::new(document),
         Err(diagnostics) => {
             tracing::error!(%service, %scope, %diagnostics, "stored policy does not compile; calls through it are refused");
@@ -75,6 +76,7 @@ impl ServicePolicies {
                 policy.xml.as_str(),
                 name,
                 &service.named_values,
+                &service.fragments,
             );
             match &policy.scope {
                 PolicyScope::Global => global = Some(document),

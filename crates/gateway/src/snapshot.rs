@@ -518,6 +518,7 @@ mod tests {
                     subscriptions: vec![],
                     policies: vec![],
                     named_values: Default::default(),
+                    fragments: Default::default(),
                 })
                 .collect(),
             ..ConfigModel::default()

@@ -119,6 +119,18 @@ impl PolicyDocument {
         label: &str,
         named: &dyn crate::policy_text::NamedValues,
     ) -> Result<Self, Diagnostics> {
+        Self::parse_in(text, scope, label, named, &())
+    }
+
+    /// [`PolicyDocument::parse_with`] with the service's policy fragments, which
+    /// `<include-fragment>` puts in place (checked where they stand).
+    pub fn parse_in(
+        text: &str,
+        scope: ScopeKind,
+        label: &str,
+        named: &dyn crate::policy_text::NamedValues,
+        fragments: &dyn crate::policy_text::Fragments,
+    ) -> Result<Self, Diagnostics> {
         if text.len() > MAX_DOCUMENT_LEN {
             return Err(Diagnostic::at(text, 0, "a policy document has at most 256 KiB.").into());
         }
@@ -131,7 +143,7 @@ impl PolicyDocument {
             )
             .into());
         }
-        let mut compiler = Compiler::new(text, scope, label);
+        let mut compiler = Compiler::new(text, scope, label).with_service(named, fragments);
         let mut sections: [Option<Section>; 4] = Default::default();
         if let Some(attribute) = root.attributes.first() {
             compiler.report(compiler.fault(

@@ -25,10 +25,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "forward-request-policy__3.xml",
         "forward-request fail-on-error-status-code",
     ),
-    (
-        "include-fragment-policy__1.xml",
-        "include-fragment and policy fragments",
-    ),
     ("json-to-xml-policy__1.xml", "json-to-xml"),
     (
         "limit-concurrency-policy__1.xml",
@@ -116,8 +112,19 @@ fn named_values(text: &str) -> BTreeMap<String, String> {
 }
 
 /// Compiles at the first scope that takes the example (rate limits and quotas have theirs).
+/// Fragments the examples include exist, empty (the pages do not show their content).
+fn fragments(text: &str) -> BTreeMap<String, String> {
+    portcullis_policy::catalogue::include_fragment::included_fragments(&format!(
+        "<policies>{text}</policies>"
+    ))
+    .into_iter()
+    .map(|id| (id, "<fragment></fragment>".to_owned()))
+    .collect()
+}
+
 fn compile(text: &str) -> Result<(), String> {
     let named = named_values(text);
+    let fragments = fragments(text);
     let mut faults = Vec::new();
     for document in as_documents(text) {
         for scope in [
@@ -126,7 +133,7 @@ fn compile(text: &str) -> Result<(), String> {
             ScopeKind::Operation,
             ScopeKind::Global,
         ] {
-            match PolicyDocument::parse_with(&document, scope, "docs", &named) {
+            match PolicyDocument::parse_in(&document, scope, "docs", &named, &fragments) {
                 Ok(_) => return Ok(()),
                 Err(diagnostics) => faults.push(diagnostics.to_string()),
             }

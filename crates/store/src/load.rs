@@ -221,6 +221,7 @@ async fn read_all(
         }
 
         let named_values = crate::named_values::map(txn, service_row.id).await?;
+        let fragments = crate::policy_fragments::map(txn, service_row.id).await?;
         services_out.push(ServiceConfig {
             name: record.name,
             settings: record.settings,
@@ -229,6 +230,7 @@ async fn read_all(
             subscriptions: subscriptions_out,
             policies: policies_out,
             named_values,
+            fragments,
         });
     }
     Ok(ConfigModel {

@@ -1,10 +1,10 @@
 //! Named values per service: create, replace, read, delete, with APIM's rules that need the
 //! other rows — display names unique in a service, one in use by a policy cannot be
-//! deleted, a renamed one is renamed in every document that uses it (in the same
-//! transaction). Secret values are masked in the audit log.
+//! deleted, a renamed one is renamed in every document and policy fragment that uses it (in
+//! the same transaction). Secret values are masked in the audit log.
 
 use crate::change::{Change, Upsert, begin, exists_already};
-use crate::entity::{named_value, policy};
+use crate::entity::{named_value, policy, policy_fragment};
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
 use portcullis_domain::{NamedValueMap, NamedValueName, NamedValueSettings, ServiceName};
@@ -202,6 +202,17 @@ impl Store {
                 active.updated_at = Set(Utc::now());
                 active.save(&txn).await?;
             }
+            let fragments = policy_fragment::Entity::find()
+                .filter(policy_fragment::Column::ServiceId.eq(service_row.id))
+                .all(&txn)
+                .await?;
+            for fragment in fragments.into_iter().filter(|f| f.value.contains(&from)) {
+                let value = fragment.value.replace(&from, &to);
+                let mut active = fragment.into_active_model();
+                active.value = Set(value);
+                active.updated_at = Set(Utc::now());
+                active.save(&txn).await?;
+            }
         }
         let mut active = match existing {
             Some(row) => row.into_active_model(),
@@ -249,9 +260,16 @@ impl Store {
             .filter(policy::Column::ServiceId.eq(service_row.id))
             .all(&txn)
             .await?;
+        let fragments = policy_fragment::Entity::find()
+            .filter(policy_fragment::Column::ServiceId.eq(service_row.id))
+            .all(&txn)
+            .await?;
         if documents
             .iter()
             .any(|d| references(&d.xml, &row.display_name))
+            || fragments
+                .iter()
+                .any(|f| references(&f.value, &row.display_name))
         {
             return Err(StoreError::Conflict {
                 code: "NamedValueInUse",

@@ -1274,14 +1274,27 @@ async fn the_local_copy_holds_everything_the_gateway_loads() {
             )
             .await
             .unwrap();
-        let policy = "<policies><inbound><set-header name=\"x-tenant\" exists-action=\"override\">\
-                      <value>{{Tenant}}</value></set-header></inbound></policies>";
+        let fragment = "<fragment><set-header name=\"x-tenant\" exists-action=\"override\">\
+                        <value>{{Tenant}}</value></set-header></fragment>";
+        let named = store.named_value_map(&service).await.unwrap();
+        store
+            .put_policy_fragment(
+                &actor(),
+                &service,
+                &PolicyFragmentName::parse("tenant").unwrap(),
+                PolicyFragmentSettings::parse(fragment, "", FragmentFormat::Xml, &named).unwrap(),
+            )
+            .await
+            .unwrap();
+        let policy =
+            "<policies><inbound><include-fragment fragment-id=\"tenant\" /></inbound></policies>";
+        let fragments = store.fragment_map(&service).await.unwrap();
         store
             .put_policy(
                 &actor(),
                 &service,
                 &PolicyScope::Global,
-                PolicyXml::parse(policy, &PolicyScope::Global).unwrap(),
+                PolicyXml::parse_in(policy, &PolicyScope::Global, &named, &fragments).unwrap(),
             )
             .await
             .unwrap();
@@ -1308,5 +1321,6 @@ async fn the_local_copy_holds_everything_the_gateway_loads() {
             db.label
         );
         assert_eq!(served.services[0].named_values.len(), 1, "{}", db.label);
+        assert_eq!(served.services[0].fragments.len(), 1, "{}", db.label);
     }
 }

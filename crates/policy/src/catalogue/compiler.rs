@@ -19,6 +19,12 @@ pub struct Compiler<'t> {
     /// Which bodies the document's scripts read (`context.Request.Body`, …).
     pub reads_body: std::cell::Cell<crate::expr::host::BodyUse>,
     diagnostics: Vec<Diagnostic>,
+    /// The service's named values, for the fragments a document includes.
+    pub named: &'t dyn crate::policy_text::NamedValues,
+    /// The service's policy fragments.
+    pub fragments: &'t dyn crate::policy_text::Fragments,
+    /// Compiling a fragment (which may not include another).
+    pub in_fragment: bool,
 }
 
 impl<'t> Compiler<'t> {
@@ -32,7 +38,71 @@ impl<'t> Compiler<'t> {
             seen_once: Vec::new(),
             reads_body: std::cell::Cell::new(crate::expr::host::BodyUse::default()),
             diagnostics: Vec::new(),
+            named: &(),
+            fragments: &(),
+            in_fragment: false,
         }
+    }
+
+    /// Compiles with the service's named values and policy fragments.
+    pub fn with_service(
+        mut self,
+        named: &'t dyn crate::policy_text::NamedValues,
+        fragments: &'t dyn crate::policy_text::Fragments,
+    ) -> Self {
+        self.named = named;
+        self.fragments = fragments;
+        self
+    }
+
+    /// Compiles the policy fragment `id` (its text `text`) where `<include-fragment>` stands
+    /// at `offset`: in this section and scope, counting with this document's once-only
+    /// policies. Its faults are reported at the `include-fragment`, each with its own line
+    /// and column inside the fragment.
+    pub fn fragment_steps(
+        &mut self,
+        id: &str,
+        text: &str,
+        offset: usize,
+    ) -> Result<Vec<Step>, Diagnostic> {
+        let document = self.text;
+        let in_fragment = |diagnostic: &Diagnostic| {
+            Diagnostic::at(
+                document,
+                offset,
+                format!("in policy fragment '{id}': {diagnostic}"),
+            )
+        };
+        let root = crate::xml::parse_with(text, self.named).map_err(|d| in_fragment(&d))?;
+        if root.name != "fragment" {
+            return Err(in_fragment(&Diagnostic::at(
+                text,
+                root.offset,
+                format!("the root element must be <fragment>, not <{}>.", root.name),
+            )));
+        }
+        let mut inner =
+            Compiler::new(text, self.scope, &self.label).with_service(self.named, self.fragments);
+        inner.section = self.section;
+        inner.inside_retry = self.inside_retry;
+        inner.in_fragment = true;
+        inner.seen_once = std::mem::take(&mut self.seen_once);
+        let steps = inner.block(&root);
+        self.seen_once = std::mem::take(&mut inner.seen_once);
+        self.reads_body
+            .set(self.reads_body.get().or(inner.reads_body.get()));
+        if let Err(faults) = inner.finish() {
+            let mut faults = faults.0.into_iter();
+            let first = faults.next().map(|d| in_fragment(&d));
+            for more in faults {
+                let diagnostic = in_fragment(&more);
+                self.report(diagnostic);
+            }
+            if let Some(first) = first {
+                return Err(first);
+            }
+        }
+        Ok(steps)
     }
 
     pub fn fault(&self, offset: usize, message: impl fmt::Display) -> Diagnostic {

@@ -14,6 +14,7 @@ mod compiler;
 pub mod cors;
 pub mod find_and_replace;
 pub mod forward_request;
+pub mod include_fragment;
 pub mod ip_filter;
 pub mod limit_concurrency;
 mod limits;
@@ -195,6 +196,12 @@ const CATALOGUE: &[Entry] = &[
         compile: forward_request::compile,
     },
     Entry {
+        name: "include-fragment",
+        sections: ANY_SECTION,
+        scopes: ANY_SCOPE,
+        compile: include_fragment::compile,
+    },
+    Entry {
         name: "ip-filter",
         sections: &[Inbound],
         scopes: ANY_SCOPE,
@@ -329,7 +336,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "cache-lookup",
     "cache-store",
     "emit-metric",
-    "include-fragment",
     "invoke-dapr-binding",
     "json-to-xml",
     "jsonp",
@@ -346,3 +352,8 @@ const NOT_SUPPORTED: &[&str] = &[
     "xml-to-json",
     "xsl-transform",
 ];
+
+/// Whether `name` is a policy Portcullis runs.
+pub fn is_policy_name(name: &str) -> bool {
+    CATALOGUE.iter().any(|entry| entry.name == name)
+}

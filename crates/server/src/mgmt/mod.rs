@@ -15,6 +15,7 @@ mod named_values;
 mod operations;
 mod paging;
 mod policies;
+mod policy_fragments;
 mod products;
 mod services;
 mod subscriptions;
@@ -112,6 +113,13 @@ pub fn router(control: Arc<Control>) -> Router {
         .route(
             &format!("{s}/subscriptions/{{sid}}/regenerateSecondaryKey"),
             post(subscriptions::regenerate_secondary),
+        )
+        .route(&format!("{s}/policyFragments"), get(policy_fragments::list))
+        .route(
+            &format!("{s}/policyFragments/{{fragment}}"),
+            put(policy_fragments::put)
+                .get(policy_fragments::get)
+                .delete(policy_fragments::delete),
         )
         .route(&format!("{s}/namedValues"), get(named_values::list))
         .route(

@@ -14,6 +14,7 @@ mod named_values;
 mod policies_access;
 mod policies_transform;
 mod policy_expressions;
+mod policy_fragments;
 mod redis_counters;
 mod scale_out;
 mod send_request;

@@ -10,6 +10,7 @@ pub mod management_token;
 pub mod named_value;
 pub mod operation;
 pub mod policy;
+pub mod policy_fragment;
 pub mod product;
 pub mod product_api;
 pub mod recent_call;
