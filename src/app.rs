@@ -7,6 +7,7 @@ use crate::pages::audit::AuditPage;
 use crate::pages::console::ConsolePage;
 use crate::pages::named_values::NamedValuesPage;
 use crate::pages::policy::PolicyPage;
+use crate::pages::policy_fragments::PolicyFragmentsPage;
 use crate::pages::products::ProductsPage;
 use crate::pages::service_overview::ServiceOverviewPage;
 use crate::pages::services::ServicesPage;
@@ -73,6 +74,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("named-values"))
                     view=NamedValuesPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("policy-fragments"))
+                    view=PolicyFragmentsPage
                 />
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("subscriptions"))

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod console;
 pub mod named_values;
 pub mod policies;
+pub mod policy_fragments;
 pub mod products;
 pub mod services;
 pub mod subscriptions;

@@ -113,6 +113,7 @@ pub fn ServiceFrame(
         ("Products", "/products"),
         ("Subscriptions", "/subscriptions"),
         ("Policies", "/policies"),
+        ("Policy fragments", "/policy-fragments"),
         ("Named values", "/named-values"),
         ("Analytics", "/analytics"),
         ("Audit log", "/audit"),

@@ -9,6 +9,7 @@ pub mod effective_policy;
 pub mod named_values;
 pub mod policy;
 pub mod policy_forms;
+pub mod policy_fragments;
 pub mod products;
 pub mod service_overview;
 pub mod services;

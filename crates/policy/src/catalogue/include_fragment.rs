@@ -73,8 +73,8 @@ pub fn included_fragments(text: &str) -> Vec<String> {
 }
 
 /// Checks a fragment on its own, as it is saved: well-formed, `<fragment>` at the root,
-/// every child a policy Portcullis knows, no `include-fragment` inside. Where it is
-/// included decides the rest.
+/// every child a policy Portcullis knows, no `include-fragment` inside, and its policies
+/// valid in at least one section and scope. Where it is included decides the rest.
 pub fn check_fragment(
     text: &str,
     named: &dyn crate::policy_text::NamedValues,
@@ -114,11 +114,38 @@ pub fn check_fragment(
             ));
         }
     }
-    if faults.is_empty() {
-        Ok(())
-    } else {
+    if !faults.is_empty() {
         faults.sort_by_key(|d| (d.line, d.column));
-        Err(crate::Diagnostics(faults))
+        return Err(crate::Diagnostics(faults));
+    }
+    // Its policies must be right somewhere: compiled as if included in each section at each
+    // scope, the fragment is kept if one place takes it, and refused with the faults of the
+    // place that found the fewest (a bad attribute is a fault everywhere).
+    let mut fewest: Option<crate::Diagnostics> = None;
+    for scope in [
+        crate::ScopeKind::Api,
+        crate::ScopeKind::Operation,
+        crate::ScopeKind::Product,
+        crate::ScopeKind::Global,
+    ] {
+        for section in crate::document::SectionKind::ALL {
+            let mut compiler = Compiler::new(text, scope, "fragment").with_service(named, &());
+            compiler.section = section;
+            compiler.in_fragment = true;
+            let _ = compiler.block(&root);
+            match compiler.finish() {
+                Ok(()) => return Ok(()),
+                Err(found) => {
+                    if fewest.as_ref().is_none_or(|f| found.0.len() < f.0.len()) {
+                        fewest = Some(found);
+                    }
+                }
+            }
+        }
+    }
+    match fewest {
+        Some(faults) => Err(faults),
+        None => Ok(()),
     }
 }
 
@@ -232,6 +259,10 @@ mod tests {
                 "cannot include another",
             ),
             ("<fragment><set-header>", "Line 1"),
+            (
+                "<fragment>\n<set-header name=\"x\" exists-action=\"sometimes\"><value>v</value></set-header></fragment>",
+                "Line 2, column 37: exists-action must be",
+            ),
         ] {
             let fault = check_fragment(text, &()).unwrap_err().to_string();
             assert!(fault.contains(expected), "{text}: {fault}");
