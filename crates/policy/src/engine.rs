@@ -282,7 +282,13 @@ async fn recover(
     rejection: &Rejection,
     error_response: &ErrorResponder,
 ) {
-    cx.exchange.response = Some(error_response(rejection, cx.exchange));
+    // A backend's error status that `fail-on-error-status-code` turned into an error keeps
+    // the backend's response for on-error to work on.
+    let keeps_backend_answer =
+        matches!(rejection, Rejection::BackendStatus(_)) && cx.exchange.response.is_some();
+    if !keeps_backend_answer {
+        cx.exchange.response = Some(error_response(rejection, cx.exchange));
+    }
     if let Err(second) = run_section(pipeline, SectionKind::OnError, cx).await {
         // A fault inside on-error cannot be handled again: the first error's response stays.
         tracing::warn!(request_id = %cx.exchange.request_id, error = %second, "on-error policy failed");

@@ -110,6 +110,10 @@ pub enum Rejection {
     /// The backend did not answer within the `forward-request` timeout.
     #[error("backend timeout")]
     BackendTimeout(Duration),
+    /// The backend answered 400–599 to a `forward-request fail-on-error-status-code="true"`:
+    /// on-error runs on the backend's response.
+    #[error("the backend answered {0}")]
+    BackendStatus(http::StatusCode),
     /// The counter store could not be reached and the deployment fails closed.
     #[error("counter store unavailable: {0}")]
     CountersUnavailable(String),
@@ -127,6 +131,7 @@ impl Rejection {
             Self::Expression(_) => "ExpressionValueEvaluationFailure",
             Self::BackendConnection(_) => "BackendConnectionFailure",
             Self::BackendTimeout(_) => "Timeout",
+            Self::BackendStatus(_) => "BackendErrorStatusCode",
             Self::CountersUnavailable(_) => "CounterStoreUnavailable",
         }
     }

@@ -21,10 +21,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "send-request (and the page's stray quote after each @(…) in set-url)",
     ),
     ("choose-policy__1.xml", "xml-to-json"),
-    (
-        "forward-request-policy__3.xml",
-        "forward-request fail-on-error-status-code",
-    ),
     ("json-to-xml-policy__1.xml", "json-to-xml"),
     (
         "limit-concurrency-policy__1.xml",

@@ -127,6 +127,10 @@ impl From<Rejection> for GatewayError {
             Rejection::BackendConnection(detail) => Self::BackendConnection(detail),
             Rejection::BackendTimeout(timeout) => Self::BackendTimeout(timeout),
             Rejection::CountersUnavailable(detail) => Self::CountersUnavailable(detail),
+            Rejection::BackendStatus(status) => Self::Refused {
+                status,
+                message: format!("The backend answered {status}."),
+            },
         }
     }
 }

@@ -471,3 +471,47 @@ async fn without_forward_request_the_backend_is_not_called() {
     assert_eq!(response.headers()["x-outbound"], "ran");
     assert_eq!(response.text().await.unwrap(), "");
 }
+
+/// APIM's `forward-request` page, "fail-on-error-status-code": a backend's 4xx/5xx runs
+/// on-error, which works on the backend's own response.
+#[tokio::test]
+async fn fail_on_error_status_code_runs_on_error_on_the_backends_answer() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let document = |fail: bool| {
+        format!(
+            r#"<policies><inbound><base /></inbound>
+            <backend><forward-request timeout="120" fail-on-error-status-code="{fail}" /></backend>
+            <outbound><set-header name="x-section" exists-action="override"><value>outbound</value></set-header></outbound>
+            <on-error><set-header name="x-section" exists-action="override"><value>@("on-error " + context.LastError.Reason + " " + context.Response.StatusCode)</value></set-header></on-error>
+            </policies>"#
+        )
+    };
+    app.policy("/services/svc/apis/echo/policy", &document(true))
+        .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/flaky/fail-on-error")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 503, "the backend's status");
+    assert_eq!(
+        response.headers()["x-section"],
+        "on-error BackendErrorStatusCode 503"
+    );
+    assert_eq!(
+        response.text().await.expect("a body"),
+        "attempt 1",
+        "the backend's body"
+    );
+
+    app.policy("/services/svc/apis/echo/policy", &document(false))
+        .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/flaky/fail-on-error")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["x-section"], "outbound");
+}
