@@ -352,6 +352,18 @@ impl Exchange {
     }
 }
 
+/// `context.Deployment.Region`: where this gateway runs, as `PORTCULLIS_REGION` names it
+/// (`local` when unset) — read once.
+pub fn deployment_region() -> &'static str {
+    static REGION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REGION.get_or_init(|| {
+        std::env::var("PORTCULLIS_REGION")
+            .ok()
+            .filter(|region| !region.trim().is_empty())
+            .unwrap_or_else(|| "local".to_owned())
+    })
+}
+
 /// How a kept response is named in scripts: `IResponse:` and its number.
 pub const SENT_RESPONSE_TYPE: &str = "IResponse:";
 
@@ -424,6 +436,8 @@ impl Env for Exchange {
             }),
             Field::RequestId => text(&self.request_id),
             Field::DeploymentServiceName => text(&self.matched.service),
+            Field::DeploymentRegion => text(deployment_region()),
+            Field::UserMember => Value::Null,
             Field::LastErrorSource
             | Field::LastErrorReason
             | Field::LastErrorMessage

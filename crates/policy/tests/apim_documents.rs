@@ -15,7 +15,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "api-management-sample-flexible-throttling__1.xml",
         "quota bandwidth",
     ),
-    ("api-management-sample-send-request__1.xml", "context.User"),
     (
         "api-management-sample-send-request__5.xml",
         "send-request (and the page's stray quote after each @(…) in set-url)",
@@ -56,7 +55,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "set-header-policy__2.xml",
         "a header name with spaces ('some header name', a placeholder of the page)",
     ),
-    ("set-header-policy__3.xml", "context.User"),
     (
         "validate-jwt-policy__2.xml",
         "validate-jwt certificate-id keys",

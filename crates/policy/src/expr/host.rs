@@ -419,7 +419,7 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
                 return Err(super::ExprError::new(
                     at,
                     format!(
-                        "context.{prefix} is not available in Portcullis (known: Request, Response, Subscription, Product, Api, Operation, Variables, RequestId, Deployment)."
+                        "context.{prefix} is not available in Portcullis (known: Request, Response, Subscription, Product, Api, Operation, User, Variables, RequestId, Deployment, LastError)."
                     ),
                 ));
             }

@@ -291,3 +291,27 @@ async fn on_error_reads_context_last_error() {
     assert_eq!(header("errorstatuscode"), "403");
     assert!(!header("errormessage").is_empty());
 }
+
+/// APIM's `set-header` page, "Forward context information to the backend service": the
+/// user (none in Portcullis: no developer accounts, so null) and the gateway's region
+/// (`PORTCULLIS_REGION`, `local` when unset).
+#[tokio::test]
+async fn the_context_forwarding_example_runs() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let example = include_str!("../../../policy/tests/apim_docs/set-header-policy__3.xml");
+    app.policy(
+        ECHO_POLICY,
+        &format!("<policies><inbound><base />{example}</inbound></policies>"),
+    )
+    .await;
+    let (status, seen) = status_json(
+        app.gateway(Method::GET, "svc.localhost", "/echo/x")
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["headers"]["x-request-context-data"], ",local");
+}
