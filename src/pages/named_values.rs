@@ -276,7 +276,7 @@ fn NamedValueEditor(
                         prop:checked=move || form.secret.get()
                         on:change=move |event| form.secret.set(event_target_checked(&event))
                     />
-                    "Secret (shown only on Show value; never in lists or the audit log)"
+                    "Secret (shown only on Show value; never in lists, traces or the audit log)"
                 </label>
                 <TextField
                     label="Tags"

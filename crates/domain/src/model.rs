@@ -60,6 +60,9 @@ pub struct ServiceConfig {
     pub named_values: crate::NamedValueMap,
     /// Policy fragment id → its text, for the documents that include them.
     pub fragments: crate::FragmentMap,
+    /// The display names and values of the secret named values: traces write
+    /// `{{DisplayName}}` wherever a value would show.
+    pub secrets: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

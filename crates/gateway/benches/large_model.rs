@@ -79,6 +79,7 @@ pub fn model(apis: usize, subscriptions: usize) -> (ConfigModel, String) {
             policies: vec![],
             named_values: Default::default(),
             fragments: Default::default(),
+            secrets: Default::default(),
         }],
         ..ConfigModel::default()
     };

@@ -39,6 +39,8 @@ pub struct CompiledService {
     /// Who may call. Shared with the snapshots before and after this one for as long as no
     /// subscription changes.
     pub grants: Arc<GrantTable>,
+    /// Secret named values (display name, value), masked in traces.
+    pub secrets: Arc<[(String, String)]>,
 }
 
 #[derive(Debug)]
@@ -308,6 +310,7 @@ fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> Compiled
         products,
         products_by_name,
         grants,
+        secrets: service.secrets.clone().into(),
     }
 }
 
@@ -519,6 +522,7 @@ mod tests {
                     policies: vec![],
                     named_values: Default::default(),
                     fragments: Default::default(),
+                    secrets: Default::default(),
                 })
                 .collect(),
             ..ConfigModel::default()

@@ -255,6 +255,9 @@ pub trait TraceSink: Send + Sync {
 /// A trace being recorded while its request runs.
 #[derive(Debug)]
 pub struct TraceDraft {
+    /// Secret named values of the service (display name, value), written as
+    /// `{{DisplayName}}` wherever they would show in the finished trace.
+    pub secrets: Arc<[(String, String)]>,
     pub id: String,
     pub service: String,
     pub at: SystemTime,
@@ -267,6 +270,7 @@ pub struct TraceDraft {
 impl TraceDraft {
     pub fn new(service: &str, request: MessageView) -> Self {
         Self {
+            secrets: Arc::from(Vec::new()),
             id: uuid::Uuid::new_v4().simple().to_string(),
             service: service.to_owned(),
             at: SystemTime::now(),
@@ -289,7 +293,7 @@ impl TraceDraft {
     }
 
     pub fn finish(self, response: MessageView, elapsed: Duration) -> TraceRecord {
-        TraceRecord {
+        let mut record = TraceRecord {
             id: self.id,
             service: self.service,
             at: self.at,
@@ -299,7 +303,51 @@ impl TraceDraft {
             backend_request: self.backend_request,
             backend_response: self.backend_response,
             response,
+        };
+        mask_secrets(&mut record, &self.secrets);
+        record
+    }
+}
+
+/// Secret values shorter than this are not searched for: a one- or two-character secret
+/// would blank out unrelated text (and says little about the secret).
+const MIN_MASKED_SECRET: usize = 3;
+
+/// Writes `{{DisplayName}}` for every secret named value wherever its value shows in the
+/// trace: policy messages, header values, request lines. Longer secrets first, so one that
+/// contains another is masked whole.
+fn mask_secrets(record: &mut TraceRecord, secrets: &[(String, String)]) {
+    let mut secrets: Vec<&(String, String)> = secrets
+        .iter()
+        .filter(|(_, value)| value.len() >= MIN_MASKED_SECRET)
+        .collect();
+    if secrets.is_empty() {
+        return;
+    }
+    secrets.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+    let mask = |text: &mut String| {
+        for (name, value) in &secrets {
+            if text.contains(value.as_str()) {
+                *text = text.replace(value.as_str(), &format!("{{{{{name}}}}}"));
+            }
         }
+    };
+    let mask_message = |message: &mut MessageView| {
+        mask(&mut message.line);
+        for (_, value) in &mut message.headers {
+            mask(value);
+        }
+    };
+    mask_message(&mut record.request);
+    mask_message(&mut record.response);
+    if let Some(message) = &mut record.backend_request {
+        mask_message(message);
+    }
+    if let Some(message) = &mut record.backend_response {
+        mask_message(message);
+    }
+    for event in &mut record.events {
+        mask(&mut event.message);
     }
 }
 

@@ -222,6 +222,7 @@ async fn read_all(
 
         let named_values = crate::named_values::map(txn, service_row.id).await?;
         let fragments = crate::policy_fragments::map(txn, service_row.id).await?;
+        let secrets = crate::named_values::secrets(txn, service_row.id).await?;
         services_out.push(ServiceConfig {
             name: record.name,
             settings: record.settings,
@@ -231,6 +232,7 @@ async fn read_all(
             policies: policies_out,
             named_values,
             fragments,
+            secrets,
         });
     }
     Ok(ConfigModel {

@@ -72,6 +72,19 @@ pub(crate) async fn map(
         .collect())
 }
 
+/// The display names and values of a service's secret named values.
+pub(crate) async fn secrets(
+    db: &impl ConnectionTrait,
+    service_id: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(rows(db, service_id)
+        .await?
+        .into_iter()
+        .filter(|row| row.secret)
+        .map(|row| (row.display_name, row.value))
+        .collect())
+}
+
 /// Whether a document refers to `display_name`.
 fn references(xml: &str, display_name: &str) -> bool {
     portcullis_domain::named_value::references(xml).contains(&display_name)

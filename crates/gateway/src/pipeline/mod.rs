@@ -319,7 +319,9 @@ impl Gateway {
                     ),
                     headers: trace::masked_headers(&parts.headers, route.api.key_header.as_str()),
                 };
-                context.trace = Some(TraceDraft::new(service, request));
+                let mut draft = TraceDraft::new(service, request);
+                draft.secrets = route.service.secrets.clone();
+                context.trace = Some(draft);
             }
             Err(TokenError::Expired) => context.trace_expired = true,
             Err(TokenError::Invalid) => {}

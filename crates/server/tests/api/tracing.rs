@@ -193,3 +193,55 @@ async fn a_token_from_one_node_traces_on_another_and_the_trace_is_shared() {
         "a trace is read only for its own service"
     );
 }
+
+/// A secret named value never shows in a trace: wherever its value would, the trace says
+/// `{{DisplayName}}` (issue 15). A plain named value shows as it is.
+#[tokio::test]
+async fn secret_named_values_are_masked_in_traces() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.put(
+        "/services/svc/namedValues/backend-key",
+        serde_json::json!({ "displayName": "BackendKey", "value": "k3y-0f-the-backend", "secret": true }),
+    )
+    .await;
+    app.put(
+        "/services/svc/namedValues/tenant",
+        serde_json::json!({ "displayName": "Tenant", "value": "contoso" }),
+    )
+    .await;
+    app.policy(
+        "/services/svc/apis/echo/policy",
+        r#"<policies><inbound><base />
+            <set-header name="x-backend-key" exists-action="override"><value>{{BackendKey}}</value></set-header>
+            <set-header name="x-tenant" exists-action="override"><value>{{Tenant}}</value></set-header>
+            <set-variable name="derived" value="@("prefix-" + "{{BackendKey}}")" />
+        </inbound></policies>"#,
+    )
+    .await;
+    let token =
+        app.app
+            .gateway
+            .trace_keys()
+            .issue("svc", Duration::from_secs(300), SystemTime::now());
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .header(DEBUG_AUTHORIZATION, &token)
+        .send()
+        .await
+        .unwrap();
+    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    let (status, seen) = status_json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        seen["headers"]["x-backend-key"], "k3y-0f-the-backend",
+        "the backend gets the value"
+    );
+
+    let trace = app.app.gateway.traces().get(&trace_id).unwrap();
+    let shared = serde_json::to_string(&SharedTrace::from(trace.as_ref())).unwrap();
+    assert!(!shared.contains("k3y-0f-the-backend"), "{shared}");
+    assert!(shared.contains("{{BackendKey}}"), "{shared}");
+    assert!(shared.contains("prefix-{{BackendKey}}"), "{shared}");
+    assert!(shared.contains("contoso"), "plain values show: {shared}");
+}
