@@ -105,6 +105,16 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<cache-remove-value key=\"@(\"tenant-\" + context.Subscription.Id)\" />",
     },
     Snippet {
+        label: "Convert XML to JSON",
+        section: "outbound",
+        xml: "<xml-to-json kind=\"direct\" apply=\"content-type-xml\" consider-accept-header=\"false\" />",
+    },
+    Snippet {
+        label: "Convert JSON to XML",
+        section: "outbound",
+        xml: "<json-to-xml apply=\"content-type-json\" consider-accept-header=\"false\" />",
+    },
+    Snippet {
         label: "Return response",
         section: "inbound",
         xml: "<return-response>\n  <set-status code=\"200\" reason=\"OK\" />\n  <set-header name=\"content-type\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n  <set-body>{\"status\": \"ok\"}</set-body>\n</return-response>",

@@ -30,6 +30,7 @@
     )
 )]
 
+pub mod body_format;
 pub mod catalogue;
 pub mod counters;
 pub mod document;

@@ -19,8 +19,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "api-management-sample-send-request__5.xml",
         "send-request (and the page's stray quote after each @(…) in set-url)",
     ),
-    ("choose-policy__1.xml", "xml-to-json"),
-    ("json-to-xml-policy__1.xml", "json-to-xml"),
     (
         "limit-concurrency-policy__1.xml",
         "not a document: the page puts '…' where the other policies go",

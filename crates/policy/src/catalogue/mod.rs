@@ -36,6 +36,7 @@ pub mod set_status;
 pub mod set_variable;
 pub mod trace;
 pub mod validate_jwt;
+pub mod xml_json;
 
 use crate::counters::CounterStore;
 use crate::document::{ScopeKind, SectionKind};
@@ -208,6 +209,12 @@ const CATALOGUE: &[Entry] = &[
         compile: ip_filter::compile,
     },
     Entry {
+        name: "json-to-xml",
+        sections: &[Inbound, Outbound, OnError],
+        scopes: ANY_SCOPE,
+        compile: xml_json::compile_json_to_xml,
+    },
+    Entry {
         name: "limit-concurrency",
         sections: ANY_SECTION,
         scopes: ANY_SCOPE,
@@ -327,6 +334,12 @@ const CATALOGUE: &[Entry] = &[
         scopes: ANY_SCOPE,
         compile: validate_jwt::compile,
     },
+    Entry {
+        name: "xml-to-json",
+        sections: &[Inbound, Outbound, OnError],
+        scopes: ANY_SCOPE,
+        compile: xml_json::compile_xml_to_json,
+    },
 ];
 
 /// APIM policies Portcullis knows by name but does not run (yet).
@@ -337,7 +350,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "cache-store",
     "emit-metric",
     "invoke-dapr-binding",
-    "json-to-xml",
     "jsonp",
     "log-to-eventhub",
     "proxy",
@@ -349,7 +361,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "validate-parameters",
     "validate-status-code",
     "wait",
-    "xml-to-json",
     "xsl-transform",
 ];
 

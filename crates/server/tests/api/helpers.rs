@@ -428,7 +428,7 @@ pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
     std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(0));
 
 /// A backend that echoes what it received as JSON, with a few special paths:
-/// `…/forged-trace` answers with the gateway's trace headers, `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name, `…/redirect-metadata` to a cloud's metadata address), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
+/// `…/order.xml` answers an XML order, `…/forged-trace` answers with the gateway's trace headers, `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name, `…/redirect-metadata` to a cloud's metadata address), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
 /// echoes, `…/hang` never answers, `…/slow/{ms}` echoes after that many milliseconds, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
 /// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
 /// before it sends `second`.
@@ -450,6 +450,13 @@ static FLAKY: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Str
 
 async fn echo(request: Request) -> Response {
     let path = request.uri().path().to_owned();
+    if path.ends_with("/order.xml") {
+        return (
+            [("content-type", "application/xml")],
+            r#"<?xml version="1.0" encoding="utf-8"?><order id="7"><item sku="a">2</item><item sku="b">1</item><note>gift &amp; card</note></order>"#,
+        )
+            .into_response();
+    }
     if path.ends_with("/vary") {
         return ([("vary", "Accept-Encoding")], "varies").into_response();
     }

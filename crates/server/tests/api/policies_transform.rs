@@ -515,3 +515,70 @@ async fn fail_on_error_status_code_runs_on_error_on_the_backends_answer() {
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["x-section"], "outbound");
 }
+
+/// APIM's `choose` page, "Modify request and response based on the user agent": an
+/// iPhone's call gets the XML backend's answer as JSON (`xml-to-json kind="direct"`), and
+/// `?mobile=true` reaches the backend; other callers get the XML.
+#[tokio::test]
+async fn the_user_agent_example_converts_xml_to_json_for_mobiles() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        include_str!("../../../policy/tests/apim_docs/choose-policy__1.xml"),
+    )
+    .await;
+    let call = |agent: &'static str| {
+        app.gateway(Method::GET, "svc.localhost", "/echo/order.xml")
+            .header("User-Agent", agent)
+            .send()
+    };
+    let mobile = call("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)")
+        .await
+        .unwrap();
+    assert_eq!(mobile.status(), StatusCode::OK);
+    assert!(
+        mobile.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        mobile.headers()
+    );
+    let json: Value = mobile.json().await.expect("JSON");
+    assert_eq!(json["order"]["@id"], "7");
+    assert_eq!(json["order"]["item"][1]["@sku"], "b");
+    assert_eq!(json["order"]["note"], "gift & card");
+
+    let desktop = call("curl/8.0").await.unwrap();
+    assert_eq!(desktop.headers()["content-type"], "application/xml");
+    assert!(desktop.text().await.unwrap().starts_with("<?xml"));
+}
+
+/// APIM's `json-to-xml` page's example: the backend's JSON answer goes back as XML.
+#[tokio::test]
+async fn the_json_to_xml_example_answers_in_xml() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        include_str!("../../../policy/tests/apim_docs/json-to-xml-policy__1.xml"),
+    )
+    .await;
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x?a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let xml = response.text().await.unwrap();
+    assert!(xml.starts_with("<Document>"), "{xml}");
+    assert!(xml.contains("<method>GET</method>"), "{xml}");
+    assert!(xml.contains("<query>a=1</query>"), "{xml}");
+}
