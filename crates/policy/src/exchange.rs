@@ -215,6 +215,8 @@ pub struct Exchange {
     /// The caller as the gateway sees it (the socket peer or the trusted proxies' client).
     pub ip: IpAddr,
     pub started: Instant,
+    /// The wall-clock time the request arrived (`context.Timestamp`).
+    pub received_at: std::time::SystemTime,
     pub matched: Matched,
     /// Method, URI (as the caller sent it) and headers: what goes to the backend, changed by
     /// inbound policies.
@@ -254,6 +256,7 @@ impl Exchange {
             request_id: Arc::from(""),
             ip,
             started: Instant::now(),
+            received_at: std::time::SystemTime::now(),
             matched: Matched::default(),
             backend_query: BackendQuery::Original(request.uri.query().unwrap_or("").to_owned()),
             request,
@@ -485,6 +488,10 @@ impl Env for Exchange {
                 other => other.clone(),
             }),
         }
+    }
+
+    fn clock(&self) -> Option<(std::time::SystemTime, Duration)> {
+        Some((self.received_at, self.started.elapsed()))
     }
 
     fn sent_response(&self, index: usize) -> Option<&SentResponse> {

@@ -176,11 +176,11 @@ fn faults_are_placed_at_their_line_and_column() {
     );
     // The expression fault points into the attribute value.
     refused(
-        "<policies>\n  <inbound>\n    <rate-limit-by-key calls=\"3\" renewal-period=\"60\" counter-key=\"@(context.User.Email)\" />\n  </inbound>\n</policies>",
+        "<policies>\n  <inbound>\n    <rate-limit-by-key calls=\"3\" renewal-period=\"60\" counter-key=\"@(context.Tenant.Email)\" />\n  </inbound>\n</policies>",
         api,
         3,
         77,
-        "context.User",
+        "context.Tenant",
     );
     refused(
         "<policies><inbound><base /><base /></inbound></policies>",

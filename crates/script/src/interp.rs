@@ -58,6 +58,11 @@ pub trait Host {
         let _ = path;
         None
     }
+    /// The time now, for `DateTime.UtcNow` and `DateTime.Now`: the system clock, unless the
+    /// host keeps a clock of its own (a fixed one in tests, the request's time).
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
 }
 
 /// A host with no `context` (for tests and for checking scripts alone).
@@ -162,6 +167,7 @@ pub fn run(script: &Script, host: &dyn Host, limits: Limits) -> Result<Value, Ru
         host,
         budget: Budget::new(limits),
         locals: Vec::new(),
+        patterns: Vec::new(),
     };
     match script {
         Script::Expr(expr) => interpreter.eval(expr),
@@ -177,6 +183,9 @@ pub struct Interpreter<'h> {
     pub budget: Budget,
     /// Locals in scope, innermost last.
     locals: Vec<(Box<str>, Value)>,
+    /// The regular expressions this evaluation compiled, so that a pattern used in a loop
+    /// compiles (and costs) once ([`crate::regex_lib::compile`]).
+    pub(crate) patterns: crate::regex_lib::PatternCache,
 }
 
 /// The .NET type names that [`Value::Type`] stands for when a script names them.
@@ -209,10 +218,30 @@ const STATIC_TYPES: &[&str] = &[
     "Dictionary",
     "Enumerable",
     "Uri",
+    "UriKind",
+    "UriPartial",
     "Regex",
+    "RegexOptions",
+    "Match",
+    "Group",
     "Guid",
     "DateTime",
+    "DateTimeKind",
+    "DayOfWeek",
     "TimeSpan",
+    "MD5",
+    "SHA1",
+    "SHA256",
+    "SHA384",
+    "SHA512",
+    "HMACMD5",
+    "HMACSHA1",
+    "HMACSHA256",
+    "HMACSHA384",
+    "HMACSHA512",
+    "BitConverter",
+    "Jwt",
+    "BasicAuthCredentials",
     "StringComparison",
     "Exception",
     "object",
@@ -790,10 +819,10 @@ impl<'h> Interpreter<'h> {
     fn unary(&mut self, op: UnaryOp, operand: &Expr, at: usize) -> Result<Value, RunError> {
         match op {
             UnaryOp::Not => Ok(Value::Bool(!self.truth(operand)?)),
-            UnaryOp::Neg => {
-                let value = self.eval(operand)?;
-                members::binary(self, BinaryOp::Sub, Value::Int(0), value, at)
-            }
+            UnaryOp::Neg => match self.eval(operand)? {
+                Value::TimeSpan(ticks) => crate::dates::negate(ticks, at),
+                value => members::binary(self, BinaryOp::Sub, Value::Int(0), value, at),
+            },
             UnaryOp::Plus => self.eval(operand),
             UnaryOp::BitNot => match self.eval(operand)? {
                 Value::Int(n) => Ok(Value::Int(!n)),

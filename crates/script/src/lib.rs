@@ -6,7 +6,10 @@
 //! * [`interp`] runs a script within a budget of steps, bytes and depth, against a
 //!   [`interp::Host`] that provides `context`;
 //! * [`members`], [`library`] and [`linq`] are the .NET types a script may use, and
-//!   [`value`] and [`json`] the values it computes with.
+//!   [`value`] and [`json`] the values it computes with;
+//! * [`dates`], [`guid`], [`uri`], [`regex_lib`], [`crypto`] and [`jwt`] are more of them
+//!   (`DateTime`, `TimeSpan`, `Guid`, `Uri`, `Regex`, hashes and HMACs, APIM's `AsJwt()` and
+//!   `AsBasic()`), joined to the interpreter by [`native`].
 //!
 //! Nothing here knows HTTP or policies: the policy engine hands a script its `context`.
 
@@ -20,15 +23,29 @@
     )
 )]
 
+/// Hashes, HMACs and byte arrays.
+pub mod crypto;
+/// `DateTime` and `TimeSpan`.
+pub mod dates;
 pub mod error;
+/// `Guid`.
+pub mod guid;
 pub mod interp;
 pub mod json;
+/// APIM's `AsJwt()` and `AsBasic()` string extensions and the `Jwt` they give.
+pub mod jwt;
 pub mod lexer;
 pub mod library;
 pub mod linq;
 pub mod members;
+/// The objects of the modules above, and the entry points the interpreter calls for them.
+pub mod native;
 pub mod parser;
+/// `System.Text.RegularExpressions`.
+pub mod regex_lib;
 pub mod syntax;
+/// `System.Uri`.
+pub mod uri;
 pub mod value;
 
 pub use error::{RunError, ScriptError};
@@ -77,5 +94,41 @@ impl Program {
             Value::Host(path) => host.text(&path).unwrap_or_else(|| path.to_string()),
             other => other.to_text(),
         })
+    }
+}
+
+/// Runs scripts in unit tests, without a `context`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{Limits, NoHost, Program};
+
+    /// The value of the expression `source`, as text; panics when it fails.
+    pub fn eval(source: &str) -> String {
+        match run(source) {
+            Ok(text) => text,
+            Err(e) => panic!("{source}: {e}"),
+        }
+    }
+
+    /// The failure of the expression `source`; panics when it gives a value.
+    pub fn eval_err(source: &str) -> String {
+        match run(source) {
+            Ok(text) => panic!("{source}: gave {text}, expected a failure"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn run(source: &str) -> Result<String, crate::RunError> {
+        let program = Program::expression(source, 0).unwrap_or_else(|e| panic!("{source}: {e:?}"));
+        program.run(&NoHost, Limits::default()).map(|v| v.to_text())
+    }
+
+    /// The value the block `source` returns, as text.
+    pub fn block(source: &str) -> String {
+        let program = Program::block(source, 0).unwrap_or_else(|e| panic!("{source}: {e:?}"));
+        match program.run(&NoHost, Limits::default()) {
+            Ok(value) => value.to_text(),
+            Err(e) => panic!("{source}: {e}"),
+        }
     }
 }

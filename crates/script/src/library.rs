@@ -19,12 +19,17 @@ use std::sync::Arc;
 type Args = Vec<Value>;
 
 /// The argument at `i`, or a failure naming the method.
-fn arg<'a>(args: &'a [Value], i: usize, method: &str, at: usize) -> Result<&'a Value, RunError> {
+pub(crate) fn arg<'a>(
+    args: &'a [Value],
+    i: usize,
+    method: &str,
+    at: usize,
+) -> Result<&'a Value, RunError> {
     args.get(i)
         .ok_or_else(|| fail(at, format!("{method} needs {} argument(s).", i + 1)))
 }
 
-fn int(value: &Value, at: usize) -> Result<i64, RunError> {
+pub(crate) fn int(value: &Value, at: usize) -> Result<i64, RunError> {
     match number(value) {
         Some(Number::Int(n)) => Ok(i64::from(n)),
         Some(Number::Long(n)) => Ok(n),
@@ -35,18 +40,24 @@ fn int(value: &Value, at: usize) -> Result<i64, RunError> {
     }
 }
 
-fn float(value: &Value, at: usize) -> Result<f64, RunError> {
+pub(crate) fn float(value: &Value, at: usize) -> Result<f64, RunError> {
     number(value)
         .map(Number::as_f64)
         .ok_or_else(|| fail(at, format!("expected a number, not {}.", value.type_name())))
 }
 
-fn string_value(interpreter: &mut Interpreter<'_>, s: String) -> Result<Value, RunError> {
+pub(crate) fn string_value(
+    interpreter: &mut Interpreter<'_>,
+    s: String,
+) -> Result<Value, RunError> {
     interpreter.budget.alloc(s.len())?;
     Ok(Value::str(s))
 }
 
-fn list_value(interpreter: &mut Interpreter<'_>, items: Vec<Value>) -> Result<Value, RunError> {
+pub(crate) fn list_value(
+    interpreter: &mut Interpreter<'_>,
+    items: Vec<Value>,
+) -> Result<Value, RunError> {
     interpreter.budget.alloc(items.len() * 16)?;
     Ok(Value::list(items))
 }
@@ -165,12 +176,18 @@ fn to_json_at(
                 .unwrap_or(Json::Null);
             Json::Object(Shared::new(vec![(property.name.clone(), value)]))
         }
-        other => {
-            return Err(fail(
-                at,
-                format!("{} cannot be written as JSON.", other.type_name()),
-            ));
-        }
+        other => match crate::native::json_text(&other) {
+            Some(text) => {
+                interpreter.budget.alloc(text.len())?;
+                Json::Str(text.into())
+            }
+            None => {
+                return Err(fail(
+                    at,
+                    format!("{} cannot be written as JSON.", other.type_name()),
+                ));
+            }
+        },
     })
 }
 
@@ -194,7 +211,6 @@ pub fn property_of(
     name: &str,
     at: usize,
 ) -> Result<Option<Value>, RunError> {
-    let _ = interpreter;
     Ok(Some(match (target, name) {
         (Value::Str(s), "Length") => Value::Int(s.chars().count() as i32),
         (Value::List(items), "Count" | "Length") => Value::Int(items.lock().len() as i32),
@@ -244,7 +260,24 @@ pub fn property_of(
             Some((_, v)) => v.clone(),
             None => return Ok(None),
         },
-        (Value::Type(ty), _) => return static_property(ty, name, at).map(Some),
+        (Value::DateTime(_) | Value::TimeSpan(_) | Value::Guid(_) | Value::Native(_), _) => {
+            return crate::native::property(interpreter, target, name, at);
+        }
+        // `int?` and the other nullable value types, when they hold a value.
+        (
+            Value::Int(_) | Value::Long(_) | Value::Double(_) | Value::Bool(_) | Value::Char(_),
+            _,
+        ) if name == "HasValue" => Value::Bool(true),
+        (
+            Value::Int(_) | Value::Long(_) | Value::Double(_) | Value::Bool(_) | Value::Char(_),
+            _,
+        ) if name == "Value" => target.clone(),
+        (Value::Type(ty), _) => {
+            if let Some(value) = crate::native::static_property(interpreter, ty, name, at)? {
+                return Ok(Some(value));
+            }
+            return static_property(ty, name, at).map(Some);
+        }
         _ => return Ok(None),
     }))
 }
@@ -288,6 +321,9 @@ pub fn construct(
     at: usize,
 ) -> Result<Value, RunError> {
     interpreter.budget.alloc(64)?;
+    if let Some(value) = crate::native::construct(interpreter, ty, &args, at)? {
+        return Ok(value);
+    }
     Ok(match &*ty.name {
         "List" | "HashSet" => match args.into_iter().next() {
             Some(source @ (Value::List(_) | Value::Json(Json::Array(_)) | Value::Dict(_))) => {
@@ -421,6 +457,9 @@ pub fn static_call(
     args: Args,
     at: usize,
 ) -> CallResult {
+    if let Some(outcome) = crate::native::static_call(interpreter, ty, name, &args, at)? {
+        return Ok(outcome);
+    }
     let a = |i: usize| arg(&args, i, name, at);
     let value = match (&*ty.name, name) {
         ("string" | "String", "IsNullOrEmpty") => Value::Bool(match a(0)? {
@@ -509,12 +548,11 @@ pub fn static_call(
         ("Convert", _) => convert(interpreter, name, &args, at)?,
         ("UTF8" | "ASCII", "GetBytes") => {
             let s = text(a(0)?, at)?;
-            let bytes: Vec<Value> = s.bytes().map(|b| Value::Int(i32::from(b))).collect();
-            list_value(interpreter, bytes)?
+            crate::crypto::bytes_value(interpreter, &crate::crypto::encode(&ty.name, &s))?
         }
         ("UTF8" | "ASCII", "GetString") => {
             let bytes = byte_list(interpreter, a(0)?.clone(), at)?;
-            string_value(interpreter, String::from_utf8_lossy(&bytes).into_owned())?
+            string_value(interpreter, crate::crypto::decode(&ty.name, &bytes))?
         }
         ("Uri", "EscapeDataString") => {
             let s = text(a(0)?, at)?;
@@ -603,7 +641,7 @@ fn parse_number(type_name: &str, s: &str) -> Option<Value> {
     }
 }
 
-fn byte_list(
+pub(crate) fn byte_list(
     interpreter: &mut Interpreter<'_>,
     value: Value,
     at: usize,
@@ -802,6 +840,9 @@ fn composite_format(format: &str, args: &[Value], at: usize) -> Result<String, R
 /// .NET's standard numeric formats (`N2`, `F1`, `D3`, `X`, `P0`, `G`) and simple custom
 /// ones (`0.00`, `#.##`, `000`).
 pub fn format(value: &Value, format: &str) -> Option<String> {
+    if let Some(text) = crate::native::format(value, format) {
+        return text;
+    }
     let n = number(value)?;
     let mut chars = format.chars();
     let kind = chars.next()?;
@@ -910,10 +951,16 @@ pub fn method(
     args: Args,
     at: usize,
 ) -> CallResult {
+    if let Some(outcome) = crate::native::method(interpreter, &target, name, &args, at)? {
+        return Ok(outcome);
+    }
     match &target {
         Value::Str(s) => {
             if let Some(value) = string_method(interpreter, s, name, &args, at)? {
                 return plain(value);
+            }
+            if let Some(outcome) = crate::jwt::string_extension(interpreter, s, name, at)? {
+                return Ok(outcome);
             }
         }
         Value::Property(property) if name == "Remove" => {
@@ -1010,7 +1057,8 @@ fn common_method(
             let other = arg(args, 0, name, at)?;
             let ordering = match (number(target), number(other)) {
                 (Some(a), Some(b)) => a.as_f64().partial_cmp(&b.as_f64()),
-                _ => Some(target.to_text().cmp(&other.to_text())),
+                _ => crate::dates::compare(target, other)
+                    .or_else(|| Some(target.to_text().cmp(&other.to_text()))),
             };
             Value::Int(match ordering {
                 Some(std::cmp::Ordering::Less) => -1,
@@ -1318,6 +1366,15 @@ fn dict_method(
         "ContainsKey" => {
             let key = a(0)?;
             Value::Bool(dict.lock().iter().any(|(k, _)| equals(k, key)))
+        }
+        "GetValueOrDefault" => {
+            let key = a(0)?;
+            let found = dict
+                .lock()
+                .iter()
+                .find(|(k, _)| equals(k, key))
+                .map(|(_, v)| v.clone());
+            found.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::Null))
         }
         "ContainsValue" => {
             let value = a(0)?;

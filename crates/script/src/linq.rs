@@ -40,8 +40,12 @@ fn predicate(
     }
 }
 
-/// Orders two values as `OrderBy` does: numbers by value, everything else by its text.
+/// Orders two values as `OrderBy` does: numbers, dates and time spans by value, everything
+/// else by its text.
 fn compare(a: &Value, b: &Value) -> Ordering {
+    if let Some(ordering) = crate::dates::compare(a, b) {
+        return ordering;
+    }
     match (number(a), number(b)) {
         (Some(x), Some(y)) => x
             .as_f64()

@@ -6,7 +6,9 @@
 //! names for one list see each other's changes. They are shared behind a lock so that a value
 //! can outlive one evaluation (in `context.Variables`) and move between threads.
 
+use crate::dates::Date;
 use crate::json::Json;
+use crate::native::Native;
 use crate::syntax::{LambdaBody, TypeName};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -269,6 +271,15 @@ pub enum Value {
     Pair(Arc<(Value, Value)>),
     /// A `JProperty` of a JSON object, by reference (`obj.Property("a").Remove()`).
     Property(Arc<PropertyRef>),
+    /// A `DateTime`: ticks of 100 ns since 0001-01-01 and the kind ([`crate::dates`]).
+    DateTime(Date),
+    /// A `TimeSpan`: a signed count of 100 ns ticks.
+    TimeSpan(i64),
+    /// A `Guid`, as its 16 bytes in RFC 4122 order ([`crate::guid`]).
+    Guid([u8; 16]),
+    /// An object of the .NET library that holds no script values: a `Uri`, a `Regex` and its
+    /// matches, a hash algorithm, a `Jwt` ([`crate::native`]).
+    Native(Arc<Native>),
 }
 
 /// The property `name` of the JSON object `object`.
@@ -307,6 +318,10 @@ impl Value {
             Self::Host(_) => "context object",
             Self::Pair(_) => "KeyValuePair",
             Self::Property(_) => "JProperty",
+            Self::DateTime(_) => "DateTime",
+            Self::TimeSpan(_) => "TimeSpan",
+            Self::Guid(_) => "Guid",
+            Self::Native(native) => native.type_name(),
         }
     }
 
@@ -390,6 +405,10 @@ impl Value {
                 }
                 out.push(']');
             }
+            Self::DateTime(date) => crate::dates::write_date(*date, out),
+            Self::TimeSpan(ticks) => out.push_str(&crate::dates::span_text(*ticks)),
+            Self::Guid(bytes) => out.push_str(&crate::guid::text(bytes)),
+            Self::Native(native) => native.write_text(out),
         }
     }
 }
@@ -421,6 +440,12 @@ pub fn format_double(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dates, spans and guids are held inline without making every value larger.
+    #[test]
+    fn values_stay_three_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
 
     #[test]
     fn text_as_dotnet_writes_it() {

@@ -426,3 +426,30 @@ fn deep_and_cyclic_values_are_safe() {
         .unwrap();
     worker.join().expect("no stack overflow");
 }
+
+#[test]
+fn the_library_types_with_a_context() {
+    // APIM docs: the Basic credentials of the Authorization header, with `AsBasic()`.
+    assert_eq!(
+        expr(
+            "context.Request.Headers.GetValueOrDefault(\"Authorization\", \"\").AsBasic()?.Username"
+        ),
+        "user"
+    );
+    assert_eq!(
+        expr("context.Request.Headers.GetValueOrDefault(\"X-Missing\")?.AsJwt() == null"),
+        "True"
+    );
+    assert_eq!(
+        block(
+            r#"
+            var m = Regex.Match(context.Request.Headers.GetValueOrDefault("X-Tenant", ""), "^(?<name>[a-z]+)$");
+            var stamp = new DateTime(2024, 5, 1, 12, 0, 0, DateTimeKind.Utc).AddMinutes(30);
+            var key = Encoding.UTF8.GetBytes("secret");
+            var signature = Convert.ToBase64String(new HMACSHA256(key).ComputeHash(Encoding.UTF8.GetBytes(m.Groups["name"].Value + stamp.ToString("o"))));
+            return $"{m.Groups["name"].Value}|{stamp:yyyy-MM-ddTHH:mm:ssZ}|{signature.Length}|{new Uri(new Uri("https://backend/api/"), m.Value).AbsolutePath}";
+            "#
+        ),
+        "contoso|2024-05-01T12:30:00Z|44|/api/contoso"
+    );
+}

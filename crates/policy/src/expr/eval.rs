@@ -18,6 +18,10 @@ pub trait Env {
         let _ = response;
         None
     }
+    /// When the request arrived (`context.Timestamp`) and how long ago (`context.Elapsed`).
+    fn clock(&self) -> Option<(std::time::SystemTime, std::time::Duration)> {
+        None
+    }
     /// A response that `send-request` kept (`IResponse` in scripts), by its number.
     fn sent_response(&self, index: usize) -> Option<&crate::exchange::SentResponse> {
         let _ = index;

@@ -79,6 +79,10 @@ pub fn body_use(program: &portcullis_script::Program) -> BodyUse {
 /// The paths of bodies, objects of their own (`As<T>()`).
 const BODIES: [&str; 2] = ["Request.Body", "Response.Body"];
 
+/// Members of `context` that are values of the interpreter's own types: `Timestamp` (a
+/// `DateTime`) and `Elapsed` (a `TimeSpan`); their members are the interpreter's to check.
+const CLOCK_VALUES: [&str; 2] = ["Timestamp", "Elapsed"];
+
 fn field(path: &str) -> Option<Field> {
     FIELDS.iter().find(|(p, _)| *p == path).map(|(_, f)| *f)
 }
@@ -214,6 +218,20 @@ impl portcullis_script::Host for EnvHost<'_> {
         };
         if BODIES.contains(&full.as_str()) {
             return Some(Ok(Value::Host(full.into())));
+        }
+        if CLOCK_VALUES.contains(&full.as_str()) {
+            let (received, elapsed) = self.env.clock()?;
+            return Some(Ok(if full == "Elapsed" {
+                Value::TimeSpan(i64::try_from(elapsed.as_nanos() / 100).unwrap_or(i64::MAX))
+            } else {
+                let seconds = received
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                match portcullis_script::dates::from_unix_seconds(seconds) {
+                    Some(date) => Value::DateTime(date),
+                    None => Value::Null,
+                }
+            }));
         }
         if collection(&full).is_some() || has_members(&full) {
             // `context.Subscription` is null when the call came without a key.
@@ -363,7 +381,7 @@ fn header_values(joined: &str) -> Value {
     Value::list(joined.split(',').map(|v| Value::str(v.trim())).collect())
 }
 
-/// The `context` members a script names, checked at save time: `context.User.Email` is a
+/// The `context` members a script names, checked at save time: `context.Tenant.Name` is a
 /// fault where it is written, not a failure on every request. A chain of members from
 /// `context` must stay on the paths [`FIELDS`] and [`COLLECTIONS`] spell (or their
 /// prefixes); what follows a field or a collection (`.Length`, `.GetValueOrDefault(…)`) is
@@ -405,11 +423,15 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
             let known = field(&prefix).is_some()
                 || collection(&prefix).is_some()
                 || has_members(&prefix)
-                || BODIES.contains(&prefix.as_str());
+                || BODIES.contains(&prefix.as_str())
+                || CLOCK_VALUES.contains(&prefix.as_str());
             if !known {
                 let parent = prefix.rsplit_once('.').map(|(p, _)| p);
                 if parent.is_some_and(|p| {
-                    field(p).is_some() || collection(p).is_some() || BODIES.contains(&p)
+                    field(p).is_some()
+                        || collection(p).is_some()
+                        || BODIES.contains(&p)
+                        || CLOCK_VALUES.contains(&p)
                 }) {
                     return Ok(());
                 }
@@ -419,7 +441,7 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
                 return Err(super::ExprError::new(
                     at,
                     format!(
-                        "context.{prefix} is not available in Portcullis (known: Request, Response, Subscription, Product, Api, Operation, User, Variables, RequestId, Deployment, LastError)."
+                        "context.{prefix} is not available in Portcullis (known: Request, Response, Subscription, Product, Api, Operation, User, Variables, RequestId, Timestamp, Elapsed, Deployment, LastError)."
                     ),
                 ));
             }

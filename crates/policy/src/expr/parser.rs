@@ -513,7 +513,7 @@ mod tests {
     fn refuses_what_is_outside_the_subset_with_its_position() {
         let cases = [
             ("context.Request.Body.As<string>()", 16),
-            ("context.User.Email", 8),
+            ("context.Tenant.Name", 8),
             ("DateTime.UtcNow", 0),
             ("context.Request.IpAddress.Split(\",\")", 26),
             ("'c'", 0),

@@ -176,3 +176,74 @@ async fn with_redis_every_gateway_shares_the_values_unless_a_policy_says_interna
     assert_eq!(found(&first, "svc", "contoso", &[]).await, "mine");
     assert_eq!(found(&second, "svc", "contoso", &[]).await, "unknown");
 }
+
+/// APIM's "custom caching" article (api-management-sample-cache-by-key, "Fragment
+/// caching"), unchanged but for the profile service's address: the user's profile is fetched
+/// once with `send-request`, kept with `cache-store-value`, found by `cache-lookup-value` on
+/// the next call, and put into the backend's answer by `find-and-replace`.
+#[tokio::test]
+async fn the_custom_caching_article_runs_as_written() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let profiles = {
+        let fetched = fetched.clone();
+        axum::Router::new().route(
+            "/UserProfile/{id}",
+            axum::routing::get(
+                move |axum::extract::Path(id): axum::extract::Path<String>| {
+                    let fetched = fetched.clone();
+                    async move {
+                        fetched.fetch_add(1, Ordering::SeqCst);
+                        axum::Json(serde_json::json!({ "id": id, "name": "Ada Lovelace" }))
+                    }
+                },
+            ),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let side = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, profiles).await;
+    });
+
+    let app = spawn().await;
+    app.echo_api().await;
+    let document =
+        include_str!("../../../policy/tests/apim_docs/api-management-sample-cache-by-key__7.xml")
+            .replace(
+                "https://apimairlineapi.azurewebsites.net",
+                &format!("http://{side}"),
+            );
+    app.policy(ECHO_POLICY, &document).await;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({ "sub": "ada" }),
+        &jsonwebtoken::EncodingKey::from_secret(b"any"),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let (status, seen) = status_json(
+            app.gateway(Method::GET, "svc.localhost", "/echo/x")
+                .header("Authorization", format!("Bearer {token}"))
+                // The backend (the echo service) shows this header in its answer, where the
+                // article's find-and-replace puts the profile.
+                .header("x-profile", "$userprofile$")
+                .send()
+                .await
+                .expect("an answer"),
+        )
+        .await;
+        assert_eq!(status, 200, "{seen}");
+        assert_eq!(
+            seen["headers"]["x-profile"]["name"], "Ada Lovelace",
+            "{seen}"
+        );
+        assert_eq!(seen["headers"]["x-profile"]["id"], "ada");
+    }
+    assert_eq!(
+        fetched.load(Ordering::SeqCst),
+        1,
+        "fetched once, then from the cache"
+    );
+}

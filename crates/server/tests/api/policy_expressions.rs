@@ -315,3 +315,59 @@ async fn the_context_forwarding_example_runs() {
     assert_eq!(status, 200, "{seen}");
     assert_eq!(seen["headers"]["x-request-context-data"], ",local");
 }
+
+/// The .NET types of the "policy expressions" article that need the interpreter's library:
+/// `context.Timestamp` / `Elapsed`, `Uri`, JWTs from headers, HMAC, `Regex`, `Guid`.
+#[tokio::test]
+async fn dates_uris_tokens_hashes_and_patterns_run_in_policies() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><base />
+        <set-header name="x-year" exists-action="override"><value>@(context.Timestamp.ToString("yyyy"))</value></set-header>
+        <set-header name="x-elapsed" exists-action="override"><value>@(context.Elapsed >= TimeSpan.Zero && context.Elapsed < TimeSpan.FromSeconds(30))</value></set-header>
+        <set-header name="x-user" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("Authorization","").Split(' ')[1].AsJwt()?.Subject)</value></set-header>
+        <set-header name="x-profile" exists-action="override"><value>@(new Uri(new Uri("https://profiles.example.com/UserProfile/"), "ada").AbsoluteUri)</value></set-header>
+        <set-header name="x-signature" exists-action="override"><value>@{
+            var hmac = new HMACSHA256(Encoding.UTF8.GetBytes("key"));
+            return Convert.ToBase64String(hmac.ComputeHash(Encoding.UTF8.GetBytes("The quick brown fox jumps over the lazy dog")));
+        }</value></set-header>
+        <set-header name="x-order" exists-action="override"><value>@(Regex.Match(context.Request.Url.Path, @"\d+").Value)</value></set-header>
+        <set-header name="x-guid-length" exists-action="override"><value>@(Guid.NewGuid().ToString().Length)</value></set-header>
+    </inbound></policies>"#,
+    )
+    .await;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({ "sub": "ada", "iss": "https://issuer.example" }),
+        &jsonwebtoken::EncodingKey::from_secret(b"any key: AsJwt does not check signatures"),
+    )
+    .expect("a token");
+    let (status, seen) = status_json(
+        app.gateway(Method::GET, "svc.localhost", "/echo/orders/1234")
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    assert_eq!(status, 200, "{seen}");
+    let headers = &seen["headers"];
+    // The year the request arrived in.
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(headers["x-year"], year.as_str());
+    assert_eq!(headers["x-elapsed"], "True");
+    assert_eq!(headers["x-user"], "ada");
+    assert_eq!(
+        headers["x-profile"],
+        "https://profiles.example.com/UserProfile/ada"
+    );
+    // RFC 4231-style known answer for HMAC-SHA256("key", "The quick brown fox…").
+    assert_eq!(
+        headers["x-signature"],
+        "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
+    );
+    assert_eq!(headers["x-order"], "1234");
+    assert_eq!(headers["x-guid-length"], "36");
+}
