@@ -47,6 +47,8 @@ def main():
 
     median = {name: median_columns(rows) for name, rows in saturated.items()}
     nginx_rps = median["nginx"][0]
+    haproxy_name = "haproxy (key map + ACL + stick-table + header)"
+    haproxy_rps = median.get(haproxy_name, [0])[0]
     direct = median["direct"]
     cpu = "unknown CPU"
     try:
@@ -65,12 +67,13 @@ def main():
     out.append("")
     out.append("## Saturation (requests/s as fast as 32 connections go)")
     out.append("")
-    out.append("| target | req/s | ÷ nginx | p50 ms | p99 ms | p99.9 ms | added p99 over direct | errors |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| target | req/s | ÷ nginx | ÷ HAProxy | p50 ms | p99 ms | p99.9 ms | added p99 over direct | errors |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in order:
         rps, p50, p99, p999, errors = median[name]
         added = "—" if name == "direct" else f"{p99 - direct[2]:+.3f} ms"
-        out.append(f"| {name} | {rps:,.0f} | {rps / nginx_rps:.2f} | {p50:.3f} | {p99:.3f} "
+        versus_haproxy = f"{rps / haproxy_rps:.2f}" if haproxy_rps else "—"
+        out.append(f"| {name} | {rps:,.0f} | {rps / nginx_rps:.2f} | {versus_haproxy} | {p50:.3f} | {p99:.3f} "
                    f"| {p999:.3f} | {added} | {sum(r[4] for r in saturated[name]):.0f} |")
 
     out.append("")
@@ -126,6 +129,10 @@ def main():
     checks = [
         ("case (c) ≥ 1.0× nginx req/s", f"{c1 / nginx_rps:.2f}×", "1.00×",
          c1 / nginx_rps >= 1.0),
+        ("case (c) ÷ HAProxy doing the same work",
+         f"{c1 / haproxy_rps:.2f}×" if haproxy_rps else "—",
+         f"{nginx_rps / haproxy_rps:.2f}×" if haproxy_rps else "—",
+         bool(haproxy_rps) and c1 / haproxy_rps >= 1.0),
         ("added p99 over direct ≤ 0.5 ms at half saturation (case c)",
          f"{fixed_c[1] - direct_fixed[1]:+.3f} ms", f"{nginx_fixed[1] - direct_fixed[1]:+.3f} ms",
          fixed_c[1] - direct_fixed[1] <= 0.5),

@@ -11,6 +11,7 @@
 # the same single core and the upstream costs all of them the same.
 #
 # Targets: the upstream directly; nginx `proxy_pass` with upstream keep-alive (1 worker);
+# HAProxy (1 thread) doing case (c)'s work with its own means (key map, ACL, stick-table);
 # two minimal hyper proxies (bench-proxy) as reference points for what the HTTP stack costs;
 # Portcullis (a) open API, no policies, (b) subscription key, (c) key + ip-filter +
 # rate-limit-by-key (never triggers) + set-header — each at 1 API and at 1,000 APIs × 10
@@ -34,6 +35,7 @@ large_subscriptions=${LARGE_SUBSCRIPTIONS:-100000}
 # shellcheck source=bench/common.sh
 source "$root/bench/common.sh"
 need nginx nginx
+need haproxy haproxy
 need wrk wrk
 need taskset util-linux
 need python3 python3
@@ -54,6 +56,7 @@ proxy_bin=target/release/bench-proxy
 work=$(mktemp -d -p /dev/shm portcullis-bench.XXXXXX 2> /dev/null || mktemp -d)
 cleanup() {
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2> /dev/null
+  [ -f "$work/haproxy.pid" ] && kill "$(cat "$work/haproxy.pid")" 2> /dev/null
   kill $(jobs -p) 2> /dev/null || true
   wait 2> /dev/null || true
   rm -rf "$work"
@@ -119,11 +122,45 @@ key=$(cat "$work/small/key")
 redis_key=$(cat "$work/redis/key")
 large_key=$(cat "$work/large/key")
 
+# HAProxy doing case (c)'s work, the peer a user would pick instead: the key looked up in
+# a map of keys, a source-address ACL, a stick-table request rate per key (a limit that
+# never triggers) and one header set — one thread on the same core as every proxy.
+haproxy_port=18195
+printf '%s subscription\n' "$key" > "$work/keys.map"
+cat > "$work/haproxy.cfg" <<HAPROXY
+global
+  nbthread 1
+  maxconn 4096
+  pidfile $work/haproxy.pid
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend gateway
+  bind 127.0.0.1:$haproxy_port
+  stick-table type string len 64 size 200k expire 60s store http_req_rate(60s)
+  acl allowed_source src 127.0.0.0/8
+  acl known_key req.hdr(ocp-apim-subscription-key),map_str($work/keys.map) -m found
+  http-request deny deny_status 403 if !allowed_source
+  http-request deny deny_status 401 if !known_key
+  http-request track-sc0 req.hdr(ocp-apim-subscription-key)
+  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 1000000000 }
+  http-request set-header x-bench haproxy
+  default_backend upstream
+backend upstream
+  http-reuse always
+  server upstream 127.0.0.1:$upstream_port
+HAPROXY
+taskset -c "$target_core" haproxy -D -f "$work/haproxy.cfg"
+
 # ---------------------------------------------------------------- targets
 # name|URL|key (or -)
 targets=(
   "direct|$upstream_url/api/hello|-"
   "nginx|http://127.0.0.1:$nginx_port/api/hello|-"
+  "haproxy (key map + ACL + stick-table + header)|http://127.0.0.1:$haproxy_port/api/hello|$key"
   "hyper proxy, pooled client (reference)|http://127.0.0.1:18191/api/hello|-"
   "hyper proxy, connection API (reference)|http://127.0.0.1:18192/api/hello|-"
   "a (open), 1 API|http://127.0.0.1:18300/open/hello|-"
@@ -187,7 +224,7 @@ run_oha() { # $1: URL, $2: key or - → p50 p99 p99.9 in ms
     -q "$rate" --latency-correction "${headers[@]}" "$1" \
     | python3 bench/oha_summary.py
 }
-fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[6]}" "${targets[7]}" "${targets[10]}")
+fixed_targets=("${targets[0]}" "${targets[1]}" "${targets[2]}" "${targets[7]}" "${targets[8]}" "${targets[11]}")
 for round in $(seq "$rounds"); do
   for target in "${fixed_targets[@]}"; do
     IFS='|' read -r name url target_key <<< "$target"

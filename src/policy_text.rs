@@ -85,6 +85,11 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<send-request mode=\"new\" response-variable-name=\"lookup\" timeout=\"20\" ignore-error=\"false\">\n  <set-url>https://lookup.example.com/items</set-url>\n  <set-method>GET</set-method>\n  <set-header name=\"accept\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n</send-request>\n<set-header name=\"x-lookup-status\" exists-action=\"override\">\n  <value>@(((IResponse)context.Variables[\"lookup\"]).StatusCode.ToString())</value>\n</set-header>",
     },
     Snippet {
+        label: "Call two services at once (wait)",
+        section: "inbound",
+        xml: "<wait for=\"all\">\n  <send-request mode=\"new\" response-variable-name=\"first\" timeout=\"20\">\n    <set-url>https://first.example.com/items</set-url>\n  </send-request>\n  <send-request mode=\"new\" response-variable-name=\"second\" timeout=\"20\">\n    <set-url>https://second.example.com/items</set-url>\n  </send-request>\n</wait>",
+    },
+    Snippet {
         label: "Send one way request",
         section: "outbound",
         xml: "<send-one-way-request mode=\"new\" timeout=\"10\">\n  <set-url>https://hooks.example.com/notify</set-url>\n  <set-method>POST</set-method>\n  <set-body>@(\"called \" + context.Request.Url.Path)</set-body>\n</send-one-way-request>",

@@ -63,6 +63,12 @@ pub trait Upstream: Send {
         let _ = (call, exchange);
     }
 
+    /// An upstream for one branch of `<wait>`, several of which run at once: it sends the
+    /// branch's `send-request`s; it never calls the backend. The default sends nothing.
+    fn branch(&self) -> Box<dyn Upstream + '_> {
+        Box::new(NoRequests)
+    }
+
     /// Reads the backend's whole body into the response (bounded), for scripts that read
     /// `context.Response.Body`; it then goes back to the caller from there.
     fn read_response_body<'a>(
@@ -71,6 +77,22 @@ pub trait Upstream: Send {
     ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
         let _ = exchange;
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// An upstream that sends nothing: what a `<wait>` branch gets from an upstream that has
+/// no sender to share.
+struct NoRequests;
+
+impl Upstream for NoRequests {
+    fn forward<'a>(
+        &'a mut self,
+        _: &'a mut Exchange,
+        _: &'a ForwardOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        Box::pin(std::future::ready(Err(Rejection::BackendConnection(
+            "forward-request cannot run inside <wait>".into(),
+        ))))
     }
 }
 

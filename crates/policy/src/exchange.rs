@@ -277,6 +277,104 @@ impl Exchange {
         }
     }
 
+    /// A copy for one branch of `<wait>`: everything the branch's policies read, the
+    /// request rebuilt without its extensions, and a trace of its own when traced.
+    pub fn fork(&self) -> Self {
+        let mut builder = http::Request::builder()
+            .method(self.request.method.clone())
+            .uri(self.request.uri.clone())
+            .version(self.request.version);
+        if let Some(headers) = builder.headers_mut() {
+            *headers = self.request.headers.clone();
+        }
+        let request = match builder.body(()) {
+            Ok(request) => request.into_parts().0,
+            // Method, URI and version came from a request that was valid already.
+            Err(_) => http::Request::new(()).into_parts().0,
+        };
+        Self {
+            request_id: self.request_id.clone(),
+            ip: self.ip,
+            started: self.started,
+            received_at: self.received_at,
+            matched: self.matched.clone(),
+            request,
+            host: self.host.clone(),
+            https: self.https,
+            matched_parameters: self.matched_parameters.clone(),
+            backend_base: self.backend_base.clone(),
+            backend_path: self.backend_path.clone(),
+            backend_query: self.backend_query.clone(),
+            request_body: self.request_body.clone(),
+            caller_body: self.caller_body.clone(),
+            response: self.response.clone(),
+            variables: self.variables.clone(),
+            response_headers: self.response_headers.clone(),
+            trace: self.trace.as_ref().map(|_| Vec::new()),
+            last_error: self.last_error.clone(),
+            sent: self.sent.clone(),
+            note: None,
+        }
+    }
+
+    /// Takes back what a `<wait>` branch made of its [`Exchange::fork`]: its variables (a
+    /// later branch's value wins), the responses it kept (renumbered after this exchange's),
+    /// its changes to the request and the response, and its trace. `base` is how many kept
+    /// responses this exchange had when the branch was forked.
+    pub fn absorb(&mut self, mut branch: Exchange, base: usize) {
+        let base = base.min(branch.sent.len());
+        let new_sent = branch.sent.split_off(base);
+        let offset = self.sent.len();
+        self.sent.extend(new_sent);
+        for (name, value) in branch.variables {
+            let value = match &value {
+                Value::Object(object) => match sent_index(&object.0) {
+                    Some(index) if index >= base => {
+                        Value::Object(crate::expr::ScriptObject(portcullis_script::Value::Host(
+                            format!("{SENT_RESPONSE_TYPE}{}", index - base + offset).into(),
+                        )))
+                    }
+                    _ => value,
+                },
+                _ => value,
+            };
+            self.set_variable(&name, value);
+        }
+        if branch.request.headers != self.request.headers {
+            self.request.headers = branch.request.headers;
+        }
+        if branch.request_body.is_some() {
+            self.request_body = branch.request_body;
+        }
+        if branch.caller_body.is_some() && self.caller_body.is_none() {
+            self.caller_body = branch.caller_body;
+        }
+        if branch.backend_base.is_some() {
+            self.backend_base = branch.backend_base;
+        }
+        if branch.backend_path.is_some() {
+            self.backend_path = branch.backend_path;
+        }
+        if branch.backend_query != self.backend_query {
+            self.backend_query = branch.backend_query;
+        }
+        if branch.response.is_some() {
+            self.response = branch.response;
+        }
+        if let Some(headers) = branch.response_headers {
+            let mine = self.response_headers.get_or_insert_with(HeaderMap::new);
+            for (name, value) in &headers {
+                mine.insert(name.clone(), value.clone());
+            }
+        }
+        if self.last_error.is_none() {
+            self.last_error = branch.last_error;
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.trace, branch.trace) {
+            mine.extend(theirs);
+        }
+    }
+
     /// Whether this request is traced (an administrator's trace token came with it).
     pub fn is_traced(&self) -> bool {
         self.trace.is_some()

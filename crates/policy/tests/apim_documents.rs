@@ -59,7 +59,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ),
     ("validate-jwt-policy__3.xml", "validate-jwt openid-config"),
     ("validate-jwt-policy__4.xml", "validate-jwt openid-config"),
-    ("wait-policy__1.xml", "wait"),
 ];
 
 const SECTIONS: [&str; 4] = ["inbound", "backend", "outbound", "on-error"];

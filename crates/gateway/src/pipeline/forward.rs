@@ -265,31 +265,13 @@ impl<'g> GatewayUpstream<'g> {
             || !self.streamed
     }
 
-    /// The request `send-request` describes, ready for the client: its URL (or the
-    /// backend's), its headers without hop-by-hop ones, its body framed by its length.
-    fn outbound_request(
-        &self,
-        call: OutboundCall,
-        exchange: &Exchange,
-    ) -> Result<Request<GatewayBody>, Rejection> {
-        let uri = match call.url {
-            Some(url) => url,
-            None => backend_uri(exchange, self.api, self.rest_start)?,
-        };
-        let mut headers = call.headers;
-        strip_hop_by_hop(&mut headers);
-        headers.remove(header::HOST);
-        let body = if call.body.is_empty() {
-            GatewayBody::Empty
-        } else {
-            GatewayBody::full(call.body)
-        };
-        frame_length(&mut headers, &body);
-        let mut request = Request::new(body);
-        *request.method_mut() = call.method;
-        *request.uri_mut() = uri;
-        *request.headers_mut() = headers;
-        Ok(request)
+    /// What sends this request's `send-request`s: shared by `<wait>` branches.
+    fn sender(&self) -> Sender<'g> {
+        Sender {
+            client: self.client,
+            api: self.api,
+            rest_start: self.rest_start,
+        }
     }
 
     async fn send(
@@ -415,6 +397,123 @@ impl<'g> GatewayUpstream<'g> {
         });
         self.response_body = Some(backend_body);
         Ok(())
+    }
+}
+
+/// Sends the requests policies make of their own (`send-request`, `send-one-way-request`)
+/// for one call; cheap to copy, so each `<wait>` branch has one.
+#[derive(Clone, Copy)]
+struct Sender<'g> {
+    client: &'g BackendClient,
+    api: &'g CompiledApi,
+    rest_start: usize,
+}
+
+impl Sender<'_> {
+    /// The request `send-request` describes, ready for the client: its URL (or the
+    /// backend's), its headers without hop-by-hop ones, its body framed by its length.
+    fn outbound_request(
+        &self,
+        call: OutboundCall,
+        exchange: &Exchange,
+    ) -> Result<Request<GatewayBody>, Rejection> {
+        let uri = match call.url {
+            Some(url) => url,
+            None => backend_uri(exchange, self.api, self.rest_start)?,
+        };
+        let mut headers = call.headers;
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::HOST);
+        let body = if call.body.is_empty() {
+            GatewayBody::Empty
+        } else {
+            GatewayBody::full(call.body)
+        };
+        frame_length(&mut headers, &body);
+        let mut request = Request::new(body);
+        *request.method_mut() = call.method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+
+    /// Sends and reads the whole answer (bounded), all within the call's timeout.
+    async fn send(
+        self,
+        call: OutboundCall,
+        exchange: &Exchange,
+    ) -> Result<SentResponse, Rejection> {
+        let timeout = call.timeout;
+        let request = self.outbound_request(call, exchange)?;
+        let answered = tokio::time::timeout(timeout, async {
+            let response = self
+                .client
+                .send(request)
+                .await
+                .map_err(|error| Rejection::BackendConnection(error_chain(&error)))?;
+            let (mut parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_SENT_BYTES)
+                .collect()
+                .await
+                .map_err(|error| {
+                    Rejection::BackendConnection(format!(
+                        "cannot read the answer to send-request (at most {} MiB): {error}",
+                        MAX_SENT_BYTES >> 20
+                    ))
+                })?
+                .to_bytes();
+            strip_hop_by_hop(&mut parts.headers);
+            Ok(SentResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        })
+        .await;
+        answered.unwrap_or(Err(Rejection::BackendTimeout(timeout)))
+    }
+
+    fn send_one_way(self, call: OutboundCall, exchange: &Exchange) {
+        let timeout = call.timeout;
+        match self.outbound_request(call, exchange) {
+            Ok(request) => {
+                if !self.client.send_detached(request, timeout) {
+                    tracing::warn!(
+                        limit = crate::backend_pool::MAX_DETACHED,
+                        "send-one-way-request dropped: too many are in flight"
+                    );
+                }
+            }
+            Err(rejection) => tracing::info!(%rejection, "send-one-way-request not sent"),
+        }
+    }
+}
+
+/// A `<wait>` branch's upstream: it sends `send-request`s, never the backend call.
+struct BranchUpstream<'g>(Sender<'g>);
+
+impl Upstream for BranchUpstream<'_> {
+    fn forward<'a>(
+        &'a mut self,
+        _: &'a mut Exchange,
+        _: &'a ForwardOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Rejection>> + Send + 'a>> {
+        Box::pin(std::future::ready(Err(Rejection::BackendConnection(
+            "forward-request cannot run inside <wait>".into(),
+        ))))
+    }
+
+    fn send_request<'a>(
+        &'a mut self,
+        call: OutboundCall,
+        exchange: &'a mut Exchange,
+    ) -> Pin<Box<dyn Future<Output = Result<SentResponse, Rejection>> + Send + 'a>> {
+        let sender = self.0;
+        Box::pin(async move { sender.send(call, exchange).await })
+    }
+
+    fn send_one_way(&mut self, call: OutboundCall, exchange: &Exchange) {
+        self.0.send_one_way(call, exchange);
     }
 }
 
@@ -559,51 +658,16 @@ impl Upstream for GatewayUpstream<'_> {
         call: OutboundCall,
         exchange: &'a mut Exchange,
     ) -> Pin<Box<dyn Future<Output = Result<SentResponse, Rejection>> + Send + 'a>> {
-        Box::pin(async move {
-            let timeout = call.timeout;
-            let request = self.outbound_request(call, exchange)?;
-            let answered = tokio::time::timeout(timeout, async {
-                let response = self
-                    .client
-                    .send(request)
-                    .await
-                    .map_err(|error| Rejection::BackendConnection(error_chain(&error)))?;
-                let (mut parts, body) = response.into_parts();
-                let body = Limited::new(body, MAX_SENT_BYTES)
-                    .collect()
-                    .await
-                    .map_err(|error| {
-                        Rejection::BackendConnection(format!(
-                            "cannot read the answer to send-request (at most {} MiB): {error}",
-                            MAX_SENT_BYTES >> 20
-                        ))
-                    })?
-                    .to_bytes();
-                strip_hop_by_hop(&mut parts.headers);
-                Ok(SentResponse {
-                    status: parts.status,
-                    headers: parts.headers,
-                    body,
-                })
-            })
-            .await;
-            answered.unwrap_or(Err(Rejection::BackendTimeout(timeout)))
-        })
+        let sender = self.sender();
+        Box::pin(async move { sender.send(call, exchange).await })
     }
 
     fn send_one_way(&mut self, call: OutboundCall, exchange: &Exchange) {
-        let timeout = call.timeout;
-        match self.outbound_request(call, exchange) {
-            Ok(request) => {
-                if !self.client.send_detached(request, timeout) {
-                    tracing::warn!(
-                        limit = crate::backend_pool::MAX_DETACHED,
-                        "send-one-way-request dropped: too many are in flight"
-                    );
-                }
-            }
-            Err(rejection) => tracing::info!(%rejection, "send-one-way-request not sent"),
-        }
+        self.sender().send_one_way(call, exchange);
+    }
+
+    fn branch(&self) -> Box<dyn Upstream + '_> {
+        Box::new(BranchUpstream(self.sender()))
     }
 
     fn read_response_body<'a>(

@@ -247,6 +247,21 @@ impl<'t> Compiler<'t> {
         }
     }
 
+    /// Compiles one branch of `<wait>`: a policy on its own.
+    pub fn branch(&mut self, element: &Element) -> Option<Step> {
+        self.policy(element)
+    }
+
+    /// Starts a count of once-only policies of its own (for a `wait` branch, which runs
+    /// beside the others); [`Compiler::restore_once_only`] puts the outer count back.
+    pub fn take_once_only(&mut self) -> Vec<&'static str> {
+        std::mem::take(&mut self.seen_once)
+    }
+
+    pub fn restore_once_only(&mut self, outer: Vec<&'static str>) {
+        self.seen_once = outer;
+    }
+
     /// Refuses a policy that stands twice in one document (rate-limit, quota).
     pub fn once_per_document(&mut self, element: &Element) -> Result<(), Diagnostic> {
         let name: &'static str = CATALOGUE

@@ -36,6 +36,7 @@ pub mod set_status;
 pub mod set_variable;
 pub mod trace;
 pub mod validate_jwt;
+pub mod wait;
 pub mod xml_json;
 
 use crate::counters::CounterStore;
@@ -335,6 +336,12 @@ const CATALOGUE: &[Entry] = &[
         compile: validate_jwt::compile,
     },
     Entry {
+        name: "wait",
+        sections: &[Inbound, Backend, Outbound],
+        scopes: ANY_SCOPE,
+        compile: wait::compile,
+    },
+    Entry {
         name: "xml-to-json",
         sections: &[Inbound, Outbound, OnError],
         scopes: ANY_SCOPE,
@@ -360,7 +367,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "validate-headers",
     "validate-parameters",
     "validate-status-code",
-    "wait",
     "xsl-transform",
 ];
 

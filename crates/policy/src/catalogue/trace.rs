@@ -1,5 +1,6 @@
-//! `<trace source severity><message>…</message></trace>`: writes a message to the request's
-//! trace (when traced) and to the gateway log at debug level.
+//! `<trace source severity><message>…</message><metadata …/></trace>`, or the older form
+//! with the message as the element's own text (`<trace source="…">@(…)</trace>`): writes
+//! the message to the request's trace (when traced) and to the gateway log at debug level.
 
 use super::{Compiler, Context, Flow, Outcome, Policy, Step, expression_failed};
 use crate::error::Diagnostic;
@@ -50,11 +51,22 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             ));
         }
     }
-    let message = match element.child("message") {
-        Some(message) => cx
+    let message = match (element.child("message"), &element.text) {
+        (Some(message), None) => cx
             .text_template(message)?
             .unwrap_or(Template::Literal("".into())),
-        None => return Err(cx.fault(element.offset, "<trace> needs a <message>.")),
+        (None, Some(_)) => cx
+            .text_template(element)?
+            .unwrap_or(Template::Literal("".into())),
+        (Some(_), Some(text)) => {
+            return Err(cx.fault(
+                text.offset,
+                "<trace> takes its message as text or in <message>, not both.",
+            ));
+        }
+        (None, None) => {
+            return Err(cx.fault(element.offset, "<trace> needs a <message>."));
+        }
     };
     Ok(Step::Now(
         "trace",

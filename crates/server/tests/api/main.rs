@@ -20,4 +20,5 @@ mod scale_out;
 mod send_request;
 mod tls;
 mod tracing;
+mod wait;
 mod walkthrough;

@@ -245,3 +245,48 @@ async fn secret_named_values_are_masked_in_traces() {
     assert!(shared.contains("prefix-{{BackendKey}}"), "{shared}");
     assert!(shared.contains("contoso"), "plain values show: {shared}");
 }
+
+/// `trace` in both of APIM's forms: the message in `<message>` (with `<metadata>`), and the
+/// older one with the message as the element's text.
+#[tokio::test]
+async fn both_forms_of_the_trace_policy_write_to_the_trace() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let example = include_str!("../../../policy/tests/apim_docs/trace-policy__1.xml");
+    app.policy(
+        "/services/svc/apis/echo/policy",
+        &format!(
+            r#"<policies><inbound><base />
+            <set-variable name="clientConnectionID" value="connection-42" />
+            {example}
+            <trace source="legacy">@("older form: " + context.Request.Method)</trace>
+        </inbound></policies>"#
+        ),
+    )
+    .await;
+    let token =
+        app.app
+            .gateway
+            .trace_keys()
+            .issue("svc", Duration::from_secs(300), SystemTime::now());
+    let response = app
+        .gateway(Method::GET, "svc.localhost", "/echo/x")
+        .header(DEBUG_AUTHORIZATION, &token)
+        .send()
+        .await
+        .unwrap();
+    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    assert_eq!(response.status().as_u16(), 200);
+    let trace = app.app.gateway.traces().get(&trace_id).unwrap();
+    let lines: Vec<String> = trace
+        .events
+        .iter()
+        // The trace policy's own lines (the engine adds one per step, "done", too).
+        .filter(|e| e.policy == "trace" && &*e.scope != "API echo")
+        .map(|e| format!("{}: {}", e.scope, e.message))
+        .collect();
+    assert_eq!(
+        lines,
+        ["PetStore API: connection-42", "legacy: older form: GET"]
+    );
+}
