@@ -212,6 +212,7 @@ const STATIC_TYPES: &[&str] = &[
     "JToken",
     "JValue",
     "JProperty",
+    "JsonConvert",
     "Formatting",
     "StringBuilder",
     "List",

@@ -554,6 +554,11 @@ pub fn static_call(
             let bytes = byte_list(interpreter, a(0)?.clone(), at)?;
             string_value(interpreter, crate::crypto::decode(&ty.name, &bytes))?
         }
+        // Newtonsoft's `JsonConvert.SerializeObject(value)`: the value as compact JSON text.
+        ("JsonConvert", "SerializeObject") => {
+            let json = to_json(interpreter, a(0)?.clone(), at)?;
+            string_value(interpreter, json.to_text(false).map_err(|e| fail(at, e))?)?
+        }
         ("Uri", "EscapeDataString") => {
             let s = text(a(0)?, at)?;
             let escaped =
@@ -1392,6 +1397,32 @@ fn dict_method(
         "Clear" => {
             dict.lock().clear();
             Value::Null
+        }
+        // APIM's extension on form content (`Body.AsFormUrlEncodedContent()`): every key
+        // with each of its values, `application/x-www-form-urlencoded`.
+        "ToFormUrlEncodedContent" => {
+            let mut out = String::new();
+            for (key, values) in dict.lock().iter() {
+                let values = match values {
+                    Value::List(items) => items.lock().clone(),
+                    other => vec![other.clone()],
+                };
+                for value in values {
+                    if !out.is_empty() {
+                        out.push('&');
+                    }
+                    out.extend(percent_encoding::utf8_percent_encode(
+                        &key.to_text(),
+                        URI_UNRESERVED_COMPLEMENT,
+                    ));
+                    out.push('=');
+                    out.extend(percent_encoding::utf8_percent_encode(
+                        &value.to_text(),
+                        URI_UNRESERVED_COMPLEMENT,
+                    ));
+                }
+            }
+            string_value(interpreter, out)?
         }
         _ => return Ok(None),
     }))

@@ -161,8 +161,13 @@ const SENT_BODY: &str = "IMessageBody:";
 fn body_as(bytes: &[u8], method: &str, type_args: &[TypeName]) -> Result<Value, String> {
     {
         use portcullis_script::json::Json;
+        if method == "AsFormUrlEncodedContent" {
+            return Ok(form_content(bytes));
+        }
         if method != "As" {
-            return Err(format!("the body has no method '{method}' (use As<T>())."));
+            return Err(format!(
+                "the body has no method '{method}' (use As<T>() or AsFormUrlEncodedContent())."
+            ));
         }
         let text = String::from_utf8_lossy(bytes);
         match type_args.first().map(|t| &*t.name) {
@@ -376,6 +381,20 @@ impl portcullis_script::Host for EnvHost<'_> {
     }
 }
 
+/// `Body.AsFormUrlEncodedContent()`: an `application/x-www-form-urlencoded` body as a
+/// dictionary of each name to the list of its values, in the order they came.
+fn form_content(bytes: &[u8]) -> Value {
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(bytes) {
+        let value = Value::str(value.as_ref());
+        match pairs.iter().find(|(key, _)| key.to_text() == name) {
+            Some((_, Value::List(values))) => values.lock().push(value),
+            _ => pairs.push((Value::str(name.as_ref()), Value::list(vec![value]))),
+        }
+    }
+    Value::Dict(portcullis_script::value::Shared::new(pairs))
+}
+
 /// A header's values as APIM gives them: a string array, split at commas.
 fn header_values(joined: &str) -> Value {
     Value::list(joined.split(',').map(|v| Value::str(v.trim())).collect())
@@ -397,12 +416,12 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
         } = &expr.kind
             && let Some(path) = context_path(target)
             && BODIES.contains(&path.as_str())
-            && &**name != "As"
+            && !matches!(&**name, "As" | "AsFormUrlEncodedContent")
         {
             return Err(super::ExprError::new(
                 expr.offset,
                 format!(
-                    "context.{path}.{name} is not supported yet; read the body with As<string>() or As<JObject>()."
+                    "context.{path}.{name} is not supported yet; read the body with As<string>(), As<JObject>() or AsFormUrlEncodedContent()."
                 ),
             ));
         }

@@ -582,3 +582,62 @@ async fn the_json_to_xml_example_answers_in_xml() {
     assert!(xml.contains("<method>GET</method>"), "{xml}");
     assert!(xml.contains("<query>a=1</query>"), "{xml}");
 }
+
+/// APIM's `set-body` page, "Access the body as URL-encoded form data": the caller's form
+/// becomes JSON (`AsFormUrlEncodedContent`, `JsonConvert.SerializeObject`); the backend
+/// (`…/mirror`) sends back what it received.
+#[tokio::test]
+async fn the_form_data_example_turns_a_form_into_json() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let example = include_str!("../../../policy/tests/apim_docs/set-body-policy__7.xml");
+    app.policy(
+        ECHO_POLICY,
+        &format!("<policies><inbound><base />{example}</inbound></policies>"),
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=Ada+Lovelace&tag=math&tag=poetry")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let json: Value = serde_json::from_str(&response.text().await.unwrap()).expect("JSON");
+    assert_eq!(
+        json,
+        json!({ "name": ["Ada Lovelace"], "tag": ["math", "poetry"] })
+    );
+}
+
+/// A form changed as a dictionary and written back as a form (`ToFormUrlEncodedContent`).
+#[tokio::test]
+async fn a_form_can_be_changed_and_written_back() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><base />
+        <set-body>@{
+            var body = context.Request.Body.AsFormUrlEncodedContent();
+            body["tag"].Add("history");
+            body.Remove("secret");
+            return body.ToFormUrlEncodedContent();
+        }</set-body>
+    </inbound></policies>"#,
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=Ada+Lovelace&tag=math&secret=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "name=Ada%20Lovelace&tag=math&tag=history"
+    );
+}
