@@ -98,6 +98,33 @@ pub fn named_value_references(text: &str) -> Vec<&str> {
     found
 }
 
+/// `text` with each `{{name}}` of `named` replaced by its value as it is (no XML escaping:
+/// for text that is not read as XML again, such as a Liquid template's markup).
+pub fn substitute_named_values(text: &str, named: &dyn NamedValues) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(p) = find(bytes, at, b"{{") {
+        out.push_str(text.get(at..p).unwrap_or_default());
+        match bytes
+            .get(p..)
+            .and_then(named_value_at)
+            .and_then(|(name, len)| Some((named.value(name)?, len)))
+        {
+            Some((value, len)) => {
+                out.push_str(value);
+                at = p + len;
+            }
+            None => {
+                out.push_str("{{");
+                at = p + 2;
+            }
+        }
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    out
+}
+
 /// Brackets, strings and interpolation holes nest at most this deep inside one expression;
 /// the scanner keeps them on a heap stack, so the bound is about sanity, not the thread stack.
 pub const MAX_EXPRESSION_NESTING: usize = 256;

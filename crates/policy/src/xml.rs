@@ -18,6 +18,9 @@ pub struct Element {
     pub children: Vec<Element>,
     /// The element's own text (CDATA included), if any non-whitespace text was written.
     pub text: Option<Text>,
+    /// Where its content (text and child elements as written) starts and ends in the
+    /// document; `None` for an empty element `<a/>`.
+    pub inner: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +150,10 @@ pub fn parse_with(
         if let Some(text) = &mut element.text {
             text.offset = prepared.original_offset(text.offset);
         }
+        if let Some((start, end)) = &mut element.inner {
+            *start = prepared.original_offset(*start);
+            *end = prepared.original_offset(*end);
+        }
         pending.extend(element.children.iter_mut());
     }
     Ok(root)
@@ -180,7 +187,10 @@ fn parse_xml(text: &str) -> Result<Element, XmlFault> {
                 if stack.len() >= MAX_ELEMENT_DEPTH {
                     return Err(too_deep(position));
                 }
-                stack.push(open(text, &start, position)?);
+                let mut element = open(text, &start, position)?;
+                let content_start = usize::try_from(reader.buffer_position()).unwrap_or(position);
+                element.inner = Some((content_start, content_start));
+                stack.push(element);
             }
             Event::Empty(start) => {
                 if stack.len() >= MAX_ELEMENT_DEPTH {
@@ -190,7 +200,10 @@ fn parse_xml(text: &str) -> Result<Element, XmlFault> {
                 close(element, &mut stack, &mut root);
             }
             Event::End(_) => {
-                if let Some(element) = stack.pop() {
+                if let Some(mut element) = stack.pop() {
+                    if let Some((_, end)) = &mut element.inner {
+                        *end = position;
+                    }
                     close(element, &mut stack, &mut root);
                 }
             }
@@ -247,6 +260,7 @@ fn open(text: &str, start: &BytesStart<'_>, offset: usize) -> Result<Element, Xm
         attributes: read_attributes(text, start, offset)?,
         children: Vec::new(),
         text: None,
+        inner: None,
     })
 }
 
@@ -272,6 +286,14 @@ mod tests {
         assert_eq!(y.value, "two");
         assert_eq!(&doc[y.offset..y.offset + 3], "two");
         assert_eq!(b.text_value(), "hello & bye");
+        let (start, end) = b.inner.unwrap();
+        assert_eq!(&doc[start..end], "hello &amp; bye");
+        let (start, end) = root.inner.unwrap();
+        assert!(
+            doc[start..end].starts_with("\n  <b x="),
+            "{:?}",
+            &doc[start..end]
+        );
     }
 
     #[test]

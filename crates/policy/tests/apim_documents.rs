@@ -33,11 +33,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "not C#: the page's example is pseudo-code (`== <tag>`)",
     ),
     (
-        "set-body-policy__5.xml",
-        "set-body template=\"liquid\" (with markup inside)",
-    ),
-    ("set-body-policy__6.xml", "set-body template=\"liquid\""),
-    (
         "set-header-policy__1.xml",
         "a header name with spaces ('some header name', a placeholder of the page)",
     ),

@@ -37,6 +37,8 @@ pub mod jwt;
 pub mod lexer;
 pub mod library;
 pub mod linq;
+/// Liquid templates (`set-body template="liquid"`).
+pub mod liquid;
 pub mod members;
 /// The objects of the modules above, and the entry points the interpreter calls for them.
 pub mod native;

@@ -114,6 +114,31 @@ impl<'t> Compiler<'t> {
     }
 
     /// Remembers which bodies a script reads, so the gateway reads them before it runs.
+    /// Remembers that a policy reads the body of `used` (a Liquid template does).
+    pub fn note_reads_body(&self, used: crate::expr::host::BodyUse) {
+        self.reads_body.set(self.reads_body.get().or(used));
+    }
+
+    /// The content of `<set-body template="liquid">` and where it starts: its text when it
+    /// has only text (CDATA included, entities read), else its markup as written, with
+    /// named values put in.
+    pub fn liquid_source(&self, element: &Element) -> (String, usize) {
+        if element.children.is_empty() {
+            return element
+                .text
+                .as_ref()
+                .map_or((String::new(), element.offset), |t| {
+                    (t.value.clone(), t.offset)
+                });
+        }
+        let Some((start, end)) = element.inner else {
+            return (String::new(), element.offset);
+        };
+        let markup = self.text.get(start..end).unwrap_or_default();
+        let source = crate::policy_text::substitute_named_values(markup, self.named);
+        (source, start)
+    }
+
     fn note_body_use(&self, template: Template) -> Template {
         if let Template::Script(program) = &template {
             let used = crate::expr::host::body_use(program);

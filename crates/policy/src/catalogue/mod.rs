@@ -18,6 +18,7 @@ pub mod include_fragment;
 pub mod ip_filter;
 pub mod limit_concurrency;
 mod limits;
+pub mod liquid_body;
 pub mod mock_response;
 pub mod quota;
 pub mod quota_by_key;

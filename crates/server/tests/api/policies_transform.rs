@@ -641,3 +641,158 @@ async fn a_form_can_be_changed_and_written_back() {
         "name=Ada%20Lovelace&tag=math&tag=history"
     );
 }
+
+/// The outbound policy of APIM's set-body examples with a Liquid template: the response's
+/// `Content-Type` is set first, as the page says a template needs to read a JSON body.
+fn liquid_outbound(example: &str) -> String {
+    format!(
+        r#"<policies><inbound><base /></inbound><backend><base /></backend><outbound><base />
+        <set-header name="Content-Type" exists-action="override"><value>application/json</value></set-header>
+        {example}
+        </outbound></policies>"#
+    )
+}
+
+/// APIM's set-body page, "Transform JSON using a Liquid template", on the backend's answer.
+#[tokio::test]
+async fn the_liquid_json_example_reshapes_the_answer() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        &liquid_outbound(include_str!(
+            "../../../policy/tests/apim_docs/set-body-policy__6.xml"
+        )),
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .body(
+            r#"{"customer": {"purchase": {"identifier": "4711", "orderShortDesc": "Nails, 200"}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let json: Value = response.json().await.expect("the template writes JSON");
+    assert_eq!(
+        json,
+        json!({"order": {"id": "4711", "summary": "Nails, 200"}})
+    );
+}
+
+/// APIM's set-body page, "Convert JSON to SOAP using a Liquid template", on the request:
+/// the backend receives the SOAP envelope with the caller's value in it.
+#[tokio::test]
+async fn the_liquid_soap_example_converts_the_request() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let example = include_str!("../../../policy/tests/apim_docs/set-body-policy__5.xml");
+    app.policy(
+        ECHO_POLICY,
+        &format!("<policies><inbound><base />{example}</inbound><backend><base /></backend><outbound><base /></outbound></policies>"),
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror")
+        .header("Content-Type", "application/json")
+        .body(r#"{"getOpenOrders": {"cust": "C-1024"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let soap = response.text().await.unwrap();
+    assert!(
+        soap.contains("<soap:Envelope xmlns=\"http://tempuri.org/\""),
+        "{soap}"
+    );
+    assert!(soap.contains("<cust>C-1024</cust>"), "{soap}");
+    assert!(soap.contains("</soap:Envelope>"), "{soap}");
+}
+
+/// A template reads `context` (headers by any case, the URL and its parts), loops over the
+/// body with filters, and reads an XML body as JSON's shape.
+#[tokio::test]
+async fn a_liquid_template_reads_context_loops_and_xml() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r##"<policies><inbound><base />
+        <set-body template="liquid">{{ context.Request.Method }} {{ context.Request.Headers["x-tag"] | Upcase }} {{ context.Request.Url.Path }} {{ context.Request.Url.Query.q }}|{% for item in body.order.item %}{{ item["@sku"] }}={{ item["#text"] | Times: 10 }}{% unless forloop.last %},{% endunless %}{% endfor %}|{{ body.order.note | Default: "none" }}</set-body>
+        </inbound><backend><base /></backend><outbound><base /></outbound></policies>"##,
+    )
+    .await;
+    let response = app
+        .gateway(Method::POST, "svc.localhost", "/echo/mirror?q=7")
+        .header("Content-Type", "text/xml")
+        .header("X-Tag", "blue")
+        .body(r#"<order><item sku="a">2</item><item sku="b">1</item><note xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/></order>"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "POST BLUE /echo/mirror 7|a=20,b=10|none"
+    );
+}
+
+/// A template that a request's body could make loop for ever stops at its budget: the call
+/// fails as an expression fails (on-error runs), at once.
+#[tokio::test]
+async fn a_liquid_template_cannot_be_made_to_hang_by_the_body() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><base />
+        <set-body template="liquid">{% for i in (1..body.n) %}{% endfor %}done</set-body>
+        </inbound><backend><base /></backend><outbound><base /></outbound>
+        <on-error><set-header name="x-error" exists-action="override"><value>@(context.LastError.Reason)</value></set-header></on-error></policies>"#,
+    )
+    .await;
+    let call = |n: u64| {
+        app.gateway(Method::POST, "svc.localhost", "/echo/mirror")
+            .header("Content-Type", "application/json")
+            .body(format!(r#"{{"n": {n}}}"#))
+            .send()
+    };
+    let small = call(3).await.unwrap();
+    assert_eq!(small.text().await.unwrap(), "done");
+    let started = std::time::Instant::now();
+    let huge = call(1_000_000_000_000).await.unwrap();
+    assert_eq!(huge.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        huge.headers()["x-error"],
+        "ExpressionValueEvaluationFailure"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// Faults in a template are refused when the document is saved, with line and column.
+#[tokio::test]
+async fn a_broken_liquid_template_is_refused_at_save_time() {
+    let app = spawn().await;
+    app.echo_api().await;
+    for (template, says) in [
+        ("{% if body.x %}open", "never closed"),
+        ("{{ body.x | upcase }}", "Upcase"),
+        ("{{ body.x | Frobnicate }}", "not a Liquid filter"),
+    ] {
+        let document = format!(
+            "<policies><inbound><base />\n<set-body template=\"liquid\">{template}</set-body></inbound><backend><base /></backend><outbound><base /></outbound></policies>"
+        );
+        let (status, body) = app
+            .mgmt(
+                Method::PUT,
+                ECHO_POLICY,
+                Some(json!({ "format": "xml", "value": document })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{template}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{template}: {body}");
+        assert!(message.starts_with("Line 2, column "), "{template}: {body}");
+    }
+}
