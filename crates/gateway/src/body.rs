@@ -23,11 +23,53 @@ pub enum GatewayBody {
     /// Produced by the gateway (error bodies, status answers).
     Full(Full<Bytes>),
     Empty,
+    /// Another body whose bytes are counted on the way out (bandwidth quotas).
+    Counted(Box<CountedBody>),
 }
 
 impl GatewayBody {
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         Self::Full(Full::new(bytes.into()))
+    }
+
+    /// This body, counted: `done` gets the number of bytes sent once the body is over —
+    /// sent whole, failed, or dropped because the caller went away.
+    pub fn counted(self, done: impl FnOnce(u64) + Send + 'static) -> Self {
+        Self::Counted(Box::new(CountedBody {
+            inner: self,
+            sent: 0,
+            done: Some(Box::new(done)),
+        }))
+    }
+}
+
+/// See [`GatewayBody::counted`].
+pub struct CountedBody {
+    inner: GatewayBody,
+    sent: u64,
+    done: Option<Box<dyn FnOnce(u64) + Send>>,
+}
+
+impl fmt::Debug for CountedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CountedBody")
+            .field("inner", &self.inner)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CountedBody {
+    fn finish(&mut self) {
+        if let Some(done) = self.done.take() {
+            done(self.sent);
+        }
+    }
+}
+
+impl Drop for CountedBody {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -47,6 +89,19 @@ impl Body for GatewayBody {
                 .poll_frame(cx)
                 .map_err(|never| match never {}),
             Self::Empty => Poll::Ready(None),
+            Self::Counted(counted) => {
+                let polled = Pin::new(&mut counted.inner).poll_frame(cx);
+                match &polled {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Some(data) = frame.data_ref() {
+                            counted.sent = counted.sent.saturating_add(data.len() as u64);
+                        }
+                    }
+                    Poll::Ready(None | Some(Err(_))) => counted.finish(),
+                    Poll::Pending => {}
+                }
+                polled
+            }
         }
     }
 
@@ -56,6 +111,7 @@ impl Body for GatewayBody {
             Self::Caller(body) => body.inner.is_end_stream(),
             Self::Full(body) => body.is_end_stream(),
             Self::Empty => true,
+            Self::Counted(counted) => counted.inner.is_end_stream(),
         }
     }
 
@@ -65,6 +121,7 @@ impl Body for GatewayBody {
             Self::Caller(body) => body.inner.size_hint(),
             Self::Full(body) => body.size_hint(),
             Self::Empty => SizeHint::with_exact(0),
+            Self::Counted(counted) => counted.inner.size_hint(),
         }
     }
 }

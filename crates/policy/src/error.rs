@@ -89,9 +89,13 @@ pub enum Rejection {
         retry_after: Duration,
         retry_after_header: Option<http::HeaderName>,
     },
-    /// `quota(-by-key)`: replenished after `retry_after`.
+    /// `quota(-by-key)`: replenished after `retry_after`; `bandwidth` when it was the
+    /// kilobytes, not the calls, that ran out.
     #[error("quota exceeded")]
-    QuotaExceeded { retry_after: Duration },
+    QuotaExceeded {
+        retry_after: Duration,
+        bandwidth: bool,
+    },
     /// `limit-concurrency`: too many requests in flight for the key.
     #[error("too many concurrent requests")]
     ConcurrencyLimited,

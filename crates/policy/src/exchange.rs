@@ -246,8 +246,20 @@ pub struct Exchange {
     pub last_error: Option<LastError>,
     /// Responses `send-request` received; variables name them by number.
     pub sent: Vec<SentResponse>,
+    /// Bandwidth quotas this call counts against once its bytes are known (the gateway
+    /// counts the response as it streams out; see [`ByteCount`]).
+    pub byte_counts: Vec<ByteCount>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
+}
+
+/// A bandwidth quota's counter that a call's bytes (its request body and its response body)
+/// are added to when the response has been sent: the quota policy checks the counter when
+/// the call comes in and the gateway adds the bytes when they are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteCount {
+    pub key: String,
+    pub period: Option<std::time::Duration>,
 }
 
 impl Exchange {
@@ -273,6 +285,7 @@ impl Exchange {
             trace: None,
             last_error: None,
             sent: Vec::new(),
+            byte_counts: Vec::new(),
             note: None,
         }
     }
@@ -313,6 +326,7 @@ impl Exchange {
             trace: self.trace.as_ref().map(|_| Vec::new()),
             last_error: self.last_error.clone(),
             sent: self.sent.clone(),
+            byte_counts: Vec::new(),
             note: None,
         }
     }
@@ -370,6 +384,7 @@ impl Exchange {
         if self.last_error.is_none() {
             self.last_error = branch.last_error;
         }
+        self.byte_counts.extend(branch.byte_counts);
         if let (Some(mine), Some(theirs)) = (&mut self.trace, branch.trace) {
             mine.extend(theirs);
         }

@@ -12,10 +12,6 @@ use std::path::Path;
 /// Examples that need what Portcullis does not have yet, and why.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "api-management-sample-flexible-throttling__1.xml",
-        "quota bandwidth",
-    ),
-    (
         "api-management-sample-send-request__5.xml",
         "not C#: the page writes a stray quote after each @(…) in set-url",
     ),
@@ -23,7 +19,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "limit-concurrency-policy__1.xml",
         "not a document: the page puts '…' where the other policies go",
     ),
-    ("quota-by-key-policy__1.xml", "quota bandwidth"),
     (
         "set-backend-service-policy__2.xml",
         "not C#: the page's expression misses a closing parenthesis",

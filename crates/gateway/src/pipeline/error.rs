@@ -30,12 +30,17 @@ fn timespan(duration: &Duration) -> String {
     }
 }
 
-fn quota_message(retry_after: &Duration) -> String {
+fn quota_message(retry_after: &Duration, bandwidth: bool) -> String {
+    let what = if bandwidth {
+        "bandwidth"
+    } else {
+        "call volume"
+    };
     if *retry_after == Duration::MAX {
-        "Out of call volume quota. The quota does not renew.".to_owned()
+        format!("Out of {what} quota. The quota does not renew.")
     } else {
         format!(
-            "Out of call volume quota. Quota will be replenished in {}.",
+            "Out of {what} quota. Quota will be replenished in {}.",
             timespan(retry_after)
         )
     }
@@ -90,8 +95,11 @@ pub enum GatewayError {
         header: Option<HeaderName>,
     },
     /// `quota(-by-key)`.
-    #[error("{}", quota_message(.retry_after))]
-    QuotaExceeded { retry_after: Duration },
+    #[error("{}", quota_message(.retry_after, *.bandwidth))]
+    QuotaExceeded {
+        retry_after: Duration,
+        bandwidth: bool,
+    },
     /// `ip-filter`.
     #[error("Forbidden")]
     IpForbidden,
@@ -120,7 +128,13 @@ impl From<Rejection> for GatewayError {
                 retry_after,
                 header: retry_after_header,
             },
-            Rejection::QuotaExceeded { retry_after } => Self::QuotaExceeded { retry_after },
+            Rejection::QuotaExceeded {
+                retry_after,
+                bandwidth,
+            } => Self::QuotaExceeded {
+                retry_after,
+                bandwidth,
+            },
             Rejection::ConcurrencyLimited => Self::ConcurrencyLimited,
             Rejection::Refused { status, message } => Self::Refused { status, message },
             Rejection::Expression(detail) => Self::PolicyFailed(detail),
@@ -209,7 +223,7 @@ impl GatewayError {
                 let name = header.clone().unwrap_or(header::RETRY_AFTER);
                 headers.insert(name, HeaderValue::from(seconds_up(retry_after)));
             }
-            Self::QuotaExceeded { retry_after } if *retry_after != Duration::MAX => {
+            Self::QuotaExceeded { retry_after, .. } if *retry_after != Duration::MAX => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(seconds_up(retry_after)),

@@ -187,6 +187,12 @@ impl Gateway {
         request: Request<Incoming>,
     ) -> Result<Response<GatewayBody>, GatewayError> {
         let (parts, body) = request.into_parts();
+        let request_bytes = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
         let snapshot = self.snapshots.current();
         if parts.uri.path() == STATUS_PATH {
             return Ok(status_response(snapshot.revision));
@@ -284,11 +290,44 @@ impl Gateway {
         }
 
         // respond
-        Ok(respond(exchange, upstream.response_body.take()))
+        let byte_counts = std::mem::take(&mut exchange.byte_counts);
+        let response = respond(exchange, upstream.response_body.take());
+        if byte_counts.is_empty() {
+            return Ok(response);
+        }
+        Ok(self.count_bytes(response, request_bytes, byte_counts))
     }
 }
 
 impl Gateway {
+    /// Adds the call's bytes — the request body's (as its `Content-Length` says) and the
+    /// response body's (counted as it goes out) — to the bandwidth quotas it counts against,
+    /// once the response is over.
+    fn count_bytes(
+        &self,
+        response: Response<GatewayBody>,
+        request_bytes: u64,
+        byte_counts: Vec<portcullis_policy::exchange::ByteCount>,
+    ) -> Response<GatewayBody> {
+        let counters = self.counters.clone();
+        response.map(|body| {
+            body.counted(move |response_bytes| {
+                let total = request_bytes.saturating_add(response_bytes);
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                runtime.spawn(async move {
+                    for count in byte_counts {
+                        // The call has happened: its bytes count whatever the limit.
+                        let _ = counters
+                            .hit_quota(&count.key, u64::MAX, count.period, total)
+                            .await;
+                    }
+                });
+            })
+        })
+    }
+
     /// Starts a trace when the request carries a valid trace token for its service.
     fn start_trace(
         &self,

@@ -121,25 +121,69 @@ impl Reporting {
     }
 }
 
-/// Applies a quota decision: counted → continue; refused → 403.
+/// What one quota (or one of its nested `<api>`/`<operation>` limits) counts: calls,
+/// kilobytes, or both, in a fixed period from the first call (`None`: never renews).
+#[derive(Debug, Clone, Copy)]
+pub struct QuotaSize {
+    pub calls: Option<u64>,
+    pub bandwidth_kb: Option<u64>,
+    pub period: Option<std::time::Duration>,
+}
+
+impl QuotaSize {
+    /// Counts this call (`increment` calls) under `key`: the calls now, against their
+    /// limit; the bytes (under `key|bytes`) are checked now — a quota already spent refuses
+    /// the call — and added by the gateway once the response is sent.
+    pub async fn hit(&self, cx: &mut Context<'_>, key: &str, increment: u64) -> Outcome {
+        if let Some(calls) = self.calls {
+            let decision = cx
+                .counters
+                .hit_quota(key, calls, self.period, increment)
+                .await;
+            quota_outcome(cx, calls, decision, false)?;
+        }
+        if let Some(kb) = self.bandwidth_kb {
+            let bytes_key = format!("{key}|bytes");
+            let limit = kb.saturating_mul(1024);
+            let decision = cx
+                .counters
+                .hit_quota(&bytes_key, limit, self.period, 0)
+                .await;
+            quota_outcome(cx, limit, decision, true)?;
+            cx.exchange.byte_counts.push(crate::exchange::ByteCount {
+                key: bytes_key,
+                period: self.period,
+            });
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// Applies a quota decision: counted → continue; refused → 403. `bytes`: the decision is
+/// about bandwidth (`limit` in bytes).
 pub fn quota_outcome(
     cx: &mut Context<'_>,
     limit: u64,
     decision: Result<Decision, CounterError>,
+    bytes: bool,
 ) -> Outcome {
     let decision = decision.map_err(|e| Rejection::CountersUnavailable(e.0))?;
+    let unit = if bytes { "bytes" } else { "calls" };
     cx.exchange.note(|| match decision {
         Decision::Allowed { remaining } => {
             format!(
-                "{} of {limit} calls of the quota used",
+                "{} of {limit} {unit} of the quota used",
                 limit.saturating_sub(remaining)
             )
         }
-        Decision::Refused { .. } => format!("quota of {limit} calls used up"),
+        Decision::Refused { .. } => format!("quota of {limit} {unit} used up"),
     });
     match decision {
         Decision::Allowed { .. } => Ok(Flow::Continue),
-        Decision::Refused { retry_after } => Err(Rejection::QuotaExceeded { retry_after }),
+        Decision::Refused { retry_after } => Err(Rejection::QuotaExceeded {
+            retry_after,
+            bandwidth: bytes,
+        }),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod limit_concurrency;
 mod limits;
 pub mod liquid_body;
 pub mod mock_response;
+pub mod nested_limits;
 pub mod quota;
 pub mod quota_by_key;
 pub mod rate_limit;

@@ -1,8 +1,11 @@
-//! `<quota calls renewal-period>` (product scope): at most `calls` calls per subscription
-//! in a fixed period that starts with the subscription's first call (`renewal-period="0"`:
-//! never renews). Over the quota: 403 with the time until it is replenished.
+//! `<quota calls bandwidth renewal-period>` (product scope): at most `calls` calls and
+//! `bandwidth` kilobytes (request and response bodies) per subscription in a fixed period
+//! that starts with the subscription's first call (`renewal-period="0"`: never renews), with
+//! per-API and per-operation quotas nested inside (see [`super::nested_limits`]). Over the
+//! quota: 403 with the time until it is replenished.
 
-use super::limits::{quota_outcome, subscription_key};
+use super::limits::{QuotaSize, subscription_key};
+use super::nested_limits::{self, NestedLimit, Rules};
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy};
 use crate::error::Diagnostic;
 use crate::xml::Element;
@@ -11,8 +14,8 @@ use std::time::Duration;
 
 #[derive(Debug)]
 pub struct Quota {
-    calls: u64,
-    period: Option<Duration>,
+    size: QuotaSize,
+    nested: Vec<(NestedLimit, QuotaSize)>,
     label: Arc<str>,
 }
 
@@ -24,49 +27,70 @@ impl WaitingPolicy for Quota {
                     .note(|| "no subscription key: not counted".to_owned());
                 return Ok(Flow::Continue);
             };
-            let decision = cx
-                .counters
-                .hit_quota(&key, self.calls, self.period, 1)
-                .await;
-            quota_outcome(cx, self.calls, decision)
+            self.size.hit(cx, &key, 1).await?;
+            for (limit, size) in &self.nested {
+                if limit.applies_to(&cx.exchange.matched) {
+                    size.hit(cx, &format!("{key}|{}", limit.label), 1).await?;
+                }
+            }
+            Ok(Flow::Continue)
         })
     }
 }
 
-/// `calls` and `renewal-period` as the two quota policies read them.
-pub(super) fn calls_and_period(
-    cx: &Compiler<'_>,
-    element: &Element,
-) -> Result<(u64, Option<Duration>), Diagnostic> {
-    if let Some(bandwidth) = element.attribute("bandwidth") {
+/// The longest renewal period of a quota, in seconds (about 136 years).
+const MAX_PERIOD: u64 = u32::MAX as u64;
+
+/// `calls`, `bandwidth` and `renewal-period` as the two quota policies read them: at least
+/// one of calls and bandwidth.
+pub(super) fn quota_size(cx: &Compiler<'_>, element: &Element) -> Result<QuotaSize, Diagnostic> {
+    let calls = cx.optional_number(element, "calls", 1..=u64::from(u32::MAX))?;
+    let bandwidth_kb = cx.optional_number(element, "bandwidth", 1..=u64::from(u32::MAX))?;
+    if calls.is_none() && bandwidth_kb.is_none() {
         return Err(cx.fault(
-            bandwidth.offset,
-            "bandwidth quotas are not supported yet; use calls.",
+            element.offset,
+            format!("<{}> needs calls or bandwidth (or both).", element.name),
         ));
     }
-    let calls = cx.number(cx.required(element, "calls")?, 1..=u64::from(u32::MAX))?;
-    let period = cx.number(
-        cx.required(element, "renewal-period")?,
-        0..=u64::from(u32::MAX),
-    )?;
-    Ok((calls, (period > 0).then(|| Duration::from_secs(period))))
+    let period = cx.number(cx.required(element, "renewal-period")?, 0..=MAX_PERIOD)?;
+    Ok(QuotaSize {
+        calls,
+        bandwidth_kb,
+        period: period_of(period),
+    })
+}
+
+fn period_of(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnostic> {
     cx.only_attributes(element, &["calls", "renewal-period", "bandwidth"])?;
-    if let Some(child) = element.children.first() {
-        return Err(cx.fault(
-            child.offset,
-            "per-API and per-operation quotas inside <quota> are not supported yet.",
-        ));
-    }
+    let nested = nested_limits::compile(
+        element,
+        cx,
+        &Rules {
+            bandwidth: true,
+            periods: 0..=MAX_PERIOD,
+        },
+    )?
+    .into_iter()
+    .map(|limit| {
+        let size = QuotaSize {
+            calls: limit.element.calls,
+            bandwidth_kb: limit.element.bandwidth_kb,
+            period: period_of(limit.element.renewal_period),
+        };
+        (limit, size)
+    })
+    .collect();
     cx.once_per_document(element)?;
-    let (calls, period) = calls_and_period(cx, element)?;
+    let size = quota_size(cx, element)?;
     Ok(Step::Wait(
         "quota",
         Box::new(Quota {
-            calls,
-            period,
+            size,
+            nested,
             label: cx.label.clone(),
         }),
     ))

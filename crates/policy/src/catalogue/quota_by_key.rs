@@ -1,19 +1,17 @@
-//! `<quota-by-key calls renewal-period counter-key>`: a quota per evaluated key, fixed
-//! period from the key's first call; `increment-condition` and `increment-count` as in
-//! rate-limit-by-key.
+//! `<quota-by-key calls bandwidth renewal-period counter-key>`: a quota per evaluated key,
+//! fixed period from the key's first call; `increment-condition` and `increment-count` as in
+//! rate-limit-by-key (bandwidth counts bytes, whatever `increment-count` says).
 
-use super::limits::{counter_key, quota_outcome};
-use super::quota::calls_and_period;
+use super::limits::{QuotaSize, counter_key};
+use super::quota::quota_size;
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::error::Diagnostic;
 use crate::expr::Template;
 use crate::xml::Element;
-use std::time::Duration;
 
 #[derive(Debug)]
 pub struct QuotaByKey {
-    calls: u64,
-    period: Option<Duration>,
+    size: QuotaSize,
     counter_key: Template,
     increment_condition: Option<Template>,
     increment_count: u64,
@@ -34,17 +32,13 @@ impl WaitingPolicy for QuotaByKey {
                     .counter_key
                     .render(&*cx.exchange)
                     .map_err(|e| expression_failed("quota-by-key counter-key", e))?;
-                let period = self.period.map_or(0, |p| p.as_secs());
+                let period = self.size.period.map_or(0, |p| p.as_secs());
                 counter_key(
                     format_args!("qk|{}|{period}", cx.exchange.matched.service),
                     &value,
                 )
             };
-            let decision = cx
-                .counters
-                .hit_quota(&key, self.calls, self.period, self.increment_count)
-                .await;
-            quota_outcome(cx, self.calls, decision)
+            self.size.hit(cx, &key, self.increment_count).await
         })
     }
 }
@@ -69,12 +63,11 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             "first-period-start is not supported yet; periods start with the key's first call.",
         ));
     }
-    let (calls, period) = calls_and_period(cx, element)?;
+    let size = quota_size(cx, element)?;
     Ok(Step::Wait(
         "quota-by-key",
         Box::new(QuotaByKey {
-            calls,
-            period,
+            size,
             counter_key: cx.template(cx.required(element, "counter-key")?)?,
             increment_condition: cx.optional_template(element, "increment-condition")?,
             increment_count: cx

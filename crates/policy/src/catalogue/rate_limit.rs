@@ -1,8 +1,10 @@
 //! `<rate-limit calls renewal-period>`: at most `calls` calls per subscription in any
 //! `renewal-period` seconds (a sliding window); the call over the limit gets 429 with
-//! `Retry-After`. Calls without a subscription key are not limited, as in APIM.
+//! `Retry-After`. Calls without a subscription key are not limited, as in APIM. Per-API and
+//! per-operation limits may be nested inside (see [`super::nested_limits`]).
 
 use super::limits::{REPORTING_ATTRIBUTES, Reporting, subscription_key};
+use super::nested_limits::{self, NestedLimit, Rules};
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy};
 use crate::error::Diagnostic;
 use crate::xml::Element;
@@ -17,6 +19,7 @@ pub const MAX_RENEWAL_PERIOD: u64 = 86_400;
 pub struct RateLimit {
     calls: u64,
     period: Duration,
+    nested: Vec<NestedLimit>,
     label: Arc<str>,
     reporting: Reporting,
 }
@@ -34,7 +37,21 @@ impl WaitingPolicy for RateLimit {
                 .hit_window(&key, self.calls, self.period, 1)
                 .await;
             self.reporting
-                .rate_outcome(cx, self.calls, self.period, decision)
+                .rate_outcome(cx, self.calls, self.period, decision)?;
+            for limit in &self.nested {
+                if !limit.applies_to(&cx.exchange.matched) {
+                    continue;
+                }
+                let calls = limit.element.calls.unwrap_or(u64::MAX);
+                let period = Duration::from_secs(limit.element.renewal_period);
+                let decision = cx
+                    .counters
+                    .hit_window(&format!("{key}|{}", limit.label), calls, period, 1)
+                    .await;
+                // The policy's headers and variables report its own limit, not these.
+                Reporting::default().rate_outcome(cx, calls, period, decision)?;
+            }
+            Ok(Flow::Continue)
         })
     }
 }
@@ -43,12 +60,14 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
     let mut allowed = vec!["calls", "renewal-period"];
     allowed.extend(REPORTING_ATTRIBUTES);
     cx.only_attributes(element, &allowed)?;
-    if let Some(child) = element.children.first() {
-        return Err(cx.fault(
-            child.offset,
-            "per-API and per-operation limits inside <rate-limit> are not supported yet; put a <rate-limit> in the API's or operation's own policy instead.",
-        ));
-    }
+    let nested = nested_limits::compile(
+        element,
+        cx,
+        &Rules {
+            bandwidth: false,
+            periods: 1..=MAX_RENEWAL_PERIOD,
+        },
+    )?;
     cx.once_per_document(element)?;
     let calls = cx.number(cx.required(element, "calls")?, 1..=u64::from(u32::MAX))?;
     let period = cx.number(
@@ -60,6 +79,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         Box::new(RateLimit {
             calls,
             period: Duration::from_secs(period),
+            nested,
             label: cx.label.clone(),
             reporting: Reporting::compile(cx, element)?,
         }),

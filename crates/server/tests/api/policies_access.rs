@@ -663,3 +663,131 @@ async fn behind_a_trusted_proxy_the_proxy_hop_is_forwarded_and_the_caller_record
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// `rate-limit` with per-API and per-operation limits inside (APIM's rate-limit page): a
+/// call counts against the policy's limit, its API's and its operation's, and the first
+/// that is full refuses it.
+#[tokio::test]
+async fn nested_rate_limits_count_per_api_and_per_operation() {
+    let app = spawn().await;
+    let (product_key, _) = product_setup(&app).await;
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><base />
+            <rate-limit calls="10" renewal-period="60">
+                <api name="echo" calls="3" renewal-period="60">
+                    <operation name="post-all" calls="1" renewal-period="60" />
+                </api>
+                <api name="elsewhere" calls="1" renewal-period="60" />
+            </rate-limit>
+        </inbound></policies>"#,
+    )
+    .await;
+    let post = || {
+        app.gateway(Method::POST, "svc.localhost", "/echo/p")
+            .header("Ocp-Apim-Subscription-Key", &product_key)
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
+    // The operation's limit (1) is full; the API has counted 2.
+    assert_eq!(
+        post().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        get(&app, "/echo/g", Some(&product_key)).await.status(),
+        StatusCode::OK
+    );
+    // The API's limit (3) is full; another API's limit never applied.
+    let refused = get(&app, "/echo/g", Some(&product_key)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+}
+
+/// A nested element that names nothing, or has no limit, is refused at save time.
+#[tokio::test]
+async fn nested_limits_are_checked_when_saved() {
+    let app = spawn().await;
+    product_setup(&app).await;
+    for (document, says) in [
+        (
+            r#"<rate-limit calls="5" renewal-period="60"><api calls="1" renewal-period="60" /></rate-limit>"#,
+            "needs a name or an id",
+        ),
+        (
+            r#"<rate-limit calls="5" renewal-period="60"><api name="echo" renewal-period="60" /></rate-limit>"#,
+            "needs calls",
+        ),
+        (
+            r#"<rate-limit calls="5" renewal-period="60"><api name="echo" calls="1" renewal-period="60" bandwidth="5" /></rate-limit>"#,
+            "bandwidth",
+        ),
+        (
+            r#"<quota renewal-period="60"><api name="echo" calls="1" renewal-period="60" /></quota>"#,
+            "needs calls or bandwidth",
+        ),
+    ] {
+        let (status, body) = app
+            .mgmt(
+                Method::PUT,
+                "/services/svc/products/calc/policy",
+                Some(json!({ "format": "xml", "value": format!("<policies><inbound>{document}</inbound></policies>") })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{document}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{document}: {body}");
+    }
+}
+
+/// `quota` with `bandwidth` (kilobytes of request and response bodies): the call that uses
+/// the quota up is served whole; the next is refused with APIM's bandwidth message. A
+/// nested per-operation quota counts only that operation's calls.
+#[tokio::test]
+async fn bandwidth_quotas_count_the_bytes_of_each_call() {
+    let app = spawn().await;
+    let (product_key, _) = product_setup(&app).await;
+    app.policy(
+        "/services/svc/products/calc/policy",
+        r#"<policies><inbound><base />
+            <quota bandwidth="3" renewal-period="3600">
+                <api name="echo"><operation name="post-all" calls="1" renewal-period="3600" /></api>
+            </quota>
+        </inbound></policies>"#,
+    )
+    .await;
+    // 2 KiB out: within 3 KiB.
+    let first = get(&app, "/echo/large/2048", Some(&product_key)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.bytes().await.unwrap().len(), 2048);
+    // The nested operation quota: one POST.
+    let post = || {
+        app.gateway(Method::POST, "svc.localhost", "/echo/p")
+            .header("Ocp-Apim-Subscription-Key", &product_key)
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(post().await.unwrap().status(), StatusCode::FORBIDDEN);
+    // Another 2 KiB: 4 KiB in all, over the quota, but this call was allowed when it came.
+    let second = get(&app, "/echo/large/2048", Some(&product_key)).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_eq!(second.bytes().await.unwrap().len(), 2048);
+    // The bytes are added once the response is over; the next call is refused.
+    let mut refused = None;
+    for _ in 0..50 {
+        let response = get(&app, "/echo/small", Some(&product_key)).await;
+        if response.status() == StatusCode::FORBIDDEN {
+            refused = Some(response);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("the bandwidth quota refuses once it is used up");
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, body) = status_json(refused).await;
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Out of bandwidth quota. Quota will be replenished in "),
+        "{message}"
+    );
+}
