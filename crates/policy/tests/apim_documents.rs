@@ -39,8 +39,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "validate-jwt-policy__2.xml",
         "validate-jwt certificate-id keys",
     ),
-    ("validate-jwt-policy__3.xml", "validate-jwt openid-config"),
-    ("validate-jwt-policy__4.xml", "validate-jwt openid-config"),
 ];
 
 const SECTIONS: [&str; 4] = ["inbound", "backend", "outbound", "on-error"];

@@ -21,6 +21,7 @@ mod limits;
 pub mod liquid_body;
 pub mod mock_response;
 pub mod nested_limits;
+pub mod openid_keys;
 pub mod quota;
 pub mod quota_by_key;
 pub mod rate_limit;

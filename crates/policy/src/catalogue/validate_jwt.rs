@@ -1,10 +1,15 @@
 //! `<validate-jwt>`: the request must carry a valid JSON Web Token — signed with one of the
 //! `issuer-signing-keys` (HS256/384/512 with a base64 `<key>`, RS256/384/512 with
-//! `<key n="…" e="…"/>` or a PEM public key), not expired, and matching `audiences`,
-//! `issuers` and `required-claims`. Otherwise the caller gets `failed-validation-httpcode`
-//! (401) with the configured or a specific message.
+//! `<key n="…" e="…"/>` or a PEM public key) or of the keys an `<openid-config>` provider
+//! publishes (see [`super::openid_keys`]), not expired, and matching `audiences`, `issuers`
+//! (by default the provider's issuer) and `required-claims`. Otherwise the caller gets
+//! `failed-validation-httpcode` (401) with the configured or a specific message.
 
-use super::{Compiler, Context, Flow, Outcome, Policy, Step, expression_failed, status_code};
+use super::openid_keys::{Family, OpenIdConfig, SigningKey};
+use super::{
+    Compiler, Context, Flow, Outcome, Policy, Step, WaitingOutcome, WaitingPolicy,
+    expression_failed, status_code,
+};
 use crate::error::{Diagnostic, Rejection};
 use crate::expr::{Template, Value};
 use crate::xml::Element;
@@ -24,18 +29,13 @@ enum Source {
     Value(Template),
 }
 
-#[derive(Clone)]
-enum Key {
-    Hmac(DecodingKey),
-    Rsa(DecodingKey),
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Hmac(_) => "Key::Hmac(***)",
-            Self::Rsa(_) => "Key::Rsa",
-        })
+/// The key family that checks `algorithm`.
+fn family_of(algorithm: Algorithm) -> Family {
+    match algorithm {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Family::Hmac,
+        Algorithm::ES256 | Algorithm::ES384 => Family::Ec,
+        Algorithm::EdDSA => Family::Ed,
+        _ => Family::Rsa,
     }
 }
 
@@ -61,9 +61,10 @@ pub struct ValidateJwt {
     require_expiration: bool,
     clock_skew: u64,
     output_variable: Option<Box<str>>,
-    keys: Vec<Key>,
-    audiences: Vec<String>,
-    issuers: Vec<String>,
+    keys: Vec<SigningKey>,
+    openid: Vec<OpenIdConfig>,
+    audiences: Vec<Template>,
+    issuers: Vec<Template>,
     claims: Vec<RequiredClaim>,
 }
 
@@ -89,7 +90,13 @@ impl ValidateJwt {
                 };
                 let value = value.trim();
                 match scheme {
-                    None => Some(Cow::Borrowed(value)),
+                    // Without require-scheme a scheme may still precede the token
+                    // (`Authorization: Bearer …`, as APIM's examples send it).
+                    None => Some(Cow::Borrowed(
+                        value
+                            .split_once(' ')
+                            .map_or(value, |(_, token)| token.trim()),
+                    )),
                     Some(scheme) => value
                         .split_once(' ')
                         .filter(|(s, _)| s.eq_ignore_ascii_case(scheme))
@@ -117,7 +124,12 @@ impl ValidateJwt {
         })
     }
 
-    fn validation(&self, algorithm: Algorithm) -> Validation {
+    fn validation(
+        &self,
+        algorithm: Algorithm,
+        audiences: &[String],
+        issuers: &[String],
+    ) -> Validation {
         let mut validation = Validation::new(algorithm);
         validation.leeway = self.clock_skew;
         validation.validate_exp = true;
@@ -126,37 +138,56 @@ impl ValidateJwt {
         if self.require_expiration {
             validation.required_spec_claims.insert("exp".to_owned());
         }
-        if self.audiences.is_empty() {
+        if audiences.is_empty() {
             validation.validate_aud = false;
         } else {
-            validation.set_audience(&self.audiences);
+            validation.set_audience(audiences);
         }
-        if !self.issuers.is_empty() {
-            validation.set_issuer(&self.issuers);
+        if !issuers.is_empty() {
+            validation.set_issuer(issuers);
         }
         validation
     }
 
-    fn verify(&self, token: &str) -> Result<serde_json::Value, Rejection> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| self.refuse("JWT Validation Failed: Malformed JWT."))?;
-        let hmac = matches!(
-            header.alg,
-            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-        );
-        let rsa = matches!(
-            header.alg,
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
-        );
-        let validation = self.validation(header.alg);
+    /// The audiences and issuers, their expressions evaluated.
+    fn rendered(
+        &self,
+        templates: &[Template],
+        cx: &Context<'_>,
+        what: &str,
+    ) -> Result<Vec<String>, Rejection> {
+        templates
+            .iter()
+            .map(|t| {
+                t.render(&*cx.exchange)
+                    .map(|text| text.trim().to_owned())
+                    .map_err(|e| expression_failed(&format!("validate-jwt {what}"), e))
+            })
+            .collect()
+    }
+
+    /// Checks `token` with `keys`; `issuers` are the accepted issuers (none: any).
+    fn verify<'k>(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        keys: impl Iterator<Item = &'k SigningKey>,
+        audiences: &[String],
+        issuers: &[String],
+    ) -> Result<serde_json::Value, Rejection> {
+        let family = family_of(header.alg);
+        let validation = self.validation(header.alg, audiences, issuers);
         let mut last = "JWT Validation Failed: Signature validation failed.";
-        for key in &self.keys {
-            let key = match key {
-                Key::Hmac(key) if hmac => key,
-                Key::Rsa(key) if rsa => key,
-                _ => continue,
-            };
-            match jsonwebtoken::decode::<serde_json::Value>(token, key, &validation) {
+        for key in keys {
+            if key.family != family {
+                continue;
+            }
+            if let (Some(wanted), Some(kid)) = (&header.kid, &key.kid)
+                && wanted != kid
+            {
+                continue;
+            }
+            match jsonwebtoken::decode::<serde_json::Value>(token, &key.key, &validation) {
                 Ok(data) => return Ok(data.claims),
                 Err(error) => {
                     last = match error.kind() {
@@ -182,6 +213,28 @@ impl ValidateJwt {
             }
         }
         Err(self.refuse(last))
+    }
+
+    fn header(&self, token: &str) -> Result<jsonwebtoken::Header, Rejection> {
+        jsonwebtoken::decode_header(token)
+            .map_err(|_| self.refuse("JWT Validation Failed: Malformed JWT."))
+    }
+
+    /// What is left once the token is verified: its claims, the note, the variable.
+    fn accept(&self, cx: &mut Context<'_>, token: String, claims: &serde_json::Value) -> Outcome {
+        self.check_claims(claims)?;
+        cx.exchange.note(|| {
+            let subject = claims
+                .get("sub")
+                .map(json_text)
+                .unwrap_or_else(|| "-".to_owned());
+            format!("token valid (sub {subject})")
+        });
+        if let Some(name) = &self.output_variable {
+            cx.exchange
+                .set_variable(name, Value::Str(Cow::Owned(token)));
+        }
+        Ok(Flow::Continue)
     }
 
     fn check_claims(&self, claims: &serde_json::Value) -> Result<(), Rejection> {
@@ -235,20 +288,62 @@ impl Policy for ValidateJwt {
         let Some(token) = self.token(cx)?.map(std::borrow::Cow::into_owned) else {
             return Err(self.refuse("JWT not present."));
         };
-        let claims = self.verify(&token)?;
-        self.check_claims(&claims)?;
-        cx.exchange.note(|| {
-            let subject = claims
-                .get("sub")
-                .map(json_text)
-                .unwrap_or_else(|| "-".to_owned());
-            format!("token valid (sub {subject})")
-        });
-        if let Some(name) = &self.output_variable {
-            cx.exchange
-                .set_variable(name, Value::Str(Cow::Owned(token)));
-        }
-        Ok(Flow::Continue)
+        let header = self.header(&token)?;
+        let audiences = self.rendered(&self.audiences, cx, "audience")?;
+        let issuers = self.rendered(&self.issuers, cx, "issuer")?;
+        let claims = self.verify(&token, &header, self.keys.iter(), &audiences, &issuers)?;
+        self.accept(cx, token, &claims)
+    }
+}
+
+/// `validate-jwt` with `<openid-config>`: the provider's keys may have to be fetched first.
+#[derive(Debug)]
+pub struct ValidateJwtWithProvider(ValidateJwt);
+
+impl WaitingPolicy for ValidateJwtWithProvider {
+    fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
+        Box::pin(async move {
+            let policy = &self.0;
+            let Some(token) = policy.token(cx)?.map(std::borrow::Cow::into_owned) else {
+                return Err(policy.refuse("JWT not present."));
+            };
+            let header = policy.header(&token)?;
+            let audiences = policy.rendered(&policy.audiences, cx, "audience")?;
+            let mut issuers = policy.rendered(&policy.issuers, cx, "issuer")?;
+            let mut provided = Vec::new();
+            for config in &policy.openid {
+                match config
+                    .keys(&mut *cx.upstream, cx.exchange, header.kid.as_deref())
+                    .await
+                {
+                    Ok(keys) => provided.push(keys),
+                    Err(fault) => {
+                        cx.exchange.note(|| fault.clone());
+                        tracing::warn!(url = %config.url(), "validate-jwt: {fault}");
+                    }
+                }
+            }
+            if provided.is_empty() && policy.keys.is_empty() {
+                return Err(
+                    policy.refuse("JWT Validation Failed: the signing keys could not be obtained.")
+                );
+            }
+            if policy.issuers.is_empty() {
+                // By default a token must come from one of the providers (a multi-tenant
+                // issuer with a `{tenantid}` placeholder is not checked).
+                let published: Vec<String> =
+                    provided.iter().filter_map(|p| p.issuer.clone()).collect();
+                if !published.is_empty() && published.iter().all(|i| !i.contains('{')) {
+                    issuers = published;
+                }
+            }
+            let keys = policy
+                .keys
+                .iter()
+                .chain(provided.iter().flat_map(|p| p.keys.iter()));
+            let claims = policy.verify(&token, &header, keys, &audiences, &issuers)?;
+            policy.accept(cx, token, &claims)
+        })
     }
 }
 
@@ -257,19 +352,33 @@ fn text_list(
     element: &Element,
     list: &str,
     item: &str,
-) -> Result<Vec<String>, Diagnostic> {
+) -> Result<Vec<Template>, Diagnostic> {
     let Some(list) = element.child(list) else {
         return Ok(Vec::new());
     };
     cx.only_attributes(list, &[])?;
     cx.only_children(list, &[item])?;
-    Ok(list
-        .children_named(item)
-        .map(|e| e.text_value().to_owned())
-        .collect())
+    list.children_named(item)
+        .map(|e| {
+            cx.text_template(e)
+                .map(|t| t.unwrap_or(Template::Literal("".into())))
+        })
+        .collect()
 }
 
-fn compile_key(cx: &Compiler<'_>, key: &Element) -> Result<Key, Diagnostic> {
+fn compile_key(cx: &Compiler<'_>, key: &Element) -> Result<SigningKey, Diagnostic> {
+    let (family, key) = compile_key_material(cx, key)?;
+    Ok(SigningKey {
+        kid: None,
+        family,
+        key,
+    })
+}
+
+fn compile_key_material(
+    cx: &Compiler<'_>,
+    key: &Element,
+) -> Result<(Family, DecodingKey), Diagnostic> {
     cx.only_attributes(key, &["n", "e", "certificate-id"])?;
     if let Some(attribute) = key.attribute("certificate-id") {
         return Err(cx.fault(
@@ -279,7 +388,7 @@ fn compile_key(cx: &Compiler<'_>, key: &Element) -> Result<Key, Diagnostic> {
     }
     match (key.attribute("n"), key.attribute("e")) {
         (Some(n), Some(e)) => DecodingKey::from_rsa_components(n.value.trim(), e.value.trim())
-            .map(Key::Rsa)
+            .map(|k| (Family::Rsa, k))
             .map_err(|_| {
                 cx.fault(
                     n.offset,
@@ -293,7 +402,7 @@ fn compile_key(cx: &Compiler<'_>, key: &Element) -> Result<Key, Diagnostic> {
             let text = key.text_value();
             if text.starts_with("-----BEGIN") {
                 return DecodingKey::from_rsa_pem(text.as_bytes())
-                    .map(Key::Rsa)
+                    .map(|k| (Family::Rsa, k))
                     .map_err(|_| cx.fault(key.offset, "the PEM text is not an RSA public key."));
             }
             let secret = base64::engine::general_purpose::STANDARD
@@ -302,7 +411,7 @@ fn compile_key(cx: &Compiler<'_>, key: &Element) -> Result<Key, Diagnostic> {
             if secret.is_empty() {
                 return Err(cx.fault(key.offset, "a <key> must not be empty."));
             }
-            Ok(Key::Hmac(DecodingKey::from_secret(&secret)))
+            Ok((Family::Hmac, DecodingKey::from_secret(&secret)))
         }
     }
 }
@@ -334,10 +443,27 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             "required-claims",
         ],
     )?;
-    for unsupported in ["openid-config", "decryption-keys"] {
-        if let Some(child) = element.child(unsupported) {
-            return Err(cx.fault(child.offset, format!("<{unsupported}> is not supported yet; give the signing keys in <issuer-signing-keys>.")));
+    if let Some(child) = element.child("decryption-keys") {
+        return Err(cx.fault(
+            child.offset,
+            "<decryption-keys> is not supported: Portcullis validates signed tokens (JWS), not encrypted ones (JWE).",
+        ));
+    }
+    let mut openid = Vec::new();
+    for config in element.children_named("openid-config") {
+        cx.only_attributes(config, &["url"])?;
+        cx.only_children(config, &[])?;
+        let url = cx.required(config, "url")?;
+        let parsed: http::Uri = cx.literal(url)?.parse().map_err(|_| {
+            cx.fault(
+                url.offset,
+                "url must be the address of an OpenID configuration document.",
+            )
+        })?;
+        if !matches!(parsed.scheme_str(), Some("https" | "http")) || parsed.host().is_none() {
+            return Err(cx.fault(url.offset, "url must be an absolute http(s) address."));
         }
+        openid.push(OpenIdConfig::new(parsed));
     }
     let sources: Vec<_> = ["header-name", "query-parameter-name", "token-value"]
         .into_iter()
@@ -377,24 +503,30 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         Some(attribute) => status_code(cx, attribute)?,
         None => StatusCode::UNAUTHORIZED,
     };
-    let keys_element = element.child("issuer-signing-keys").ok_or_else(|| {
-        cx.fault(
-            element.offset,
-            "<validate-jwt> needs <issuer-signing-keys> with at least one <key>.",
-        )
-    })?;
-    cx.only_attributes(keys_element, &[])?;
-    cx.only_children(keys_element, &["key"])?;
-    let keys = keys_element
-        .children_named("key")
-        .map(|key| compile_key(cx, key))
-        .collect::<Result<Vec<_>, _>>()?;
-    if keys.is_empty() {
-        return Err(cx.fault(
-            keys_element.offset,
-            "<issuer-signing-keys> needs at least one <key>.",
-        ));
-    }
+    let keys = match element.child("issuer-signing-keys") {
+        Some(keys_element) => {
+            cx.only_attributes(keys_element, &[])?;
+            cx.only_children(keys_element, &["key"])?;
+            let keys = keys_element
+                .children_named("key")
+                .map(|key| compile_key(cx, key))
+                .collect::<Result<Vec<_>, _>>()?;
+            if keys.is_empty() {
+                return Err(cx.fault(
+                    keys_element.offset,
+                    "<issuer-signing-keys> needs at least one <key>.",
+                ));
+            }
+            keys
+        }
+        None if !openid.is_empty() => Vec::new(),
+        None => {
+            return Err(cx.fault(
+                element.offset,
+                "<validate-jwt> needs <issuer-signing-keys> with at least one <key>, or an <openid-config>.",
+            ));
+        }
+    };
     let mut claims = Vec::new();
     if let Some(required) = element.child("required-claims") {
         cx.only_attributes(required, &[])?;
@@ -427,27 +559,33 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             });
         }
     }
-    Ok(Step::Now(
-        "validate-jwt",
-        Box::new(ValidateJwt {
-            source,
-            status,
-            message: element
-                .attribute("failed-validation-error-message")
-                .map(|a| cx.literal(a).map(str::to_owned))
-                .transpose()?,
-            require_expiration: cx.boolean(element, "require-expiration-time", true)?,
-            clock_skew: cx
-                .optional_number(element, "clock-skew", 0..=86_400)?
-                .unwrap_or(0),
-            output_variable: element
-                .attribute("output-token-variable-name")
-                .map(|a| cx.literal(a).map(Box::from))
-                .transpose()?,
-            keys,
-            audiences: text_list(cx, element, "audiences", "audience")?,
-            issuers: text_list(cx, element, "issuers", "issuer")?,
-            claims,
-        }),
-    ))
+    let policy = ValidateJwt {
+        source,
+        status,
+        message: element
+            .attribute("failed-validation-error-message")
+            .map(|a| cx.literal(a).map(str::to_owned))
+            .transpose()?,
+        require_expiration: cx.boolean(element, "require-expiration-time", true)?,
+        clock_skew: cx
+            .optional_number(element, "clock-skew", 0..=86_400)?
+            .unwrap_or(0),
+        output_variable: element
+            .attribute("output-token-variable-name")
+            .map(|a| cx.literal(a).map(Box::from))
+            .transpose()?,
+        keys,
+        openid,
+        audiences: text_list(cx, element, "audiences", "audience")?,
+        issuers: text_list(cx, element, "issuers", "issuer")?,
+        claims,
+    };
+    if policy.openid.is_empty() {
+        Ok(Step::Now("validate-jwt", Box::new(policy)))
+    } else {
+        Ok(Step::Wait(
+            "validate-jwt",
+            Box::new(ValidateJwtWithProvider(policy)),
+        ))
+    }
 }

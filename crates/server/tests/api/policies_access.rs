@@ -379,6 +379,134 @@ mod jwt {
         let (status, body) = call(&app, Some(&hs256(claims, SECRET))).await;
         assert_eq!((status, body["message"].as_str()), (403, Some("Go away")));
     }
+
+    /// A stand-in OpenID Connect provider on loopback: its metadata names the issuer and
+    /// its key set (the test-only RSA key, `kid` test-only-key-1); it counts the fetches.
+    async fn spawn_provider() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = fetches.clone();
+        let metadata = json!({ "issuer": "https://login.example/tenant/v2.0", "jwks_uri": format!("{base}/discovery/keys") });
+        let app = axum::Router::new()
+            .route(
+                "/tenant/v2.0/.well-known/openid-configuration",
+                axum::routing::get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let metadata = metadata.clone();
+                    async move { axum::Json(metadata) }
+                }),
+            )
+            .route(
+                "/discovery/keys",
+                axum::routing::get(|| async {
+                    (
+                        [("content-type", "application/json")],
+                        include_str!("fixtures/test-only-jwks.json"),
+                    )
+                }),
+            );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (
+            format!("{base}/tenant/v2.0/.well-known/openid-configuration"),
+            fetches,
+        )
+    }
+
+    fn rs256(claims: serde_json::Value, kid: Option<&str>) -> String {
+        let private =
+            EncodingKey::from_rsa_pem(include_bytes!("fixtures/test-only-rsa-private.pem"))
+                .unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = kid.map(str::to_owned);
+        encode(&header, &claims, &private).unwrap()
+    }
+
+    /// `<openid-config>` as on APIM's validate-jwt page (Microsoft Entra ID): the keys and
+    /// the issuer come from the provider's metadata, fetched once and kept.
+    #[tokio::test]
+    async fn validate_jwt_with_an_openid_provider() {
+        let app = spawn().await;
+        app.echo_api().await;
+        let (metadata_url, fetches) = spawn_provider().await;
+        app.policy(
+            ECHO_POLICY,
+            &format!(
+                r#"<policies><inbound><validate-jwt header-name="Authorization" failed-validation-httpcode="401" failed-validation-error-message="Unauthorized. Access token is missing or invalid.">
+                <openid-config url="{metadata_url}" />
+                <audiences><audience>00001111-aaaa-2222-bbbb-3333cccc4444</audience></audiences>
+                <required-claims><claim name="scp" match="any"><value>orders.read</value></claim></required-claims>
+                </validate-jwt></inbound></policies>"#
+            ),
+        )
+        .await;
+        let good = json!({
+            "iss": "https://login.example/tenant/v2.0",
+            "aud": "00001111-aaaa-2222-bbbb-3333cccc4444",
+            "exp": now() + 600,
+            "scp": "orders.read",
+        });
+        for _ in 0..3 {
+            let (status, body) =
+                call(&app, Some(&rs256(good.clone(), Some("test-only-key-1")))).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "fetched once, then kept"
+        );
+        // A token without kid is checked against every key.
+        assert_eq!(call(&app, Some(&rs256(good.clone(), None))).await.0, 200);
+        // Another issuer than the provider's is refused.
+        let mut other_issuer = good.clone();
+        other_issuer["iss"] = json!("https://evil.example/");
+        let (status, body) = call(&app, Some(&rs256(other_issuer, None))).await;
+        assert_eq!(status, 401, "{body}");
+        // A key the provider does not publish: refused, and the provider is not asked again
+        // within 30 s however many such tokens come.
+        for _ in 0..3 {
+            assert_eq!(
+                call(&app, Some(&rs256(good.clone(), Some("made-up"))))
+                    .await
+                    .0,
+                401
+            );
+        }
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // A shared-secret token is not accepted by an RSA provider.
+        assert_eq!(call(&app, Some(&hs256(good, SECRET))).await.0, 401);
+    }
+
+    /// A provider that cannot be reached refuses the call (401), never lets it through.
+    #[tokio::test]
+    async fn validate_jwt_refuses_when_the_provider_is_away() {
+        let app = spawn().await;
+        app.echo_api().await;
+        let closed = crate::helpers::closed_port().await;
+        app.policy(
+            ECHO_POLICY,
+            &format!(
+                r#"<policies><inbound><validate-jwt header-name="Authorization">
+                <openid-config url="http://{closed}/.well-known/openid-configuration" />
+                </validate-jwt></inbound></policies>"#
+            ),
+        )
+        .await;
+        let token = rs256(
+            json!({ "iss": "x", "exp": now() + 600 }),
+            Some("test-only-key-1"),
+        );
+        let (status, body) = call(&app, Some(&token)).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(
+            body["message"],
+            "JWT Validation Failed: the signing keys could not be obtained."
+        );
+    }
 }
 
 #[tokio::test]
