@@ -199,8 +199,9 @@ async fn run_step(step: &Step, cx: &mut Context<'_>) -> Outcome {
 /// Runs nested policies (inside `choose`, `retry`, `limit-concurrency`).
 pub async fn run_block(steps: &[Step], cx: &mut Context<'_>) -> Outcome {
     for step in steps {
-        if run_step(step, cx).await? == Flow::Respond {
-            return Ok(Flow::Respond);
+        let flow = run_step(step, cx).await?;
+        if flow != Flow::Continue {
+            return Ok(flow);
         }
     }
     Ok(Flow::Continue)
@@ -219,6 +220,7 @@ async fn run_section(pipeline: &Pipeline, kind: SectionKind, cx: &mut Context<'_
                 (Ok(_), Some(note)) => note,
                 (Ok(Flow::Continue), None) => "done".to_owned(),
                 (Ok(Flow::Respond), None) => "answered the request".to_owned(),
+                (Ok(Flow::ToOutbound), None) => "answered; on to outbound".to_owned(),
             };
             if let Some(trace) = &mut cx.exchange.trace {
                 trace.push(TraceEvent {
@@ -241,8 +243,9 @@ async fn run_section(pipeline: &Pipeline, kind: SectionKind, cx: &mut Context<'_
                 section: kind.name(),
             });
         }
-        if outcome? == Flow::Respond {
-            return Ok(Flow::Respond);
+        let flow = outcome?;
+        if flow != Flow::Continue {
+            return Ok(flow);
         }
     }
     Ok(Flow::Continue)
@@ -274,8 +277,10 @@ pub async fn run(
             cx.upstream.read_request_body(cx.exchange).await?;
         }
         for kind in [SectionKind::Inbound, SectionKind::Backend] {
-            if run_section(pipeline, kind, &mut cx).await? == Flow::Respond {
-                return Ok(());
+            match run_section(pipeline, kind, &mut cx).await? {
+                Flow::Respond => return Ok(()),
+                Flow::ToOutbound => break,
+                Flow::Continue => {}
             }
         }
         if cx.exchange.response.is_none() {

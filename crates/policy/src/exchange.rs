@@ -249,6 +249,9 @@ pub struct Exchange {
     /// Bandwidth quotas this call counts against once its bytes are known (the gateway
     /// counts the response as it streams out; see [`ByteCount`]).
     pub byte_counts: Vec<ByteCount>,
+    /// Where `cache-lookup` looked for this call's response (and `cache-store` keeps it):
+    /// the full key and the cache; `None` when no lookup ran or the call may not be cached.
+    pub response_cache: Option<(String, crate::value_cache::CachingType)>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
 }
@@ -286,6 +289,7 @@ impl Exchange {
             last_error: None,
             sent: Vec::new(),
             byte_counts: Vec::new(),
+            response_cache: None,
             note: None,
         }
     }
@@ -327,6 +331,7 @@ impl Exchange {
             last_error: self.last_error.clone(),
             sent: self.sent.clone(),
             byte_counts: Vec::new(),
+            response_cache: self.response_cache.clone(),
             note: None,
         }
     }

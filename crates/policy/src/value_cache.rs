@@ -34,6 +34,59 @@ pub enum CachedValue {
     Bool(bool),
     /// A JSON token (`JObject`, `JArray`, …), as its text.
     Json(String),
+    /// A whole response (`cache-store`).
+    Response(CachedResponse),
+}
+
+/// A response as `cache-store` keeps it and `cache-lookup` gives it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: bytes::Bytes,
+}
+
+impl CachedResponse {
+    fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    }
+
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        serde_json::json!({
+            "s": self.status,
+            "h": self.headers.iter().map(|(n, v)| [n.clone(), b64.encode(v)]).collect::<Vec<_>>(),
+            "b": b64.encode(&self.body),
+        })
+        .to_string()
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let headers = value
+            .get("h")?
+            .as_array()?
+            .iter()
+            .map(|pair| {
+                let name = pair.get(0)?.as_str()?.to_owned();
+                let value = b64.decode(pair.get(1)?.as_str()?).ok()?;
+                Some((name, value))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            status: u16::try_from(value.get("s")?.as_u64()?).ok()?,
+            headers,
+            body: b64.decode(value.get("b")?.as_str()?).ok()?.into(),
+        })
+    }
 }
 
 impl CachedValue {
@@ -42,6 +95,7 @@ impl CachedValue {
         match self {
             Self::Text(text) | Self::Json(text) => text.len(),
             Self::Int(_) | Self::Bool(_) => 8,
+            Self::Response(response) => response.size(),
         }
     }
 
@@ -52,6 +106,7 @@ impl CachedValue {
             Self::Int(n) => format!("i:{n}"),
             Self::Bool(b) => format!("b:{b}"),
             Self::Json(text) => format!("j:{text}"),
+            Self::Response(response) => format!("r:{}", response.encode()),
         }
     }
 
@@ -63,6 +118,7 @@ impl CachedValue {
             "i" => Self::Int(payload.parse().ok()?),
             "b" => Self::Bool(payload.parse().ok()?),
             "j" => Self::Json(payload.to_owned()),
+            "r" => Self::Response(CachedResponse::decode(payload)?),
             _ => return None,
         })
     }
@@ -208,6 +264,20 @@ impl ValueCache for MemoryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_response_survives_the_text_form_redis_keeps() {
+        let response = CachedValue::Response(CachedResponse {
+            status: 203,
+            headers: vec![
+                ("content-type".into(), b"application/json".to_vec()),
+                ("x-raw".into(), vec![0xff, 0x00, b'a']),
+            ],
+            body: bytes::Bytes::from_static(b"{\"a\":1}\x00\xff"),
+        });
+        assert_eq!(CachedValue::decode(&response.encode()), Some(response));
+        assert_eq!(CachedValue::decode("r:{not json"), None);
+    }
 
     #[tokio::test]
     async fn values_come_back_with_their_type_until_they_expire() {

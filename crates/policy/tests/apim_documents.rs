@@ -12,6 +12,10 @@ use std::path::Path;
 /// Examples that need what Portcullis does not have yet, and why.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
+        "cache-lookup-policy__1.xml",
+        "not valid as written: the page writes duration=\"seconds\" (a placeholder) where a number goes",
+    ),
+    (
         "api-management-sample-send-request__5.xml",
         "not C#: the page writes a stray quote after each @(…) in set-url",
     ),

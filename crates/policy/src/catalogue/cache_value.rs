@@ -41,7 +41,7 @@ pub struct CacheValue {
 
 /// The key as the cache keeps it: the service's name before the policy's key, so services
 /// never share entries; a long one by its SHA-256.
-fn full_key(service: &str, key: &str) -> String {
+pub(super) fn full_key(service: &str, key: &str) -> String {
     let full = format!("{service}\u{1f}{key}");
     if full.len() <= MAX_KEY_BYTES {
         return full;
@@ -73,6 +73,8 @@ fn from_cached(value: CachedValue) -> Value<'static> {
             Ok(json) => Value::Object(ScriptObject(portcullis_script::Value::Json(json))),
             Err(_) => Value::Str(text.into()),
         },
+        // A response `cache-store` kept is not a value.
+        CachedValue::Response(_) => Value::Null,
     }
 }
 
@@ -165,7 +167,10 @@ impl WaitingPolicy for CacheValue {
     }
 }
 
-fn caching_type(element: &Element, cx: &Compiler<'_>) -> Result<CachingType, Diagnostic> {
+pub(super) fn caching_type(
+    element: &Element,
+    cx: &Compiler<'_>,
+) -> Result<CachingType, Diagnostic> {
     let Some(attribute) = element.attribute("caching-type") else {
         return Ok(CachingType::default());
     };

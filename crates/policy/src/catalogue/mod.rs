@@ -26,6 +26,7 @@ pub mod quota;
 pub mod quota_by_key;
 pub mod rate_limit;
 pub mod rate_limit_by_key;
+pub mod response_cache;
 pub mod retry;
 pub mod return_response;
 pub mod rewrite_uri;
@@ -63,6 +64,9 @@ pub enum Flow {
     Continue,
     /// The exchange's response is final: skip every remaining policy and section.
     Respond,
+    /// The exchange has its response (`cache-lookup` found one): skip the rest of inbound
+    /// and the backend; outbound runs on it.
+    ToOutbound,
 }
 
 /// Everything a running policy may touch.
@@ -151,6 +155,18 @@ const CATALOGUE: &[Entry] = &[
         sections: &[Inbound],
         scopes: ANY_SCOPE,
         compile: authentication_basic::compile,
+    },
+    Entry {
+        name: "cache-lookup",
+        sections: &[Inbound],
+        scopes: ANY_SCOPE,
+        compile: response_cache::compile_lookup,
+    },
+    Entry {
+        name: "cache-store",
+        sections: &[Outbound],
+        scopes: ANY_SCOPE,
+        compile: response_cache::compile_store,
     },
     Entry {
         name: "cache-lookup-value",

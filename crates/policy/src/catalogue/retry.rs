@@ -46,7 +46,8 @@ impl WaitingPolicy for Retry {
             let mut attempt = 0;
             loop {
                 let outcome = run_block(&self.steps, cx).await;
-                if matches!(outcome, Ok(Flow::Respond)) || attempt >= self.count {
+                if matches!(outcome, Ok(Flow::Respond | Flow::ToOutbound)) || attempt >= self.count
+                {
                     cx.exchange.note(|| format!("{} attempt(s)", attempt + 1));
                     return outcome;
                 }

@@ -74,7 +74,8 @@ impl WaitingPolicy for Wait {
                 cx.exchange.absorb(fork, base);
                 match outcome {
                     Ok(Flow::Respond) => flow = Flow::Respond,
-                    Ok(Flow::Continue) => {}
+                    Ok(Flow::ToOutbound) if flow == Flow::Continue => flow = Flow::ToOutbound,
+                    Ok(Flow::ToOutbound | Flow::Continue) => {}
                     Err(rejection) => {
                         failure.get_or_insert(rejection);
                     }

@@ -429,7 +429,7 @@ pub static DRIP_RELEASE: std::sync::LazyLock<tokio::sync::Semaphore> =
 
 /// A backend that echoes what it received as JSON, with a few special paths:
 /// `…/order.xml` answers an XML order, `…/forged-trace` answers with the gateway's trace headers, `…/redirect` answers 302 to `/base/landed` (`…/redirect307` with 307, `…/redirect-cross` on another host name, `…/redirect-metadata` to a cloud's metadata address), `…/vary` answers with `Vary: Accept-Encoding`, `…/flaky/{id}` answers 503 twice and then
-/// echoes, `…/hang` never answers, `…/slow/{ms}` echoes after that many milliseconds, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
+/// echoes, `…/counted/{id}` answers how many times that path was called (`…/missing` as a 404) with `Cache-Control: max-age=120`, `…/hang` never answers, `…/slow/{ms}` echoes after that many milliseconds, `…/large/{bytes}` streams that many bytes, `…/mirror` streams the
 /// request body back as it arrives, `…/drip` sends `first;` and waits for [`DRIP_RELEASE`]
 /// before it sends `second`.
 pub async fn spawn_backend() -> SocketAddr {
@@ -510,6 +510,28 @@ async fn echo(request: Request) -> Response {
         if calls <= 2 {
             return (StatusCode::SERVICE_UNAVAILABLE, format!("attempt {calls}")).into_response();
         }
+    }
+    if path.contains("/counted/") {
+        // How many times this path was called, with a cache lifetime of 120 s.
+        let calls = {
+            let mut seen = FLAKY
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = seen.entry(path.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        let status = if path.ends_with("/missing") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        return (
+            status,
+            [("cache-control", "max-age=120"), ("x-backend", "yes")],
+            axum::Json(json!({ "calls": calls, "path": path })),
+        )
+            .into_response();
     }
     if path.ends_with("/drip") {
         let first = futures_util::stream::once(async {

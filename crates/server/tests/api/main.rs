@@ -16,6 +16,7 @@ mod policies_transform;
 mod policy_expressions;
 mod policy_fragments;
 mod redis_counters;
+mod response_cache;
 mod scale_out;
 mod send_request;
 mod tls;
