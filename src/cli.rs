@@ -187,6 +187,22 @@ struct ServeArgs {
     /// `caching-type="internal"`.
     #[arg(long, env = "PORTCULLIS_CACHE_MEMORY_MIB", default_value_t = 64)]
     cache_memory_mib: usize,
+    /// Where `authentication-managed-identity` gets tokens: Azure's instance metadata
+    /// service by default (on an Azure VM or container host with a managed identity).
+    #[arg(
+        long,
+        env = "PORTCULLIS_IDENTITY_ENDPOINT",
+        default_value = portcullis_gateway::settings::AZURE_IMDS_TOKEN_ENDPOINT
+    )]
+    identity_endpoint: axum::http::Uri,
+    /// Where `validate-azure-ad-token` finds Entra ID tenants (another cloud's authority,
+    /// e.g. `https://login.microsoftonline.us`).
+    #[arg(
+        long,
+        env = "PORTCULLIS_ENTRA_AUTHORITY",
+        default_value = portcullis_gateway::settings::ENTRA_AUTHORITY
+    )]
+    entra_authority: axum::http::Uri,
     /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
     /// TLS-terminating proxy).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
@@ -324,6 +340,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         workers: args.gateway_workers,
         counter_memory: args.counter_memory_mib.max(1).saturating_mul(1 << 20),
         cache_memory: args.cache_memory_mib.max(1).saturating_mul(1 << 20),
+        identity_endpoint: args.identity_endpoint,
+        entra_authority: args.entra_authority,
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

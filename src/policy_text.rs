@@ -120,6 +120,51 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<json-to-xml apply=\"content-type-json\" consider-accept-header=\"false\" />",
     },
     Snippet {
+        label: "Transform JSON body with Liquid",
+        section: "outbound",
+        xml: "<set-header name=\"Content-Type\" exists-action=\"override\">\n  <value>application/json</value>\n</set-header>\n<set-body template=\"liquid\">\n{\n  \"id\": \"{{body.id}}\",\n  \"names\": [{% for item in body.items %}\"{{ item.name | Upcase }}\"{% unless forloop.last %}, {% endunless %}{% endfor %}]\n}\n</set-body>",
+    },
+    Snippet {
+        label: "Look up response in cache",
+        section: "inbound",
+        xml: "<cache-lookup vary-by-developer=\"false\" vary-by-developer-groups=\"false\" downstream-caching-type=\"none\">\n  <vary-by-header>Accept</vary-by-header>\n  <vary-by-query-parameter>version</vary-by-query-parameter>\n</cache-lookup>",
+    },
+    Snippet {
+        label: "Store response in cache",
+        section: "outbound",
+        xml: "<cache-store duration=\"300\" />",
+    },
+    Snippet {
+        label: "Validate JWT (OpenID Connect)",
+        section: "inbound",
+        xml: "<validate-jwt header-name=\"Authorization\" failed-validation-httpcode=\"401\" failed-validation-error-message=\"Unauthorized. Access token is missing or invalid.\">\n  <openid-config url=\"https://login.example.com/.well-known/openid-configuration\" />\n  <audiences>\n    <audience>api://my-api</audience>\n  </audiences>\n</validate-jwt>",
+    },
+    Snippet {
+        label: "Validate Microsoft Entra ID token",
+        section: "inbound",
+        xml: "<validate-azure-ad-token tenant-id=\"contoso.onmicrosoft.com\">\n  <client-application-ids>\n    <application-id>00000000-0000-0000-0000-000000000000</application-id>\n  </client-application-ids>\n</validate-azure-ad-token>",
+    },
+    Snippet {
+        label: "Authenticate with managed identity",
+        section: "inbound",
+        xml: "<authentication-managed-identity resource=\"https://management.azure.com/\" />",
+    },
+    Snippet {
+        label: "Limit call rate per operation",
+        section: "inbound",
+        xml: "<rate-limit calls=\"100\" renewal-period=\"60\">\n  <api name=\"my-api\" calls=\"50\" renewal-period=\"60\">\n    <operation name=\"my-operation\" calls=\"10\" renewal-period=\"60\" />\n  </api>\n</rate-limit>",
+    },
+    Snippet {
+        label: "Set bandwidth quota per key",
+        section: "inbound",
+        xml: "<quota-by-key calls=\"10000\" bandwidth=\"40000\" renewal-period=\"3600\" counter-key=\"@(context.Request.IpAddress)\" />",
+    },
+    Snippet {
+        label: "Trace",
+        section: "inbound",
+        xml: "<trace source=\"policy\" severity=\"information\">\n  <message>@(\"called by \" + context.Request.IpAddress)</message>\n</trace>",
+    },
+    Snippet {
         label: "Return response",
         section: "inbound",
         xml: "<return-response>\n  <set-status code=\"200\" reason=\"OK\" />\n  <set-header name=\"content-type\" exists-action=\"override\">\n    <value>application/json</value>\n  </set-header>\n  <set-body>{\"status\": \"ok\"}</set-body>\n</return-response>",

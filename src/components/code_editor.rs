@@ -1,7 +1,13 @@
-//! A plain code editor: a monospace textarea with line numbers, lines with faults marked in
-//! the gutter, and a way to move the cursor to a line and column.
+//! A code editor for policy text: a monospace textarea with line numbers, the text coloured
+//! beneath it (element names, attributes, values, comments, C# expressions and named values:
+//! see [`super::highlight`]), lines with faults marked in the gutter, and a way to move the
+//! cursor to a line and column.
+//!
+//! The colours are a `<pre>` under a textarea whose own text is transparent: the textarea
+//! stays a plain form control (typing, selection, undo, screen readers all as usual).
 
-use leptos::html::Textarea;
+use super::highlight::pieces;
+use leptos::html::{Pre, Textarea};
 use leptos::prelude::*;
 
 /// Where to put the cursor: `(line, column)`, both from 1.
@@ -37,6 +43,7 @@ pub fn CodeEditor(
     label: &'static str,
 ) -> impl IntoView {
     let area = NodeRef::<Textarea>::new();
+    let colours = NodeRef::<Pre>::new();
     let line_count = Memo::new(move |_| text.with(|t| t.split('\n').count()));
     Effect::new(move |_| {
         if let (Some((line, column)), Some(area)) = (jump.get(), area.get()) {
@@ -59,6 +66,23 @@ pub fn CodeEditor(
                         .collect_view()
                 }}
             </pre>
+            <div class="code-area">
+            <pre class="highlight" aria-hidden="true" node_ref=colours>
+                {move || {
+                    text.with(|t| {
+                        let mut views = pieces(t)
+                            .into_iter()
+                            .map(|(kind, piece)| match kind.class() {
+                                Some(class) => view! { <span class=class>{piece.to_owned()}</span> }.into_any(),
+                                None => piece.to_owned().into_any(),
+                            })
+                            .collect::<Vec<_>>();
+                        // A last empty line still takes its height, as in the textarea.
+                        views.push("\n".into_any());
+                        views
+                    })
+                }}
+            </pre>
             <textarea
                 node_ref=area
                 aria-label=label
@@ -68,6 +92,12 @@ pub fn CodeEditor(
                 rows=move || line_count.get() + 1
                 prop:value=move || text.get()
                 on:input=move |event| text.set(event_target_value(&event))
+                on:scroll=move |_| {
+                    // The colours follow the text when it scrolls sideways.
+                    if let (Some(area), Some(colours)) = (area.get(), colours.get()) {
+                        colours.set_scroll_left(area.scroll_left());
+                    }
+                }
                 on:keydown=move |event: leptos::ev::KeyboardEvent| {
                     // Tab indents by two spaces instead of leaving the editor.
                     if event.key() == "Tab" && !event.shift_key()
@@ -85,6 +115,7 @@ pub fn CodeEditor(
                         }
                 }
             ></textarea>
+            </div>
         </div>
     }
 }

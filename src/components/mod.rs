@@ -9,6 +9,7 @@ mod copy_button;
 mod errors;
 mod field;
 mod frame;
+pub mod highlight;
 mod interactive;
 mod row_actions;
 mod save_notice;

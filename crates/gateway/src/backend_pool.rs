@@ -123,6 +123,12 @@ pub struct BackendClient {
     connector: HttpsConnector<HttpConnector>,
     /// Requests sent without waiting (`send-one-way-request`) that are still in flight.
     detached: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Where managed-identity tokens come from (see
+    /// [`crate::settings::GatewaySettings::identity_endpoint`]).
+    pub identity_endpoint: Option<http::Uri>,
+    /// Where Entra ID tenants' OpenID configurations are (see
+    /// [`crate::settings::GatewaySettings::entra_authority`]).
+    pub entra_authority: Option<http::Uri>,
 }
 
 /// At most this many requests sent without waiting may be in flight per process; past it a
@@ -144,6 +150,8 @@ impl BackendClient {
         Ok(Self {
             connector,
             detached: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
+            identity_endpoint: None,
+            entra_authority: None,
         })
     }
 

@@ -27,7 +27,19 @@ pub struct GatewaySettings {
     /// Bytes the internal cache of `cache-store-value` may hold (see
     /// [`portcullis_policy::value_cache`]); the least used entries go when it is full.
     pub cache_memory: usize,
+    /// Where `authentication-managed-identity` asks for tokens: Azure's instance metadata
+    /// service (IMDS) unless told otherwise.
+    pub identity_endpoint: http::Uri,
+    /// Where `validate-azure-ad-token` finds a tenant's OpenID configuration
+    /// (`{authority}/{tenant}/v2.0/.well-known/openid-configuration`).
+    pub entra_authority: http::Uri,
 }
+
+/// Microsoft Entra ID's public-cloud authority.
+pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// Azure's instance metadata token endpoint, the same on every Azure VM and container host.
+pub const AZURE_IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
 impl Default for GatewaySettings {
     fn default() -> Self {
@@ -40,6 +52,8 @@ impl Default for GatewaySettings {
             workers: 0,
             counter_memory: portcullis_policy::counters::DEFAULT_MEMORY_BUDGET,
             cache_memory: portcullis_policy::value_cache::DEFAULT_MEMORY_BUDGET,
+            identity_endpoint: http::Uri::from_static(AZURE_IMDS_TOKEN_ENDPOINT),
+            entra_authority: http::Uri::from_static(ENTRA_AUTHORITY),
         }
     }
 }

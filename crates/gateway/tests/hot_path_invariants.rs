@@ -22,6 +22,16 @@ const ALLOWED_LOCKS: &[(&str, &str)] = &[
          closes (never per request) and, at the connection cap, to take a slot back",
     ),
     (
+        "policy/src/catalogue/openid_keys.rs",
+        "validate-jwt's provider keys: reads are lock-free (arc-swap); tokio's async mutex is \
+         taken only to fetch (a miss, at most every 30 s), and parks the task, not the worker",
+    ),
+    (
+        "policy/src/catalogue/managed_identity.rs",
+        "managed-identity tokens: reads are lock-free (arc-swap); tokio's async mutex is taken \
+         only to fetch (about once an hour per resource), and parks the task, not the worker",
+    ),
+    (
         "gateway/src/trace.rs",
         "TraceStore: taken only by traced requests (a signed, expiring debug token)",
     ),

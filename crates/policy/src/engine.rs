@@ -58,6 +58,18 @@ pub trait Upstream: Send {
         ))))
     }
 
+    /// Where `authentication-managed-identity` asks for tokens (Azure's instance metadata
+    /// token endpoint, or what the gateway was told); `None`: nowhere.
+    fn identity_endpoint(&self) -> Option<http::Uri> {
+        None
+    }
+
+    /// Where `validate-azure-ad-token` finds Entra ID tenants (`None`: Microsoft's public
+    /// cloud, `https://login.microsoftonline.com`).
+    fn entra_authority(&self) -> Option<http::Uri> {
+        None
+    }
+
     /// Sends a request without waiting for it (`send-one-way-request`).
     fn send_one_way(&mut self, call: OutboundCall, exchange: &Exchange) {
         let _ = (call, exchange);

@@ -121,6 +121,9 @@ pub enum Rejection {
     /// The counter store could not be reached and the deployment fails closed.
     #[error("counter store unavailable: {0}")]
     CountersUnavailable(String),
+    /// `authentication-managed-identity` could not get a token.
+    #[error("no managed-identity token: {0}")]
+    TokenUnavailable(String),
 }
 
 impl Rejection {
@@ -137,6 +140,7 @@ impl Rejection {
             Self::BackendTimeout(_) => "Timeout",
             Self::BackendStatus(_) => "BackendErrorStatusCode",
             Self::CountersUnavailable(_) => "CounterStoreUnavailable",
+            Self::TokenUnavailable(_) => "ManagedIdentityTokenUnavailable",
         }
     }
 }

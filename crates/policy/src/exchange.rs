@@ -526,7 +526,7 @@ impl Env for Exchange {
                 Some(q) if !q.is_empty() => Value::Str(Cow::Owned(format!("?{q}"))),
                 _ => text(""),
             },
-            Field::RequestUrlScheme => text("http"),
+            Field::RequestUrlScheme => text(if self.https { "https" } else { "http" }),
             Field::SubscriptionId | Field::SubscriptionName => {
                 subscription.map_or(Value::Null, |s| text(&s.info.name))
             }

@@ -112,7 +112,7 @@ fn faults_are_placed_at_their_line_and_column() {
         "not a policy",
     );
     refused(
-        "<policies>\n  <inbound>\n    <cache-lookup />\n  </inbound>\n</policies>",
+        "<policies>\n  <inbound>\n    <xsl-transform />\n  </inbound>\n</policies>",
         api,
         3,
         5,

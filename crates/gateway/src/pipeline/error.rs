@@ -137,7 +137,9 @@ impl From<Rejection> for GatewayError {
             },
             Rejection::ConcurrencyLimited => Self::ConcurrencyLimited,
             Rejection::Refused { status, message } => Self::Refused { status, message },
-            Rejection::Expression(detail) => Self::PolicyFailed(detail),
+            Rejection::Expression(detail) | Rejection::TokenUnavailable(detail) => {
+                Self::PolicyFailed(detail)
+            }
             Rejection::BackendConnection(detail) => Self::BackendConnection(detail),
             Rejection::BackendTimeout(timeout) => Self::BackendTimeout(timeout),
             Rejection::CountersUnavailable(detail) => Self::CountersUnavailable(detail),

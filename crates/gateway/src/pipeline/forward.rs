@@ -493,6 +493,14 @@ impl Sender<'_> {
 struct BranchUpstream<'g>(Sender<'g>);
 
 impl Upstream for BranchUpstream<'_> {
+    fn identity_endpoint(&self) -> Option<http::Uri> {
+        self.0.client.identity_endpoint.clone()
+    }
+
+    fn entra_authority(&self) -> Option<http::Uri> {
+        self.0.client.entra_authority.clone()
+    }
+
     fn forward<'a>(
         &'a mut self,
         _: &'a mut Exchange,
@@ -625,6 +633,14 @@ fn resolve(base: &Uri, location: &str) -> Option<Uri> {
 }
 
 impl Upstream for GatewayUpstream<'_> {
+    fn identity_endpoint(&self) -> Option<http::Uri> {
+        self.client.identity_endpoint.clone()
+    }
+
+    fn entra_authority(&self) -> Option<http::Uri> {
+        self.client.entra_authority.clone()
+    }
+
     fn forward<'a>(
         &'a mut self,
         exchange: &'a mut Exchange,

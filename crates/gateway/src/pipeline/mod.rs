@@ -80,8 +80,11 @@ impl Gateway {
         snapshots: Arc<SnapshotHandle>,
         counters: Arc<dyn CounterStore>,
     ) -> Result<Self, rustls::Error> {
+        let mut client = crate::backend_pool::BackendClient::new()?;
+        client.identity_endpoint = Some(snapshots.settings().identity_endpoint.clone());
+        client.entra_authority = Some(snapshots.settings().entra_authority.clone());
         Ok(Self {
-            client: crate::backend_pool::BackendClient::new()?,
+            client,
             caches: portcullis_policy::value_cache::Caches {
                 internal: Arc::new(
                     portcullis_policy::value_cache::MemoryCache::with_memory_budget(

@@ -19,6 +19,7 @@ pub mod ip_filter;
 pub mod limit_concurrency;
 mod limits;
 pub mod liquid_body;
+pub mod managed_identity;
 pub mod mock_response;
 pub mod nested_limits;
 pub mod openid_keys;
@@ -155,6 +156,12 @@ const CATALOGUE: &[Entry] = &[
         sections: &[Inbound],
         scopes: ANY_SCOPE,
         compile: authentication_basic::compile,
+    },
+    Entry {
+        name: "authentication-managed-identity",
+        sections: &[Inbound],
+        scopes: ANY_SCOPE,
+        compile: managed_identity::compile,
     },
     Entry {
         name: "cache-lookup",
@@ -355,6 +362,12 @@ const CATALOGUE: &[Entry] = &[
         compile: validate_jwt::compile,
     },
     Entry {
+        name: "validate-azure-ad-token",
+        sections: &[Inbound],
+        scopes: ANY_SCOPE,
+        compile: validate_jwt::compile_azure_ad,
+    },
+    Entry {
         name: "wait",
         sections: &[Inbound, Backend, Outbound],
         scopes: ANY_SCOPE,
@@ -371,9 +384,6 @@ const CATALOGUE: &[Entry] = &[
 /// APIM policies Portcullis knows by name but does not run (yet).
 const NOT_SUPPORTED: &[&str] = &[
     "authentication-certificate",
-    "authentication-managed-identity",
-    "cache-lookup",
-    "cache-store",
     "emit-metric",
     "invoke-dapr-binding",
     "jsonp",

@@ -9,9 +9,10 @@
 
 use crate::engine::{OutboundCall, Upstream};
 use crate::exchange::Exchange;
+use arc_swap::ArcSwapOption;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long fetched keys are used before they are fetched again.
@@ -64,7 +65,8 @@ impl ProviderKeys {
 #[derive(Debug)]
 pub struct OpenIdConfig {
     url: http::Uri,
-    fetched: Mutex<Option<Arc<ProviderKeys>>>,
+    /// Read by every call without a lock; replaced whole after a fetch.
+    fetched: ArcSwapOption<ProviderKeys>,
     /// Held while fetching, so that one request fetches and the others wait.
     fetching: tokio::sync::Mutex<()>,
 }
@@ -73,7 +75,7 @@ impl OpenIdConfig {
     pub fn new(url: http::Uri) -> Self {
         Self {
             url,
-            fetched: Mutex::new(None),
+            fetched: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
         }
     }
@@ -83,10 +85,7 @@ impl OpenIdConfig {
     }
 
     fn kept(&self) -> Option<Arc<ProviderKeys>> {
-        self.fetched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.fetched.load_full()
     }
 
     /// Whether `kept` serves a token that names `kid`.
@@ -119,10 +118,7 @@ impl OpenIdConfig {
         match self.fetch(upstream, exchange).await {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
-                *self
-                    .fetched
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fresh.clone());
+                self.fetched.store(Some(fresh.clone()));
                 Ok(fresh)
             }
             Err(fault) => match kept {

@@ -12,6 +12,7 @@
 //! A failure (no connection, the timeout) stops the request with 502 or 504 and runs
 //! on-error — or, with `ignore-error="true"`, leaves the variable null and goes on.
 
+use super::managed_identity::{ManagedIdentity, compile_identity};
 use super::set_body::{SetBody, compile_body};
 use super::set_header::{SetHeader, compile_header};
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
@@ -37,6 +38,8 @@ pub struct SendRequest {
     method: Option<Template>,
     headers: Vec<SetHeader>,
     body: Option<SetBody>,
+    /// `<authentication-managed-identity>`: a token sent as `Authorization: Bearer …`.
+    identity: Option<ManagedIdentity>,
 }
 
 impl SendRequest {
@@ -97,6 +100,14 @@ impl SendRequest {
         }
         if let Some(set_body) = &self.body {
             body = set_body.render(cx)?;
+        }
+        if let Some(identity) = &self.identity
+            && let Some(token) = identity.bearer(cx).await?
+        {
+            let value = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                Rejection::TokenUnavailable("the token is not a valid header value".into())
+            })?;
+            headers.insert(http::header::AUTHORIZATION, value);
         }
         Ok(OutboundCall {
             method,
@@ -171,7 +182,15 @@ fn compile_request(
     cx.only_attributes(element, attributes)?;
     cx.only_children(
         element,
-        &["set-url", "set-method", "set-header", "set-body"],
+        &[
+            "set-url",
+            "set-method",
+            "set-header",
+            "set-body",
+            "authentication-managed-identity",
+            "authentication-certificate",
+            "proxy",
+        ],
     )?;
     for unsupported in ["authentication-certificate", "proxy"] {
         if let Some(child) = element.children_named(unsupported).next() {
@@ -218,6 +237,7 @@ fn compile_request(
     let mut method = None;
     let mut headers = Vec::new();
     let mut body = None;
+    let mut identity = None;
     for child in &element.children {
         match child.name.as_str() {
             "set-url" | "set-method" => {
@@ -246,6 +266,9 @@ fn compile_request(
                 }
             }
             "set-header" => headers.push(compile_header(child, cx)?),
+            "authentication-managed-identity" => {
+                identity = Some(compile_identity(child, cx)?);
+            }
             _ => body = Some(compile_body(child, cx)?),
         }
     }
@@ -268,6 +291,7 @@ fn compile_request(
         method,
         headers,
         body,
+        identity,
     })
 }
 

@@ -4,6 +4,12 @@
 //! publishes (see [`super::openid_keys`]), not expired, and matching `audiences`, `issuers`
 //! (by default the provider's issuer) and `required-claims`. Otherwise the caller gets
 //! `failed-validation-httpcode` (401) with the configured or a specific message.
+//!
+//! `<validate-azure-ad-token tenant-id="…">` is the same check for Microsoft Entra ID
+//! tokens: the tenant's OpenID configuration (under the gateway's Entra authority) gives the
+//! keys and the issuer (its v1.0 form `https://sts.windows.net/{tenant}/` too), the token's
+//! `azp` (or v1.0 `appid`) must be one of `client-application-ids`, and its audience one of
+//! `audiences` or `backend-application-ids` (as the id or `api://{id}`).
 
 use super::openid_keys::{Family, OpenIdConfig, SigningKey};
 use super::{
@@ -66,6 +72,60 @@ pub struct ValidateJwt {
     audiences: Vec<Template>,
     issuers: Vec<Template>,
     claims: Vec<RequiredClaim>,
+    entra: Option<Entra>,
+}
+
+/// What `validate-azure-ad-token` adds.
+#[derive(Debug)]
+struct Entra {
+    tenant: String,
+    /// The tenant's configuration, made at the first call (the authority is the gateway's).
+    config: std::sync::OnceLock<OpenIdConfig>,
+    client_ids: Vec<String>,
+    backend_ids: Vec<String>,
+}
+
+impl Entra {
+    fn config(&self, authority: Option<http::Uri>) -> Result<&OpenIdConfig, String> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let authority = authority
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "https://login.microsoftonline.com".to_owned());
+        let url = format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            authority.trim_end_matches('/'),
+            self.tenant
+        );
+        let url: http::Uri = url
+            .parse()
+            .map_err(|_| format!("{url} is not a URL: check tenant-id"))?;
+        Ok(self.config.get_or_init(|| OpenIdConfig::new(url)))
+    }
+
+    /// The issuers a tenant's tokens carry: the configuration's (v2.0) and its v1.0 form.
+    fn issuers(published: &str) -> Vec<String> {
+        let mut issuers = vec![published.to_owned()];
+        let tenant = published
+            .trim_end_matches('/')
+            .trim_end_matches("/v2.0")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        if !tenant.is_empty() {
+            issuers.push(format!("https://sts.windows.net/{tenant}/"));
+        }
+        issuers
+    }
+
+    fn check_client(&self, claims: &serde_json::Value) -> bool {
+        let client = claims
+            .get("azp")
+            .or_else(|| claims.get("appid"))
+            .and_then(|v| v.as_str());
+        client.is_some_and(|c| self.client_ids.iter().any(|id| id == c))
+    }
 }
 
 impl ValidateJwt {
@@ -310,8 +370,15 @@ impl WaitingPolicy for ValidateJwtWithProvider {
             let header = policy.header(&token)?;
             let audiences = policy.rendered(&policy.audiences, cx, "audience")?;
             let mut issuers = policy.rendered(&policy.issuers, cx, "issuer")?;
+            let mut configs: Vec<&OpenIdConfig> = policy.openid.iter().collect();
+            if let Some(entra) = &policy.entra {
+                match entra.config(cx.upstream.entra_authority()) {
+                    Ok(config) => configs.push(config),
+                    Err(fault) => cx.exchange.note(|| fault),
+                }
+            }
             let mut provided = Vec::new();
-            for config in &policy.openid {
+            for config in configs {
                 match config
                     .keys(&mut *cx.upstream, cx.exchange, header.kid.as_deref())
                     .await
@@ -334,7 +401,17 @@ impl WaitingPolicy for ValidateJwtWithProvider {
                 let published: Vec<String> =
                     provided.iter().filter_map(|p| p.issuer.clone()).collect();
                 if !published.is_empty() && published.iter().all(|i| !i.contains('{')) {
-                    issuers = published;
+                    issuers = match &policy.entra {
+                        Some(_) => published.iter().flat_map(|i| Entra::issuers(i)).collect(),
+                        None => published,
+                    };
+                }
+            }
+            let mut audiences = audiences;
+            if let Some(entra) = &policy.entra {
+                for id in &entra.backend_ids {
+                    audiences.push(id.clone());
+                    audiences.push(format!("api://{id}"));
                 }
             }
             let keys = policy
@@ -342,6 +419,13 @@ impl WaitingPolicy for ValidateJwtWithProvider {
                 .iter()
                 .chain(provided.iter().flat_map(|p| p.keys.iter()));
             let claims = policy.verify(&token, &header, keys, &audiences, &issuers)?;
+            if let Some(entra) = &policy.entra
+                && !entra.check_client(&claims)
+            {
+                return Err(policy.refuse(
+                    "JWT Validation Failed: the client application is not one of client-application-ids.",
+                ));
+            }
             policy.accept(cx, token, &claims)
         })
     }
@@ -416,33 +500,104 @@ fn compile_key_material(
     }
 }
 
+/// `<validate-azure-ad-token>`.
+pub fn compile_azure_ad(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnostic> {
+    compile(element, cx)
+}
+
+/// The application ids listed in `<{list}><application-id>…`.
+fn application_ids(
+    cx: &Compiler<'_>,
+    element: &Element,
+    list: &str,
+) -> Result<Vec<String>, Diagnostic> {
+    let Some(list) = element.child(list) else {
+        return Ok(Vec::new());
+    };
+    cx.only_attributes(list, &[])?;
+    cx.only_children(list, &["application-id"])?;
+    Ok(list
+        .children_named("application-id")
+        .map(|e| e.text_value().trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect())
+}
+
 pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnostic> {
-    cx.only_attributes(
-        element,
-        &[
-            "header-name",
-            "query-parameter-name",
-            "token-value",
-            "failed-validation-httpcode",
-            "failed-validation-error-message",
-            "require-expiration-time",
-            "require-scheme",
-            "require-signed-tokens",
-            "clock-skew",
-            "output-token-variable-name",
-        ],
-    )?;
-    cx.only_children(
-        element,
-        &[
-            "openid-config",
-            "issuer-signing-keys",
-            "decryption-keys",
-            "audiences",
-            "issuers",
-            "required-claims",
-        ],
-    )?;
+    let azure = element.name == "validate-azure-ad-token";
+    let entra = if azure {
+        cx.only_attributes(
+            element,
+            &[
+                "tenant-id",
+                "header-name",
+                "query-parameter-name",
+                "token-value",
+                "failed-validation-httpcode",
+                "failed-validation-error-message",
+                "output-token-variable-name",
+            ],
+        )?;
+        cx.only_children(
+            element,
+            &[
+                "client-application-ids",
+                "backend-application-ids",
+                "audiences",
+                "required-claims",
+            ],
+        )?;
+        let tenant = cx.literal(cx.required(element, "tenant-id")?)?.to_owned();
+        if tenant.is_empty() || tenant.contains(['/', '?', '#', ' ']) {
+            return Err(cx.fault(
+                element.offset,
+                "tenant-id is a tenant's id or domain name (contoso.onmicrosoft.com).",
+            ));
+        }
+        let client_ids = application_ids(cx, element, "client-application-ids")?;
+        if client_ids.is_empty() {
+            return Err(cx.fault(
+                element.offset,
+                "<validate-azure-ad-token> needs <client-application-ids> with at least one <application-id>.",
+            ));
+        }
+        Some(Entra {
+            tenant,
+            config: std::sync::OnceLock::new(),
+            client_ids,
+            backend_ids: application_ids(cx, element, "backend-application-ids")?,
+        })
+    } else {
+        None
+    };
+    if !azure {
+        cx.only_attributes(
+            element,
+            &[
+                "header-name",
+                "query-parameter-name",
+                "token-value",
+                "failed-validation-httpcode",
+                "failed-validation-error-message",
+                "require-expiration-time",
+                "require-scheme",
+                "require-signed-tokens",
+                "clock-skew",
+                "output-token-variable-name",
+            ],
+        )?;
+        cx.only_children(
+            element,
+            &[
+                "openid-config",
+                "issuer-signing-keys",
+                "decryption-keys",
+                "audiences",
+                "issuers",
+                "required-claims",
+            ],
+        )?;
+    }
     if let Some(child) = element.child("decryption-keys") {
         return Err(cx.fault(
             child.offset,
@@ -519,7 +674,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             }
             keys
         }
-        None if !openid.is_empty() => Vec::new(),
+        None if !openid.is_empty() || entra.is_some() => Vec::new(),
         None => {
             return Err(cx.fault(
                 element.offset,
@@ -579,8 +734,9 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         audiences: text_list(cx, element, "audiences", "audience")?,
         issuers: text_list(cx, element, "issuers", "issuer")?,
         claims,
+        entra,
     };
-    if policy.openid.is_empty() {
+    if policy.openid.is_empty() && policy.entra.is_none() {
         Ok(Step::Now("validate-jwt", Box::new(policy)))
     } else {
         Ok(Step::Wait(

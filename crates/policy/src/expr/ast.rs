@@ -57,6 +57,15 @@ pub const FIELDS: &[(&str, Field)] = &[
     ("Request.Url.QueryString", Field::RequestUrlQueryString),
     ("Request.Url.Scheme", Field::RequestUrlScheme),
     ("Request.OriginalUrl", Field::RequestOriginalUrl),
+    // The URL as the caller sent it; policies change what goes to the backend, not it.
+    ("Request.OriginalUrl.Host", Field::RequestUrlHost),
+    ("Request.OriginalUrl.Path", Field::RequestUrlPath),
+    ("Request.OriginalUrl.Port", Field::RequestUrlPort),
+    (
+        "Request.OriginalUrl.QueryString",
+        Field::RequestUrlQueryString,
+    ),
+    ("Request.OriginalUrl.Scheme", Field::RequestUrlScheme),
     ("Subscription.Id", Field::SubscriptionId),
     ("Subscription.Name", Field::SubscriptionName),
     ("Subscription.Key", Field::SubscriptionKey),
@@ -107,6 +116,7 @@ pub const COLLECTIONS: &[(&str, Collection)] = &[
     ("Request.Headers", Collection::RequestHeaders),
     ("Response.Headers", Collection::ResponseHeaders),
     ("Request.Url.Query", Collection::QueryParameters),
+    ("Request.OriginalUrl.Query", Collection::QueryParameters),
     ("Request.MatchedParameters", Collection::MatchedParameters),
     ("Variables", Collection::Variables),
 ];

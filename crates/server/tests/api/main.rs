@@ -9,6 +9,7 @@ mod gateway_forwarding;
 mod gateway_matching;
 mod helpers;
 mod hot_path;
+mod managed_identity;
 mod management;
 mod named_values;
 mod policies_access;

@@ -481,6 +481,69 @@ mod jwt {
         assert_eq!(call(&app, Some(&hs256(good, SECRET))).await.0, 401);
     }
 
+    /// `validate-azure-ad-token` (APIM's "Validate that audience and claim are correct",
+    /// with the tenant and client id as named values) against the stand-in provider as the
+    /// Entra authority: v2.0 and v1.0 tokens of the tenant from an allowed client pass.
+    #[tokio::test]
+    async fn validate_azure_ad_token_checks_tenant_client_and_audience() {
+        let (metadata_url, _) = spawn_provider().await;
+        let authority = metadata_url.split("/tenant/").next().unwrap().to_owned();
+        let settings = portcullis_gateway::GatewaySettings {
+            entra_authority: authority.parse().unwrap(),
+            ..portcullis_gateway::GatewaySettings::default()
+        };
+        let app = crate::helpers::spawn_with(portcullis_store::testing::sqlite(), settings).await;
+        app.echo_api().await;
+        for (name, value) in [
+            ("aad-tenant-id", "tenant"),
+            ("aad-client-application-id", "client-1"),
+        ] {
+            app.put(
+                &format!("/services/svc/namedValues/{name}"),
+                json!({ "displayName": name, "value": value }),
+            )
+            .await;
+        }
+        let example =
+            include_str!("../../../policy/tests/apim_docs/validate-azure-ad-token-policy__2.xml");
+        app.policy(
+            ECHO_POLICY,
+            &format!("<policies><inbound><base />{example}</inbound></policies>"),
+        )
+        .await;
+        let v2 = json!({
+            "iss": "https://login.example/tenant/v2.0",
+            "aud": "svc.localhost",
+            "azp": "client-1",
+            "ctry": "US",
+            "exp": now() + 600,
+        });
+        let (status, body) = call(&app, Some(&rs256(v2.clone(), Some("test-only-key-1")))).await;
+        assert_eq!(status, 200, "{body}");
+        let mut v1 = v2.clone();
+        v1["iss"] = json!("https://sts.windows.net/tenant/");
+        v1.as_object_mut().unwrap().remove("azp");
+        v1["appid"] = json!("client-1");
+        assert_eq!(call(&app, Some(&rs256(v1, None))).await.0, 200);
+        let mut other_client = v2.clone();
+        other_client["azp"] = json!("client-2");
+        let (status, body) = call(&app, Some(&rs256(other_client, None))).await;
+        assert_eq!(status, 401);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("client-application-ids"),
+            "{body}"
+        );
+        let mut other_country = v2.clone();
+        other_country["ctry"] = json!("FR");
+        assert_eq!(call(&app, Some(&rs256(other_country, None))).await.0, 401);
+        let mut other_audience = v2;
+        other_audience["aud"] = json!("elsewhere");
+        assert_eq!(call(&app, Some(&rs256(other_audience, None))).await.0, 401);
+    }
+
     /// A provider that cannot be reached refuses the call (401), never lets it through.
     #[tokio::test]
     async fn validate_jwt_refuses_when_the_provider_is_away() {
