@@ -309,9 +309,46 @@ pub async fn run(
             .map(|_| ())
     }
     .await;
-    let rejection = outcome.err()?;
-    recover(pipeline, &mut cx, &rejection, error_response).await;
-    Some(rejection)
+    let rejection = outcome.err();
+    if let Some(rejection) = &rejection {
+        recover(pipeline, &mut cx, rejection, error_response).await;
+    }
+    settle_deferred_counts(&mut cx).await;
+    rejection
+}
+
+/// Counts what waited for the response (an `increment-condition` that reads it): each
+/// condition is evaluated on the response as it now stands, and a true one adds its amount.
+/// The call has already been let through, so the counter takes it whatever the limit.
+async fn settle_deferred_counts(cx: &mut Context<'_>) {
+    if cx.exchange.deferred_counts.is_empty() {
+        return;
+    }
+    for deferred in std::mem::take(&mut cx.exchange.deferred_counts) {
+        match deferred.condition.truth(&*cx.exchange) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(key = %deferred.key, "increment-condition failed: {error}");
+                continue;
+            }
+        }
+        let counted = match deferred.counter {
+            crate::exchange::DeferredCounter::Window(window) => {
+                cx.counters
+                    .hit_window(&deferred.key, u64::MAX, window, deferred.amount)
+                    .await
+            }
+            crate::exchange::DeferredCounter::Quota(period) => {
+                cx.counters
+                    .hit_quota(&deferred.key, u64::MAX, period, deferred.amount)
+                    .await
+            }
+        };
+        if let Err(error) = counted {
+            tracing::warn!(key = %deferred.key, "a deferred count was lost: {}", error.0);
+        }
+    }
 }
 
 /// The on-error path: the error response, then the on-error section on it.

@@ -252,8 +252,29 @@ pub struct Exchange {
     /// Where `cache-lookup` looked for this call's response (and `cache-store` keeps it):
     /// the full key and the cache; `None` when no lookup ran or the call may not be cached.
     pub response_cache: Option<(String, crate::value_cache::CachingType)>,
+    /// Counts that wait for the response: a `rate-limit-by-key` or `quota-by-key` whose
+    /// `increment-condition` reads `context.Response` counts once the response is known.
+    pub deferred_counts: Vec<DeferredCount>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
+}
+
+/// A count decided when the response is known (see [`Exchange::deferred_counts`]).
+#[derive(Debug, Clone)]
+pub struct DeferredCount {
+    pub key: String,
+    pub counter: DeferredCounter,
+    pub amount: u64,
+    pub condition: std::sync::Arc<crate::expr::Template>,
+}
+
+/// Which kind of counter a [`DeferredCount`] adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeferredCounter {
+    /// A rate limit's sliding window of this length.
+    Window(std::time::Duration),
+    /// A quota's period (`None`: never renews).
+    Quota(Option<std::time::Duration>),
 }
 
 /// A bandwidth quota's counter that a call's bytes (its request body and its response body)
@@ -290,6 +311,7 @@ impl Exchange {
             sent: Vec::new(),
             byte_counts: Vec::new(),
             response_cache: None,
+            deferred_counts: Vec::new(),
             note: None,
         }
     }
@@ -332,6 +354,7 @@ impl Exchange {
             sent: self.sent.clone(),
             byte_counts: Vec::new(),
             response_cache: self.response_cache.clone(),
+            deferred_counts: Vec::new(),
             note: None,
         }
     }
@@ -390,6 +413,7 @@ impl Exchange {
             self.last_error = branch.last_error;
         }
         self.byte_counts.extend(branch.byte_counts);
+        self.deferred_counts.extend(branch.deferred_counts);
         if let (Some(mine), Some(theirs)) = (&mut self.trace, branch.trace) {
             mine.extend(theirs);
         }

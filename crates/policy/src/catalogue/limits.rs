@@ -4,7 +4,7 @@
 use super::{Compiler, Context, Flow, Outcome};
 use crate::counters::{CounterError, Decision};
 use crate::error::{Diagnostic, Rejection};
-use crate::expr::Value;
+use crate::expr::{Template, Value};
 use crate::xml::Element;
 use http::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
@@ -121,6 +121,28 @@ impl Reporting {
     }
 }
 
+/// An `increment-condition`: evaluated where the policy stands, or — when it reads
+/// `context.Response` — once the response is known (as APIM counts such calls).
+#[derive(Debug)]
+pub enum IncrementCondition {
+    Now(Template),
+    AfterResponse(std::sync::Arc<Template>),
+}
+
+impl IncrementCondition {
+    pub fn compile(cx: &Compiler<'_>, element: &Element) -> Result<Option<Self>, Diagnostic> {
+        let Some(attribute) = element.attribute("increment-condition") else {
+            return Ok(None);
+        };
+        let template = cx.template(attribute)?;
+        Ok(Some(if attribute.value.contains("context.Response") {
+            Self::AfterResponse(std::sync::Arc::new(template))
+        } else {
+            Self::Now(template)
+        }))
+    }
+}
+
 /// What one quota (or one of its nested `<api>`/`<operation>` limits) counts: calls,
 /// kilobytes, or both, in a fixed period from the first call (`None`: never renews).
 #[derive(Debug, Clone, Copy)]
@@ -134,12 +156,39 @@ impl QuotaSize {
     /// Counts this call (`increment` calls) under `key`: the calls now, against their
     /// limit; the bytes (under `key|bytes`) are checked now — a quota already spent refuses
     /// the call — and added by the gateway once the response is sent.
-    pub async fn hit(&self, cx: &mut Context<'_>, key: &str, increment: u64) -> Outcome {
+    ///
+    /// With `after_response`, the calls are checked for room now and counted once the
+    /// response is known, if that condition holds (see [`IncrementCondition`]).
+    pub async fn hit(
+        &self,
+        cx: &mut Context<'_>,
+        key: &str,
+        increment: u64,
+        after_response: Option<&std::sync::Arc<Template>>,
+    ) -> Outcome {
         if let Some(calls) = self.calls {
-            let decision = cx
-                .counters
-                .hit_quota(key, calls, self.period, increment)
-                .await;
+            let decision = match after_response {
+                None => {
+                    cx.counters
+                        .hit_quota(key, calls, self.period, increment)
+                        .await
+                }
+                Some(condition) => {
+                    let room = calls.saturating_sub(increment);
+                    let decision = cx.counters.hit_quota(key, room, self.period, 0).await;
+                    if matches!(decision, Ok(Decision::Allowed { .. })) {
+                        cx.exchange
+                            .deferred_counts
+                            .push(crate::exchange::DeferredCount {
+                                key: key.to_owned(),
+                                counter: crate::exchange::DeferredCounter::Quota(self.period),
+                                amount: increment,
+                                condition: condition.clone(),
+                            });
+                    }
+                    decision
+                }
+            };
             quota_outcome(cx, calls, decision, false)?;
         }
         if let Some(kb) = self.bandwidth_kb {

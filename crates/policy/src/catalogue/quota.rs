@@ -27,10 +27,11 @@ impl WaitingPolicy for Quota {
                     .note(|| "no subscription key: not counted".to_owned());
                 return Ok(Flow::Continue);
             };
-            self.size.hit(cx, &key, 1).await?;
+            self.size.hit(cx, &key, 1, None).await?;
             for (limit, size) in &self.nested {
                 if limit.applies_to(&cx.exchange.matched) {
-                    size.hit(cx, &format!("{key}|{}", limit.label), 1).await?;
+                    size.hit(cx, &format!("{key}|{}", limit.label), 1, None)
+                        .await?;
                 }
             }
             Ok(Flow::Continue)

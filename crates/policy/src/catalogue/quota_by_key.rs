@@ -2,7 +2,7 @@
 //! fixed period from the key's first call; `increment-condition` and `increment-count` as in
 //! rate-limit-by-key (bandwidth counts bytes, whatever `increment-count` says).
 
-use super::limits::{QuotaSize, counter_key};
+use super::limits::{IncrementCondition, QuotaSize, counter_key};
 use super::quota::quota_size;
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::error::Diagnostic;
@@ -13,14 +13,14 @@ use crate::xml::Element;
 pub struct QuotaByKey {
     size: QuotaSize,
     counter_key: Template,
-    increment_condition: Option<Template>,
+    increment_condition: Option<IncrementCondition>,
     increment_count: u64,
 }
 
 impl WaitingPolicy for QuotaByKey {
     fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
         Box::pin(async move {
-            if let Some(condition) = &self.increment_condition
+            if let Some(IncrementCondition::Now(condition)) = &self.increment_condition
                 && !condition
                     .truth(&*cx.exchange)
                     .map_err(|e| expression_failed("quota-by-key increment-condition", e))?
@@ -38,7 +38,13 @@ impl WaitingPolicy for QuotaByKey {
                     &value,
                 )
             };
-            self.size.hit(cx, &key, self.increment_count).await
+            let after_response = match &self.increment_condition {
+                Some(IncrementCondition::AfterResponse(condition)) => Some(condition),
+                _ => None,
+            };
+            self.size
+                .hit(cx, &key, self.increment_count, after_response)
+                .await
         })
     }
 }
@@ -69,7 +75,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
         Box::new(QuotaByKey {
             size,
             counter_key: cx.template(cx.required(element, "counter-key")?)?,
-            increment_condition: cx.optional_template(element, "increment-condition")?,
+            increment_condition: IncrementCondition::compile(cx, element)?,
             increment_count: cx
                 .optional_number(element, "increment-count", 1..=u64::from(u32::MAX))?
                 .unwrap_or(1),

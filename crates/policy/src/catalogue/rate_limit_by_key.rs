@@ -1,9 +1,11 @@
 //! `<rate-limit-by-key calls renewal-period counter-key>`: at most `calls` calls per
 //! evaluated `counter-key` in any `renewal-period` seconds. As in APIM, one counter per key
 //! value is shared by every scope that uses the same key. `increment-condition` decides
-//! whether a call counts, `increment-count` how much.
+//! whether a call counts, `increment-count` how much; a condition that reads
+//! `context.Response` is decided once the response is known — the call is let through when
+//! its count would still fit, and counted afterwards if the condition holds.
 
-use super::limits::{REPORTING_ATTRIBUTES, Reporting, counter_key};
+use super::limits::{IncrementCondition, REPORTING_ATTRIBUTES, Reporting, counter_key};
 use super::rate_limit::MAX_RENEWAL_PERIOD;
 use super::{Compiler, Context, Flow, Step, WaitingOutcome, WaitingPolicy, expression_failed};
 use crate::error::Diagnostic;
@@ -16,7 +18,7 @@ pub struct RateLimitByKey {
     calls: u64,
     period: Duration,
     counter_key: Template,
-    increment_condition: Option<Template>,
+    increment_condition: Option<IncrementCondition>,
     increment_count: u64,
     reporting: Reporting,
 }
@@ -24,7 +26,7 @@ pub struct RateLimitByKey {
 impl WaitingPolicy for RateLimitByKey {
     fn apply<'a>(&'a self, cx: &'a mut Context<'_>) -> WaitingOutcome<'a> {
         Box::pin(async move {
-            if let Some(condition) = &self.increment_condition {
+            if let Some(IncrementCondition::Now(condition)) = &self.increment_condition {
                 let counts = condition
                     .truth(&*cx.exchange)
                     .map_err(|e| expression_failed("rate-limit-by-key increment-condition", e))?;
@@ -48,10 +50,29 @@ impl WaitingPolicy for RateLimitByKey {
                     &value,
                 )
             };
-            let decision = cx
-                .counters
-                .hit_window(&key, self.calls, self.period, self.increment_count)
-                .await;
+            let decision = match &self.increment_condition {
+                Some(IncrementCondition::AfterResponse(condition)) => {
+                    // Room for this call's count is checked now; it is added afterwards.
+                    let room = self.calls.saturating_sub(self.increment_count);
+                    let decision = cx.counters.hit_window(&key, room, self.period, 0).await;
+                    if matches!(decision, Ok(crate::counters::Decision::Allowed { .. })) {
+                        cx.exchange
+                            .deferred_counts
+                            .push(crate::exchange::DeferredCount {
+                                key,
+                                counter: crate::exchange::DeferredCounter::Window(self.period),
+                                amount: self.increment_count,
+                                condition: condition.clone(),
+                            });
+                    }
+                    decision
+                }
+                _ => {
+                    cx.counters
+                        .hit_window(&key, self.calls, self.period, self.increment_count)
+                        .await
+                }
+            };
             self.reporting
                 .rate_outcome(cx, self.calls, self.period, decision)
         })
@@ -80,7 +101,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             calls,
             period: Duration::from_secs(period),
             counter_key: cx.template(cx.required(element, "counter-key")?)?,
-            increment_condition: cx.optional_template(element, "increment-condition")?,
+            increment_condition: IncrementCondition::compile(cx, element)?,
             increment_count: cx
                 .optional_number(element, "increment-count", 1..=u64::from(u32::MAX))?
                 .unwrap_or(1),

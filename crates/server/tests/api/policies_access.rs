@@ -982,3 +982,60 @@ async fn bandwidth_quotas_count_the_bytes_of_each_call() {
         "{message}"
     );
 }
+
+/// An `increment-condition` that reads the response (APIM's rate-limit-by-key example counts
+/// only successful calls) is decided once the response is known: failures do not use up
+/// the limit, and a full limit refuses every call.
+#[tokio::test]
+async fn increment_conditions_on_the_response_count_after_it() {
+    let app = spawn().await;
+    app.echo_api().await;
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><rate-limit-by-key calls="2" renewal-period="60"
+            increment-condition="@(context.Response.StatusCode == 200)"
+            counter-key="@(context.Request.IpAddress)" remaining-calls-header-name="x-left" /><base /></inbound></policies>"#,
+    )
+    .await;
+    for _ in 0..3 {
+        let response = get(&app, "/echo/counted/rl/missing", None).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NOT_FOUND,
+            "a 404 is not counted"
+        );
+    }
+    let first = get(&app, "/echo/fine", None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["x-left"], "1");
+    assert_eq!(get(&app, "/echo/fine", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, "/echo/fine", None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        get(&app, "/echo/counted/rl/missing", None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a full limit refuses whatever the call would answer"
+    );
+
+    // The same for quota-by-key.
+    app.policy(
+        ECHO_POLICY,
+        r#"<policies><inbound><quota-by-key calls="1" renewal-period="3600"
+            increment-condition="@(context.Response.StatusCode &lt; 400)"
+            counter-key="quota-by-response" /><base /></inbound></policies>"#,
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            get(&app, "/echo/counted/q/missing", None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(get(&app, "/echo/fine", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, "/echo/fine", None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
