@@ -182,6 +182,28 @@ fn faults_are_placed_at_their_line_and_column() {
         77,
         "context.Tenant",
     );
+    // A property that the member's type does not have, found at save time.
+    refused(
+        "<policies><inbound><set-header name=\"x\" exists-action=\"override\"><value>@{ return context.Request.IpAddress.Lenght.ToString(); }</value></set-header></inbound></policies>",
+        api,
+        1,
+        109,
+        "context.Request.IpAddress is a string; its only property is Length: Lenght",
+    );
+    refused(
+        "<policies><inbound><set-header name=\"x\" exists-action=\"override\"><value>@{ return context.Request.Url.Hots; }</value></set-header></inbound></policies>",
+        api,
+        1,
+        103,
+        "members are Host, Path, Port, Query, QueryString, Scheme, Length: Hots",
+    );
+    refused(
+        "<policies><inbound><set-header name=\"x\" exists-action=\"override\"><value>@{ return context.Response.StatusCode.Value.ToString(); }</value></set-header></inbound></policies>",
+        api,
+        1,
+        111,
+        "a number, which has no properties",
+    );
     refused(
         "<policies><inbound><base /><base /></inbound></policies>",
         api,

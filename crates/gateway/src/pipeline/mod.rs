@@ -190,12 +190,6 @@ impl Gateway {
         request: Request<Incoming>,
     ) -> Result<Response<GatewayBody>, GatewayError> {
         let (parts, body) = request.into_parts();
-        let request_bytes = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
         let snapshot = self.snapshots.current();
         if parts.uri.path() == STATUS_PATH {
             return Ok(status_response(snapshot.revision));
@@ -293,17 +287,18 @@ impl Gateway {
         }
 
         // respond
-        let byte_counts = std::mem::take(&mut exchange.byte_counts);
-        let response = respond(exchange, upstream.response_body.take());
-        if byte_counts.is_empty() {
-            return Ok(response);
+        if exchange.byte_counts.is_empty() {
+            return Ok(respond(exchange, upstream.response_body.take()));
         }
+        let byte_counts = std::mem::take(&mut exchange.byte_counts);
+        let request_bytes = request_body_bytes(&exchange);
+        let response = respond(exchange, upstream.response_body.take());
         Ok(self.count_bytes(response, request_bytes, byte_counts))
     }
 }
 
 impl Gateway {
-    /// Adds the call's bytes — the request body's (as its `Content-Length` says) and the
+    /// Adds the call's bytes — the request body's (see [`request_body_bytes`]) and the
     /// response body's (counted as it goes out) — to the bandwidth quotas it counts against,
     /// once the response is over.
     fn count_bytes(
@@ -369,6 +364,25 @@ impl Gateway {
             Err(TokenError::Invalid) => {}
         }
     }
+}
+
+/// The request body's size for bandwidth quotas: the body the gateway holds (a policy's or
+/// the caller's, read for scripts), else the caller's `Content-Length`.
+fn request_body_bytes(exchange: &Exchange) -> u64 {
+    if let Some(body) = exchange
+        .request_body
+        .as_ref()
+        .or(exchange.caller_body.as_ref())
+    {
+        return body.len() as u64;
+    }
+    exchange
+        .request
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
 }
 
 /// The policy exchange for a matched, authenticated request.

@@ -87,6 +87,35 @@ fn field(path: &str) -> Option<Field> {
     FIELDS.iter().find(|(p, _)| *p == path).map(|(_, f)| *f)
 }
 
+/// The members listed under `path` (`Host`, `Path`, … under `Request.Url`), with Length.
+fn members_of(path: &str) -> Vec<&'static str> {
+    let mut members: Vec<&'static str> = FIELDS
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(COLLECTIONS.iter().map(|(p, _)| *p))
+        .filter_map(|p| p.strip_prefix(path)?.strip_prefix('.'))
+        .filter(|rest| !rest.contains('.'))
+        .collect();
+    let mut seen = Vec::new();
+    members.retain(|m| {
+        let fresh = !seen.contains(m);
+        seen.push(*m);
+        fresh
+    });
+    if !members.is_empty() {
+        members.push("Length");
+    }
+    members
+}
+
+/// Whether a field's value is text (the others are numbers, or null for `context.User`).
+fn field_is_text(field: Field) -> bool {
+    !matches!(
+        field,
+        Field::RequestUrlPort | Field::ResponseStatusCode | Field::UserMember
+    )
+}
+
 fn collection(path: &str) -> Option<Collection> {
     COLLECTIONS
         .iter()
@@ -446,6 +475,28 @@ pub fn check_context(program: &portcullis_script::Program) -> Result<(), super::
                 || CLOCK_VALUES.contains(&prefix.as_str());
             if !known {
                 let parent = prefix.rsplit_once('.').map(|(p, _)| p);
+                // A property of a field whose type is known: a text has only Length, a
+                // number none (methods are the interpreter's to check, as they run).
+                if let Some(parent_field) = parent.and_then(field)
+                    && !(field_is_text(parent_field) && part == "Length")
+                {
+                    let at = expr.offset + "context.".len() + prefix.len() - part.len();
+                    let parent_path = parent.unwrap_or_default();
+                    let members = members_of(parent_path);
+                    let kind = if !members.is_empty() {
+                        format!("a URL whose members are {}", members.join(", "))
+                    } else if field_is_text(parent_field) {
+                        "a string; its only property is Length".to_owned()
+                    } else if parent_field == Field::UserMember {
+                        "always null in Portcullis (there are no developer accounts)".to_owned()
+                    } else {
+                        "a number, which has no properties".to_owned()
+                    };
+                    return Err(super::ExprError::new(
+                        at,
+                        format!("context.{parent_path} is {kind}: {part} is not one of them."),
+                    ));
+                }
                 if parent.is_some_and(|p| {
                     field(p).is_some()
                         || collection(p).is_some()
