@@ -14,6 +14,7 @@ mod m20261127_000005_shared_traces;
 mod m20261202_000006_token_expiry;
 mod m20261202_000007_named_values;
 mod m20261203_000008_policy_fragments;
+mod m20261203_000009_operation_responses;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_token_expiry::Migration),
             Box::new(m20261202_000007_named_values::Migration),
             Box::new(m20261203_000008_policy_fragments::Migration),
+            Box::new(m20261203_000009_operation_responses::Migration),
         ]
     }
 }

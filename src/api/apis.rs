@@ -253,10 +253,20 @@ pub async fn save_operation(
         None => None,
     };
     let store = state.control.store();
+    // The portal does not edit responses yet: an edit keeps those the operation documents.
+    let responses = match &original {
+        Some(original) => store
+            .get_operation(&service, &api, original)
+            .await
+            .map(|existing| existing.settings.responses)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     let settings = OperationSettings {
         display_name,
         method,
         url_template,
+        responses,
     };
     // One store transaction each: a new name is checked free where it is written (a
     // concurrent create is refused, not replaced), and a rename keeps the operation's row, so

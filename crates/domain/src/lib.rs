@@ -18,6 +18,7 @@ pub mod method;
 pub mod model;
 pub mod name;
 pub mod named_value;
+pub mod operation_response;
 pub mod policy;
 pub mod policy_fragment;
 pub mod product;

@@ -93,6 +93,8 @@ pub struct OperationSettings {
     pub display_name: DisplayName,
     pub method: HttpMethod,
     pub url_template: UrlTemplate,
+    /// What it documents about its responses (examples for `mock-response`).
+    pub responses: Vec<crate::operation_response::OperationResponse>,
 }
 
 #[derive(Debug, Clone)]

@@ -27,6 +27,7 @@ pub fn api(name: &str, operations: usize) -> ApiConfig {
                     method: HttpMethod::parse(methods[n % methods.len()]).expect("a method"),
                     url_template: UrlTemplate::parse(format!("/resource-{n}/{{id}}"))
                         .expect("a template"),
+                    responses: Vec::new(),
                 },
             })
             .collect(),

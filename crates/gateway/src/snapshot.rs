@@ -74,6 +74,8 @@ pub struct CompiledOperation {
     pub template_text: Arc<str>,
     pub template: UrlTemplate,
     pub pipelines: OperationPipelines,
+    /// The response examples it documents, for `mock-response` (`None`: none).
+    pub examples: Option<Arc<portcullis_policy::exchange::OperationExamples>>,
 }
 
 #[derive(Debug)]
@@ -376,6 +378,7 @@ fn compile_api<'a>(
                 template_text: Arc::from(op.settings.url_template.as_str()),
                 template: op.settings.url_template.clone(),
                 pipelines: policies.operation(&api.name, &op.name, containing.clone()),
+                examples: operation_examples(&op.settings.responses),
             })
             .collect(),
         operation_table: OperationTable::new(
@@ -481,6 +484,42 @@ impl SnapshotHandle {
 pub struct GrantsOutdated {
     pub held: Option<i64>,
     pub needed: i64,
+}
+
+/// The examples of `responses` as bodies: JSON values written as JSON for JSON content
+/// types; a text value as it is for any other.
+fn operation_examples(
+    responses: &[portcullis_domain::operation_response::OperationResponse],
+) -> Option<Arc<portcullis_policy::exchange::OperationExamples>> {
+    let responses: Vec<_> = responses
+        .iter()
+        .filter_map(|response| {
+            let status = http::StatusCode::from_u16(response.status_code).ok()?;
+            let representations = response
+                .representations
+                .iter()
+                .map(|representation| {
+                    let json = {
+                        let media = representation.content_type.to_ascii_lowercase();
+                        media.contains("json")
+                    };
+                    let bodies = representation
+                        .example_values()
+                        .map(|value| match value {
+                            serde_json::Value::String(text) if !json => {
+                                bytes::Bytes::from(text.clone())
+                            }
+                            other => bytes::Bytes::from(other.to_string()),
+                        })
+                        .collect();
+                    (representation.content_type.clone(), bodies)
+                })
+                .collect();
+            Some((status, representations))
+        })
+        .collect();
+    (!responses.is_empty())
+        .then(|| Arc::new(portcullis_policy::exchange::OperationExamples { responses }))
 }
 
 #[cfg(test)]

@@ -26,6 +26,45 @@ pub struct Matched {
     pub operation_template: Arc<str>,
     pub product: Option<Arc<str>>,
     pub subscription: Option<CallerSubscription>,
+    /// The examples the operation documents (`None`: none), for `mock-response`.
+    pub examples: Option<Arc<OperationExamples>>,
+}
+
+/// The response examples an operation documents: per status, per content type, the example
+/// bodies in order.
+#[derive(Debug, Default)]
+pub struct OperationExamples {
+    pub responses: Vec<(StatusCode, Vec<ExampleBodies>)>,
+}
+
+/// The example bodies of one content type, in order.
+pub type ExampleBodies = (String, Vec<Bytes>);
+
+impl OperationExamples {
+    /// The example for `status` of `content_type` (any, when `None`: the first documented),
+    /// number `index`; with the content type it has.
+    pub fn find(
+        &self,
+        status: StatusCode,
+        content_type: Option<&str>,
+        index: usize,
+    ) -> Option<(&str, &Bytes)> {
+        let media = |text: &str| {
+            text.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        };
+        let (_, representations) = self.responses.iter().find(|(s, _)| *s == status)?;
+        let (found_type, examples) = match content_type {
+            Some(wanted) => representations
+                .iter()
+                .find(|(t, _)| media(t) == media(wanted))?,
+            None => representations.iter().find(|(_, e)| !e.is_empty())?,
+        };
+        examples.get(index).map(|body| (found_type.as_str(), body))
+    }
 }
 
 /// A subscription as policies see it. The keys are only readable through expressions; they

@@ -21,6 +21,12 @@ pub(crate) fn record(row: &operation::Model) -> Result<OperationConfig, StoreErr
             display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
             method: HttpMethod::parse(&row.method).map_err(corrupt)?,
             url_template: UrlTemplate::parse(&row.url_template).map_err(corrupt)?,
+            responses: serde_json::from_str(&row.responses).map_err(|e| {
+                StoreError::corrupt(
+                    format!("operation {}", row.name),
+                    ValidationError::new("responses", "Corrupt", e.to_string()),
+                )
+            })?,
         },
     })
 }
@@ -196,6 +202,8 @@ impl Store {
         active.display_name = Set(settings.display_name.as_str().to_owned());
         active.method = Set(settings.method.as_str().to_owned());
         active.url_template = Set(settings.url_template.as_str().to_owned());
+        active.responses =
+            Set(serde_json::to_string(&settings.responses).unwrap_or_else(|_| "[]".to_owned()));
         active.updated_at = Set(now);
         active.save(&txn).await?;
         let (saved, action) = match &before {

@@ -177,6 +177,7 @@ async fn operations_with_the_same_method_and_shape_are_refused() {
             display_name: DisplayName::parse("Op").unwrap(),
             method: HttpMethod::parse(method).unwrap(),
             url_template: UrlTemplate::parse(template).unwrap(),
+            responses: Vec::new(),
         };
         store
             .put_operation(
@@ -540,6 +541,7 @@ async fn load_config_returns_the_whole_model() {
                     display_name: DisplayName::parse("Add").unwrap(),
                     method: HttpMethod::parse("POST").unwrap(),
                     url_template: UrlTemplate::parse("/").unwrap(),
+                    responses: Vec::new(),
                 },
             )
             .await
@@ -899,6 +901,7 @@ fn operation_settings(method: &str, template: &str) -> OperationSettings {
         display_name: DisplayName::parse("Add").unwrap(),
         method: HttpMethod::parse(method).unwrap(),
         url_template: UrlTemplate::parse(template).unwrap(),
+        responses: Vec::new(),
     }
 }
 

@@ -419,6 +419,7 @@ fn exchange_for(
             .and_then(|p| routed.service.products.get(p))
             .map(|p| p.name_text.clone()),
         subscription: caller.key.map(|key| key.caller()),
+        examples: routed.operation.examples.clone(),
     };
     exchange
 }

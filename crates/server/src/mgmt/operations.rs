@@ -1,5 +1,6 @@
 //! `/mgmt/services/{service}/apis/{api}/operations/{operation}`: `displayName`, `method`,
-//! `urlTemplate`.
+//! `urlTemplate`, `responses` (APIM's shape; see `portcullis_domain::operation_response`).
+//! As in APIM, a PUT replaces the operation whole: no `responses`, none documented.
 
 use crate::mgmt::body::{JsonBody, name, saved_status};
 use crate::mgmt::paging::ListRequest;
@@ -20,6 +21,7 @@ pub struct OperationBody {
     display_name: Option<String>,
     method: Option<String>,
     url_template: Option<String>,
+    responses: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +93,10 @@ pub async fn put(
         )?,
         method: HttpMethod::parse(body.method.as_deref().unwrap_or_default())?,
         url_template: UrlTemplate::parse(body.url_template.as_deref().unwrap_or_default())?,
+        responses: match body.responses {
+            Some(value) => portcullis_domain::operation_response::parse_responses(value)?,
+            None => Vec::new(),
+        },
     };
     let saved = control
         .write(

@@ -796,3 +796,97 @@ async fn a_broken_liquid_template_is_refused_at_save_time() {
         assert!(message.starts_with("Line 2, column "), "{template}: {body}");
     }
 }
+
+/// `mock-response` answers with the example the operation documents (APIM's `responses`
+/// on the operation, as an OpenAPI import writes them): by status and content type, the
+/// first example unless `index` says otherwise; text examples as they are.
+#[tokio::test]
+async fn mock_response_answers_with_the_operations_examples() {
+    let app = spawn().await;
+    app.echo_api().await;
+    let operation = app
+        .put(
+            "/services/svc/apis/echo/operations/get-all",
+            json!({
+                "method": "GET",
+                "urlTemplate": "/*",
+                "responses": [
+                    { "statusCode": 200, "description": "OK", "representations": [
+                        { "contentType": "application/json", "examples": {
+                            "default": { "value": { "id": 7, "name": "Nails" } },
+                            "second": { "value": [1, 2] } } },
+                        { "contentType": "text/plain", "examples": { "plain": { "value": "seven" } } }
+                    ] },
+                    { "statusCode": 404, "representations": [
+                        { "contentType": "application/problem+json", "examples": {
+                            "missing": { "value": { "title": "Not Found" } } } }
+                    ] }
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(operation["responses"][1]["statusCode"], 404, "{operation}");
+    let mocked = |policy: &'static str| {
+        let app = &app;
+        async move {
+            app.policy(
+                "/services/svc/apis/echo/operations/get-all/policy",
+                &format!("<policies><inbound>{policy}</inbound></policies>"),
+            )
+            .await;
+            let response = app
+                .gateway(Method::GET, "svc.localhost", "/echo/anything")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (status, content_type, response.text().await.unwrap())
+        }
+    };
+    let (status, content_type, body) =
+        mocked(r#"<mock-response status-code="200" content-type="application/json" />"#).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({ "id": 7, "name": "Nails" })
+    );
+    let (_, _, body) =
+        mocked(r#"<mock-response status-code="200" content-type="application/json" index="1" />"#)
+            .await;
+    assert_eq!(body, "[1,2]");
+    let (_, content_type, body) =
+        mocked(r#"<mock-response status-code="200" content-type="text/plain" />"#).await;
+    assert_eq!(
+        (content_type.as_str(), body.as_str()),
+        ("text/plain", "seven")
+    );
+    // Without content-type: the status's first representation, with its content type.
+    let (status, content_type, body) = mocked(r#"<mock-response status-code="404" />"#).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "application/problem+json")
+    );
+    assert_eq!(body, r#"{"title":"Not Found"}"#);
+    // Nothing documented for 500: an empty body.
+    let (status, _, body) = mocked(r#"<mock-response status-code="500" />"#).await;
+    assert_eq!((status, body.as_str()), (500, ""));
+
+    // Bad responses are refused with what is wrong, and nothing is saved.
+    let (status, body) = app
+        .mgmt(
+            Method::PUT,
+            "/services/svc/apis/echo/operations/get-all",
+            Some(json!({ "method": "GET", "urlTemplate": "/*", "responses": [{ "statusCode": 999 }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.to_string().contains("100–599"), "{body}");
+    let kept = app
+        .get_json("/services/svc/apis/echo/operations/get-all")
+        .await;
+    assert_eq!(kept["responses"][0]["statusCode"], 200, "{kept}");
+}

@@ -10,6 +10,8 @@ pub struct Model {
     pub display_name: String,
     pub method: String,
     pub url_template: String,
+    /// The documented responses as JSON (`[]`: none).
+    pub responses: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
