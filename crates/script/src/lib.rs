@@ -49,6 +49,8 @@ pub mod syntax;
 /// `System.Uri`.
 pub mod uri;
 pub mod value;
+/// `System.Xml.Linq`: `XDocument`, `XElement` and their names, read only.
+pub mod xml_lib;
 
 pub use error::{RunError, ScriptError};
 pub use interp::{Host, Limits, NoHost};

@@ -294,6 +294,8 @@ fn static_property(ty: &TypeName, name: &str, at: usize) -> Result<Value, RunErr
         }
         ("Formatting", "None") => Value::Int(0),
         ("Formatting", "Indented") => Value::Int(1),
+        ("SaveOptions", "None") => Value::Int(0),
+        ("SaveOptions", "DisableFormatting") => Value::Int(1),
         ("Math", "PI") => Value::Double(std::f64::consts::PI),
         ("Math", "E") => Value::Double(std::f64::consts::E),
         ("int" | "Int32", "MaxValue") => Value::Int(i32::MAX),

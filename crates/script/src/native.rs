@@ -14,7 +14,7 @@ use crate::regex_lib::{self, MatchData, Pattern};
 use crate::syntax::TypeName;
 use crate::uri::{self, Uri};
 use crate::value::Value;
-use crate::{dates, guid};
+use crate::{dates, guid, xml_lib};
 use std::sync::Arc;
 
 /// What a call gives: its value and the `out` arguments it sets (by argument position).
@@ -43,6 +43,13 @@ pub enum Native {
         username: Arc<str>,
         password: Arc<str>,
     },
+    /// `XDocument`, by its root element ([`crate::xml_lib`]).
+    XDocument(Arc<xml_lib::XElement>),
+    XElement(Arc<xml_lib::XElement>),
+    /// `XAttribute`: its name as written and its value.
+    XAttribute(Arc<str>, Arc<str>),
+    /// `XName` (and `XNamespace`, a name without a local part).
+    XName(xml_lib::XName),
 }
 
 impl Native {
@@ -59,6 +66,10 @@ impl Native {
             Self::Jwt(_) => "Jwt",
             Self::Claims(_) => "IReadOnlyDictionary",
             Self::Basic { .. } => "BasicAuthCredentials",
+            Self::XDocument(_) => "XDocument",
+            Self::XElement(_) => "XElement",
+            Self::XAttribute(..) => "XAttribute",
+            Self::XName(_) => "XName",
         }
     }
 
@@ -76,7 +87,12 @@ impl Native {
             Self::Hmac(..) => matches!(name, "HMAC" | "KeyedHashAlgorithm" | "HashAlgorithm"),
             Self::Claims(_) => matches!(name, "IDictionary" | "IEnumerable" | "Dictionary"),
             Self::Basic { .. } => name == "Basic",
-            Self::Uri(_) | Self::Regex(_) | Self::Jwt(_) => false,
+            Self::XDocument(_) | Self::XElement(_) => matches!(name, "XContainer" | "XNode"),
+            Self::Uri(_)
+            | Self::Regex(_)
+            | Self::Jwt(_)
+            | Self::XAttribute(..)
+            | Self::XName(_) => false,
         }
     }
 
@@ -101,6 +117,9 @@ impl Native {
                 "System.Collections.Generic.IReadOnlyDictionary`2[System.String,System.String[]]",
             ),
             Self::Basic { .. } => out.push_str("BasicAuthCredentials"),
+            Self::XDocument(_) | Self::XElement(_) | Self::XAttribute(..) | Self::XName(_) => {
+                xml_lib::write_text(self, out);
+            }
         }
     }
 }
@@ -210,6 +229,9 @@ pub fn static_call(
     let ty = &*ty.name;
     type StaticCall =
         fn(&mut Interpreter<'_>, &str, &str, &[Value], usize) -> Result<Option<Outcome>, RunError>;
+    if let Some(value) = xml_lib::static_call(ty, name, args, at)? {
+        return Ok(Some((value, Vec::new())));
+    }
     const CALLS: [StaticCall; 5] = [
         dates::static_call,
         guid::static_call,
@@ -284,6 +306,9 @@ pub fn property(
         Native::Jwt(token) => jwt::property(interpreter, token, name),
         Native::Claims(claims) => jwt::claims_property(interpreter, claims, name),
         Native::Basic { username, password } => Ok(jwt::basic_property(username, password, name)),
+        Native::XDocument(_) | Native::XElement(_) | Native::XAttribute(..) | Native::XName(_) => {
+            Ok(xml_lib::property(native, name))
+        }
     }
 }
 
@@ -327,6 +352,9 @@ pub fn method(
             crypto::method(interpreter, *kind, Some(key), name, args, at).map(plain)
         }
         Native::Claims(claims) => jwt::claims_method(interpreter, claims, name, args, at),
+        Native::XDocument(_) | Native::XElement(_) | Native::XAttribute(..) | Native::XName(_) => {
+            xml_lib::method(native, name, args, at).map(plain)
+        }
         Native::Groups(_) | Native::Group(..) | Native::Jwt(_) | Native::Basic { .. } => Ok(None),
     }
 }

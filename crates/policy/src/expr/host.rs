@@ -186,7 +186,7 @@ impl EnvHost<'_> {
 const SENT_HEADERS: &str = "IResponseHeaders:";
 const SENT_BODY: &str = "IMessageBody:";
 
-/// `Body.As<T>()` over `bytes`: the body as text, or read as JSON.
+/// `Body.As<T>()` over `bytes`: the body as text, or read as JSON or XML.
 fn body_as(bytes: &[u8], method: &str, type_args: &[TypeName]) -> Result<Value, String> {
     {
         use portcullis_script::json::Json;
@@ -213,6 +213,18 @@ fn body_as(bytes: &[u8], method: &str, type_args: &[TypeName]) -> Result<Value, 
                 } else {
                     Err(format!("the body is {}, not a {wanted}.", json.type_name()))
                 }
+            }
+            Some(wanted @ ("XDocument" | "XElement")) => {
+                use portcullis_script::native::Native;
+                let root = portcullis_script::xml_lib::parse(&text)
+                    .map_err(|e| format!("the body cannot be read as {wanted}: {e}"))?;
+                Ok(Value::Native(std::sync::Arc::new(
+                    if wanted == "XDocument" {
+                        Native::XDocument(root)
+                    } else {
+                        Native::XElement(root)
+                    },
+                )))
             }
             Some(other) => Err(format!("the body cannot be read as {other} here.")),
         }
