@@ -348,6 +348,11 @@ pub fn convert(
         ("double" | "Double" | "decimal" | "float", Value::Long(n)) => Ok(Value::Double(*n as f64)),
         // JSON tokens convert implicitly to the primitive types (Newtonsoft's operators).
         (_, Value::Json(_)) => cast(interpreter, value, ty, at),
+        // Text converts implicitly to a namespace or a name (`XNamespace ns = "urn:x";`).
+        ("XNamespace" | "XName", Value::Str(text)) => Ok(crate::xml_lib::name_from_text(
+            text,
+            &*ty.name == "XNamespace",
+        )),
         _ => Ok(value),
     }
 }
@@ -399,6 +404,12 @@ pub fn binary(
         BinaryOp::Eq => return Ok(Value::Bool(equals(&lhs, &rhs))),
         BinaryOp::NotEq => return Ok(Value::Bool(!equals(&lhs, &rhs))),
         _ => {}
+    }
+    // `ns + "local"`: an XNamespace and a local name make an XName.
+    if op == BinaryOp::Add
+        && let Some(name) = crate::xml_lib::namespace_plus(&lhs, &rhs)
+    {
+        return Ok(name);
     }
     // String concatenation: either side a string (null reads as empty).
     if op == BinaryOp::Add && (matches!(lhs, Value::Str(_)) || matches!(rhs, Value::Str(_))) {

@@ -322,6 +322,32 @@ pub fn static_call(
     }))
 }
 
+/// `XNamespace ns = "uri"` (a namespace: a name with no local part) or `XName n = "{ns}a"`.
+pub fn name_from_text(text: &str, namespace: bool) -> Value {
+    boxed(Native::XName(if namespace {
+        XName {
+            namespace: text.into(),
+            local: "".into(),
+        }
+    } else {
+        XName::from_text(text)
+    }))
+}
+
+/// `ns + "local"`, when `lhs` is a namespace (a name with no local part) and `rhs` text.
+pub fn namespace_plus(lhs: &Value, rhs: &Value) -> Option<Value> {
+    let (Value::Native(native), Value::Str(local)) = (lhs, rhs) else {
+        return None;
+    };
+    match &**native {
+        Native::XName(name) if name.local.is_empty() => Some(boxed(Native::XName(XName {
+            namespace: name.namespace.clone(),
+            local: local.clone(),
+        }))),
+        _ => None,
+    }
+}
+
 /// A property of a document, an element, an attribute or a name.
 pub fn property(native: &Native, name: &str) -> Option<Value> {
     Some(match (native, name) {
@@ -536,6 +562,12 @@ mod tests {
         assert_eq!(
             eval("XNamespace.Get(\"urn:x\").GetName(\"a\").ToString()"),
             "{urn:x}a"
+        );
+        assert_eq!(
+            crate::testing::block(&format!(
+                "XNamespace soap = \"http://schemas.xmlsoap.org/soap/envelope/\"; XNamespace t = \"http://tempuri.org/\"; var doc = XDocument.Parse(\"{SOAP}\"); return doc.Root.Element(soap + \"Body\").Element(t + \"GetOrder\").Element(t + \"id\").Value;"
+            )),
+            "7"
         );
     }
 
