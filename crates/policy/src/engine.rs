@@ -120,6 +120,19 @@ pub struct OutboundCall {
     pub timeout: std::time::Duration,
 }
 
+impl OutboundCall {
+    /// A `GET` of `url` with `headers`, no body, within `timeout`.
+    pub fn get(url: http::Uri, headers: http::HeaderMap, timeout: std::time::Duration) -> Self {
+        Self {
+            method: http::Method::GET,
+            url: Some(url),
+            headers,
+            body: Bytes::new(),
+            timeout,
+        }
+    }
+}
+
 /// Where a flattened step lives: document `doc` of the chain, step `step` of the section.
 #[derive(Debug, Clone, Copy)]
 struct StepAt {

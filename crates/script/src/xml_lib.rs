@@ -120,7 +120,9 @@ impl XElement {
     }
 }
 
-fn escape(text: &str, attribute: bool, out: &mut String) {
+/// `text` as XML text (`<`, `>`, `&` escaped) or, with `attribute`, as an attribute value
+/// in double quotes (`"` too).
+pub fn escape(text: &str, attribute: bool, out: &mut String) {
     for c in text.chars() {
         match c {
             '<' => out.push_str("&lt;"),

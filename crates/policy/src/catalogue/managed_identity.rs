@@ -85,13 +85,7 @@ impl ManagedIdentity {
             .map_err(|_| format!("{endpoint} is not a URL to ask for tokens"))?;
         let mut headers = http::HeaderMap::new();
         headers.insert("metadata", HeaderValue::from_static("true"));
-        let call = OutboundCall {
-            method: http::Method::GET,
-            url: Some(url),
-            headers,
-            body: bytes::Bytes::new(),
-            timeout: FETCH_TIMEOUT,
-        };
+        let call = OutboundCall::get(url, headers, FETCH_TIMEOUT);
         let answer = cx
             .upstream
             .send_request(call, cx.exchange)

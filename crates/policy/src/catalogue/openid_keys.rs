@@ -198,13 +198,7 @@ async fn get_json(
         http::header::ACCEPT,
         http::HeaderValue::from_static("application/json"),
     );
-    let call = OutboundCall {
-        method: http::Method::GET,
-        url: Some(url),
-        headers,
-        body: bytes::Bytes::new(),
-        timeout: FETCH_TIMEOUT,
-    };
+    let call = OutboundCall::get(url, headers, FETCH_TIMEOUT);
     let response = upstream
         .send_request(call, exchange)
         .await
