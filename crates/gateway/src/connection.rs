@@ -229,17 +229,21 @@ impl ConnectionRegistry {
     }
 
     /// The connection that has waited longest for a request and is not being reclaimed.
+    /// Waits are kept in milliseconds, so many connections opened in a burst wait "as long"
+    /// as each other: among them the one registered first goes (ids grow with registration),
+    /// never one just accepted whose head is still on its way.
     fn stalest_waiting(&self) -> Option<Arc<ConnectionState>> {
-        let mut stalest: Option<(u64, Arc<ConnectionState>)> = None;
+        let mut stalest: Option<((u64, u64), Arc<ConnectionState>)> = None;
         for shard in &self.live {
             let Ok(live) = shard.lock() else { continue };
-            for state in live.values() {
+            for (&id, state) in live.iter() {
                 let since = state.waiting_since.load(Ordering::Relaxed);
                 let waiting = since != 0
                     && state.in_flight.load(Ordering::Relaxed) == 0
                     && !state.reclaim.load(Ordering::Acquire);
-                if waiting && stalest.as_ref().is_none_or(|(oldest, _)| since < *oldest) {
-                    stalest = Some((since, state.clone()));
+                let age = (since, id);
+                if waiting && stalest.as_ref().is_none_or(|(oldest, _)| age < *oldest) {
+                    stalest = Some((age, state.clone()));
                 }
             }
         }
@@ -531,5 +535,27 @@ impl<B: Body<Data = Bytes, Error = BodyError> + Unpin> Body for Tracked<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_of_connections_gives_up_the_first_registered_not_the_newest() {
+        let registry = Arc::new(ConnectionRegistry::default());
+        let older: Vec<Registration> = (0..40).map(|_| registry.register()).collect();
+        let newest = registry.register();
+        // All within the same few milliseconds: the waits tie, the order of registration
+        // decides — whatever order the shards are walked in.
+        for expected in &older {
+            assert!(registry.reclaim_one());
+            assert!(expected.state.reclaim.load(Ordering::Acquire));
+            assert!(!newest.state.reclaim.load(Ordering::Acquire));
+        }
+        assert!(registry.reclaim_one());
+        assert!(newest.state.reclaim.load(Ordering::Acquire));
+        assert!(!registry.reclaim_one(), "nothing is left waiting");
     }
 }

@@ -239,7 +239,11 @@ async fn a_flood_of_slow_connections_does_not_lock_normal_callers_out() {
     for call in 0..20 {
         let response = client.get(&status_url).send().await;
         let status = response.map(|r| r.status().as_u16());
-        assert_eq!(status.ok(), Some(200), "call {call} was locked out");
+        assert_eq!(
+            status.as_ref().ok(),
+            Some(&200),
+            "call {call} was locked out: {status:?}"
+        );
     }
     // The slow connections that gave up their slot were told why.
     let (mut told, mut quiet, mut open) = (0, 0, 0);
