@@ -291,8 +291,17 @@ impl ValidateJwt {
             format!("token valid (sub {subject})")
         });
         if let Some(name) = &self.output_variable {
-            cx.exchange
-                .set_variable(name, Value::Str(Cow::Owned(token)));
+            // A `Jwt`, as APIM gives it (`((Jwt)context.Variables["jwt"]).Claims`); the text
+            // if it cannot be read as one (it was verified, so it can).
+            let value = match portcullis_script::jwt::parse_jwt(&token) {
+                Some(jwt) => {
+                    Value::Object(crate::expr::ScriptObject(portcullis_script::Value::Native(
+                        std::sync::Arc::new(portcullis_script::native::Native::Jwt(jwt)),
+                    )))
+                }
+                None => Value::Str(Cow::Owned(token)),
+            };
+            cx.exchange.set_variable(name, value);
         }
         Ok(Flow::Continue)
     }

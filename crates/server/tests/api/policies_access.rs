@@ -354,6 +354,39 @@ mod jwt {
         assert_eq!(call(&app, Some("not-a-token")).await.0, 401);
     }
 
+    /// `output-token-variable-name` holds a `Jwt`, as in APIM: scripts read its claims.
+    #[tokio::test]
+    async fn the_validated_token_is_a_jwt_in_its_variable() {
+        let app = spawn().await;
+        app.echo_api().await;
+        app.policy(
+            ECHO_POLICY,
+            &format!(
+                r#"<policies><inbound><validate-jwt header-name="Authorization" output-token-variable-name="jwt">
+                <issuer-signing-keys><key>{SECRET_BASE64}</key></issuer-signing-keys>
+                </validate-jwt>
+                <set-header name="x-subject" exists-action="override"><value>@(((Jwt)context.Variables["jwt"]).Subject)</value></set-header>
+                <set-header name="x-role" exists-action="override"><value>@(((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("role", "none"))</value></set-header>
+                </inbound></policies>"#
+            ),
+        )
+        .await;
+        let token = hs256(
+            json!({ "sub": "ada", "role": "ops", "exp": now() + 600 }),
+            SECRET,
+        );
+        let response = app
+            .gateway(Method::GET, "svc.localhost", "/echo/jwt")
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        let (status, echo) = status_json(response).await;
+        assert_eq!(status, 200, "{echo}");
+        assert_eq!(echo["headers"]["x-subject"], "ada");
+        assert_eq!(echo["headers"]["x-role"], "ops");
+    }
+
     #[tokio::test]
     async fn validate_jwt_with_an_rsa_public_key() {
         let app = spawn().await;
