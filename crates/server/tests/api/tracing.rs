@@ -1,12 +1,31 @@
 //! Request traces: only with a valid trace token, and with secrets masked.
 
-use crate::helpers::{spawn, spawn_node, status_json};
+use crate::helpers::{TestApp, spawn, spawn_node, status_json};
 use portcullis_gateway::trace::{
     DEBUG_AUTHORIZATION, DEBUG_EXPIRED, SharedTrace, TRACE_ID, TraceKeys,
 };
 use portcullis_server::config::Role;
 use reqwest::Method;
 use std::time::{Duration, SystemTime};
+
+/// A GET of `path` on service `svc` with a fresh trace token (and a subscription key, when
+/// given): the response and the id of its trace.
+async fn traced_get(app: &TestApp, path: &str, key: Option<&str>) -> (reqwest::Response, String) {
+    let token =
+        app.app
+            .gateway
+            .trace_keys()
+            .issue("svc", Duration::from_secs(300), SystemTime::now());
+    let mut request = app
+        .gateway(Method::GET, "svc.localhost", path)
+        .header(DEBUG_AUTHORIZATION, &token);
+    if let Some(key) = key {
+        request = request.header("Ocp-Apim-Subscription-Key", key);
+    }
+    let response = request.send().await.unwrap();
+    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    (response, trace_id)
+}
 
 #[tokio::test]
 async fn a_valid_token_traces_every_policy_and_the_backend_call() {
@@ -18,19 +37,7 @@ async fn a_valid_token_traces_every_policy_and_the_backend_call() {
         r#"<policies><inbound><base /><ip-filter action="allow"><address>127.0.0.1</address></ip-filter><rate-limit-by-key calls="3" renewal-period="60" counter-key="@(context.Request.IpAddress)" /></inbound></policies>"#,
     )
     .await;
-    let token =
-        app.app
-            .gateway
-            .trace_keys()
-            .issue("svc", Duration::from_secs(300), SystemTime::now());
-    let response = app
-        .gateway(Method::GET, "svc.localhost", "/echo/traced")
-        .header("Ocp-Apim-Subscription-Key", &key)
-        .header(DEBUG_AUTHORIZATION, &token)
-        .send()
-        .await
-        .unwrap();
-    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    let (response, trace_id) = traced_get(&app, "/echo/traced", Some(&key)).await;
     let (status, seen) = status_json(response).await;
     assert_eq!(status, 200);
     assert!(
@@ -219,18 +226,7 @@ async fn secret_named_values_are_masked_in_traces() {
         </inbound></policies>"#,
     )
     .await;
-    let token =
-        app.app
-            .gateway
-            .trace_keys()
-            .issue("svc", Duration::from_secs(300), SystemTime::now());
-    let response = app
-        .gateway(Method::GET, "svc.localhost", "/echo/x")
-        .header(DEBUG_AUTHORIZATION, &token)
-        .send()
-        .await
-        .unwrap();
-    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    let (response, trace_id) = traced_get(&app, "/echo/x", None).await;
     let (status, seen) = status_json(response).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -264,18 +260,7 @@ async fn both_forms_of_the_trace_policy_write_to_the_trace() {
         ),
     )
     .await;
-    let token =
-        app.app
-            .gateway
-            .trace_keys()
-            .issue("svc", Duration::from_secs(300), SystemTime::now());
-    let response = app
-        .gateway(Method::GET, "svc.localhost", "/echo/x")
-        .header(DEBUG_AUTHORIZATION, &token)
-        .send()
-        .await
-        .unwrap();
-    let trace_id = response.headers()[TRACE_ID].to_str().unwrap().to_owned();
+    let (response, trace_id) = traced_get(&app, "/echo/x", None).await;
     assert_eq!(response.status().as_u16(), 200);
     let trace = app.app.gateway.traces().get(&trace_id).unwrap();
     let lines: Vec<String> = trace
