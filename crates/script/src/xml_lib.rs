@@ -62,61 +62,58 @@ impl XElement {
     }
 
     /// The element written back as XML, indented as .NET's `ToString()` writes it (or on
-    /// one line).
+    /// one line). An element with text among its children is written on one line, its
+    /// text where it stood. Recursion follows the document's depth, at most [`MAX_DEPTH`].
     pub fn write(&self, indent: Option<usize>, out: &mut String) {
-        let mut stack: Vec<(&XElement, usize, bool)> = vec![(self, 0, false)];
-        while let Some((element, depth, closing)) = stack.pop() {
-            let pad = |out: &mut String, depth: usize| {
-                if let Some(step) = indent {
-                    if !out.is_empty() {
-                        out.push('\n');
-                    }
-                    out.push_str(&" ".repeat(step * depth));
+        self.write_at(indent, 0, out);
+    }
+
+    fn write_at(&self, indent: Option<usize>, depth: usize, out: &mut String) {
+        // A new line before each child and before the closing tag (not before the element
+        // itself: it may be written after other text).
+        let pad = |out: &mut String, depth: usize| {
+            if let Some(step) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(step * depth));
+            }
+        };
+        if depth > 0 {
+            pad(out, depth);
+        }
+        out.push('<');
+        out.push_str(&self.written);
+        for (name, value) in &self.attributes {
+            out.push(' ');
+            out.push_str(name);
+            out.push_str("=\"");
+            escape(value, true, out);
+            out.push('"');
+        }
+        if self.children.is_empty() {
+            out.push_str(" />");
+            return;
+        }
+        out.push('>');
+        let has_text = self
+            .children
+            .iter()
+            .any(|child| matches!(child, XNode::Text(text) if !text.trim().is_empty()));
+        if has_text {
+            for child in &self.children {
+                match child {
+                    XNode::Text(text) => escape(text, false, out),
+                    XNode::Element(element) => element.write_at(None, 0, out),
                 }
-            };
-            if closing {
-                pad(out, depth);
-                out.push_str("</");
-                out.push_str(&element.written);
-                out.push('>');
-                continue;
+            }
+        } else {
+            for element in self.elements() {
+                element.write_at(indent, depth + 1, out);
             }
             pad(out, depth);
-            out.push('<');
-            out.push_str(&element.written);
-            for (name, value) in &element.attributes {
-                out.push(' ');
-                out.push_str(name);
-                out.push_str("=\"");
-                escape(value, true, out);
-                out.push('"');
-            }
-            if element.children.is_empty() {
-                out.push_str(" />");
-                continue;
-            }
-            out.push('>');
-            let only_text = element
-                .children
-                .iter()
-                .all(|child| matches!(child, XNode::Text(_)));
-            if only_text {
-                escape(&element.value(), false, out);
-                out.push_str("</");
-                out.push_str(&element.written);
-                out.push('>');
-                continue;
-            }
-            stack.push((element, depth, true));
-            for child in element.children.iter().rev() {
-                match child {
-                    XNode::Element(child) => stack.push((child, depth + 1, false)),
-                    XNode::Text(text) if text.trim().is_empty() => {}
-                    // Mixed content: the text stays where it was, unindented.
-                    XNode::Text(_) => {}
-                }
-            }
         }
+        out.push_str("</");
+        out.push_str(&self.written);
+        out.push('>');
     }
 }
 
@@ -582,6 +579,11 @@ mod tests {
         assert_eq!(
             eval("XElement.Parse(\"<a><b>t</b></a>\").ToString(SaveOptions.DisableFormatting)"),
             "<a><b>t</b></a>"
+        );
+        // Mixed content keeps its text, on one line.
+        assert_eq!(
+            eval("XElement.Parse(\"<p>one <b>two</b> three</p>\").ToString()"),
+            "<p>one <b>two</b> three</p>"
         );
     }
 
