@@ -203,6 +203,10 @@ struct ServeArgs {
         default_value = portcullis_gateway::settings::ENTRA_AUTHORITY
     )]
     entra_authority: axum::http::Uri,
+    /// A PEM file of certificate authorities to trust for backend TLS besides the public
+    /// web's (backends with certificates from an internal CA).
+    #[arg(long, env = "PORTCULLIS_BACKEND_CA_FILE")]
+    backend_ca_file: Option<std::path::PathBuf>,
     /// Mark the portal's session cookie `Secure` (serve the portal over https, e.g. behind a
     /// TLS-terminating proxy).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES")]
@@ -342,6 +346,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache_memory: args.cache_memory_mib.max(1).saturating_mul(1 << 20),
         identity_endpoint: args.identity_endpoint,
         entra_authority: args.entra_authority,
+        backend_roots: match &args.backend_ca_file {
+            Some(file) => portcullis_gateway::settings::read_roots(file)
+                .map_err(|e| anyhow::anyhow!("--backend-ca-file: {e}"))?,
+            None => Vec::new(),
+        },
         ..GatewaySettings::default()
     };
     gateway.base_domains.extend(

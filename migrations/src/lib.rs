@@ -15,6 +15,7 @@ mod m20261202_000006_token_expiry;
 mod m20261202_000007_named_values;
 mod m20261203_000008_policy_fragments;
 mod m20261203_000009_operation_responses;
+mod m20261203_000010_certificates;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_named_values::Migration),
             Box::new(m20261203_000008_policy_fragments::Migration),
             Box::new(m20261203_000009_operation_responses::Migration),
+            Box::new(m20261203_000010_certificates::Migration),
         ]
     }
 }

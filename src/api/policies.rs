@@ -215,14 +215,13 @@ pub async fn save_policy(
         .named_value_map(&service)
         .await
         .map_err(crate::server::internal)?;
-    let fragments = state
+    let library = state
         .control
         .store()
-        .fragment_map(&service)
+        .policy_library(&service)
         .await
         .map_err(crate::server::internal)?;
-    if let Err(diagnostics) =
-        portcullis_domain::policy::compile_in(&xml, &scope, &named, &fragments)
+    if let Err(diagnostics) = portcullis_domain::policy::compile_in(&xml, &scope, &named, &library)
     {
         return Ok(diagnostics
             .0
@@ -234,7 +233,7 @@ pub async fn save_policy(
             })
             .collect());
     }
-    let xml = match PolicyXml::parse_in(xml, &scope, &named, &fragments) {
+    let xml = match PolicyXml::parse_in(xml, &scope, &named, &library) {
         Ok(xml) => xml,
         Err(error) => {
             return Ok(vec![PolicyDiagnostic {
@@ -309,8 +308,8 @@ pub async fn effective_policy(
         .named_value_map_masked(&service)
         .await
         .map_err(crate::server::internal)?;
-    let fragments = store
-        .fragment_map(&service)
+    let library = store
+        .policy_library(&service)
         .await
         .map_err(crate::server::internal)?;
     let mut documents = Vec::new();
@@ -321,7 +320,7 @@ pub async fn effective_policy(
             .map_err(crate::server::internal)?;
         let document = match stored {
             Some(xml) => {
-                portcullis_domain::policy::compile_in(xml.as_str(), scope, &named, &fragments)
+                portcullis_domain::policy::compile_in(xml.as_str(), scope, &named, &library)
                     .map_err(|d| {
                         ServerFnError::new(format!("The policy at {scope} does not compile: {d}"))
                     })?

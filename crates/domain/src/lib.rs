@@ -10,9 +10,11 @@
 //! the one shape that travels from the store to the gateway.
 
 pub mod api_suffix;
+pub mod certificate;
 pub mod display_name;
 pub mod error;
 pub mod header_name;
+pub mod library;
 pub mod list_query;
 pub mod method;
 pub mod model;
@@ -28,14 +30,16 @@ pub mod url_template;
 pub mod usage;
 
 pub use api_suffix::ApiSuffix;
+pub use certificate::Certificate;
 pub use display_name::DisplayName;
 pub use error::ValidationError;
 pub use header_name::{KeyHeaderName, KeyQueryParamName};
+pub use library::PolicyLibrary;
 pub use list_query::{ListQuery, Page};
 pub use method::HttpMethod;
 pub use name::{
-    ApiName, NamedValueName, OperationName, PolicyFragmentName, ProductName, ServiceName,
-    SubscriptionName,
+    ApiName, CertificateName, NamedValueName, OperationName, PolicyFragmentName, ProductName,
+    ServiceName, SubscriptionName,
 };
 pub use named_value::{NamedValueMap, NamedValueSettings};
 pub use policy::{PolicyScope, PolicyXml};

@@ -58,8 +58,9 @@ pub struct ServiceConfig {
     pub policies: Vec<PolicyConfig>,
     /// Display name → value, for compiling the service's documents.
     pub named_values: crate::NamedValueMap,
-    /// Policy fragment id → its text, for the documents that include them.
-    pub fragments: crate::FragmentMap,
+    /// Policy fragments and certificates, for the documents that name them (and the
+    /// certificates for the gateway's TLS clients).
+    pub library: crate::PolicyLibrary,
     /// The display names and values of the secret named values: traces write
     /// `{{DisplayName}}` wherever a value would show.
     pub secrets: Vec<(String, String)>,

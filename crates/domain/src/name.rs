@@ -108,6 +108,10 @@ resource_name!(
     /// A policy fragment inside a service (`<include-fragment fragment-id="…"/>`).
     PolicyFragmentName, "policy fragment", 80
 );
+resource_name!(
+    /// A certificate inside a service (`certificate-id="…"` in policies).
+    CertificateName, "certificate", 80
+);
 
 #[cfg(test)]
 mod tests {

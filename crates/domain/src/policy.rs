@@ -8,6 +8,7 @@
 use crate::{ApiName, OperationName, ProductName, ValidationError};
 use portcullis_policy::PolicyDocument;
 pub use portcullis_policy::ScopeKind;
+use portcullis_policy::library::Library;
 use std::fmt;
 
 /// Where a policy document attaches inside a service.
@@ -70,12 +71,12 @@ impl PolicyXml {
         Self::parse_in(value, scope, named, &crate::FragmentMap::new())
     }
 
-    /// [`PolicyXml::parse_with`] with the service's policy fragments too.
+    /// [`PolicyXml::parse_with`] with the service's policy fragments and certificates too.
     pub fn parse_in(
         value: impl Into<String>,
         scope: &PolicyScope,
         named: &crate::NamedValueMap,
-        fragments: &crate::FragmentMap,
+        library: &dyn Library,
     ) -> Result<Self, ValidationError> {
         let text = value.into();
         if text.len() > Self::MAX_LEN {
@@ -85,7 +86,7 @@ impl PolicyXml {
                 "A policy document has at most 256 KiB.",
             ));
         }
-        compile_in(&text, scope, named, fragments).map_err(|d| invalid_policy(&d))?;
+        compile_in(&text, scope, named, library).map_err(|d| invalid_policy(&d))?;
         Ok(Self(text))
     }
 
@@ -139,15 +140,15 @@ pub fn compile_with(
     compile_in(text, scope, named, &crate::FragmentMap::new())
 }
 
-/// Compiles `text` as the document of `scope`, with the service's named values and policy
-/// fragments.
+/// Compiles `text` as the document of `scope`, with the service's named values, policy
+/// fragments and certificates.
 pub fn compile_in(
     text: &str,
     scope: &PolicyScope,
     named: &crate::NamedValueMap,
-    fragments: &crate::FragmentMap,
+    library: &dyn Library,
 ) -> Result<PolicyDocument, portcullis_policy::Diagnostics> {
-    PolicyDocument::parse_in(text, scope.kind(), &scope.label(), named, fragments)
+    PolicyDocument::parse_in(text, scope.kind(), &scope.label(), named, library)
 }
 
 /// A document's faults as the field error of `value`: the first in the message, all of

@@ -97,17 +97,17 @@ impl PolicyFragmentSettings {
     }
 }
 
-/// Compiles a stored document of a scope of `kind` (named `label` in faults) with `fragments`
-/// in place of the service's: whether a fragment change keeps every document that includes
-/// it valid.
+/// Compiles a stored document of a scope of `kind` (named `label` in faults) with `library`
+/// (the service's, with the changed fragment) in place of the service's: whether a fragment
+/// change keeps every document that includes it valid.
 pub fn still_compiles(
     text: &str,
     kind: portcullis_policy::ScopeKind,
     label: &str,
     named: &NamedValueMap,
-    fragments: &FragmentMap,
+    library: &dyn portcullis_policy::library::Library,
 ) -> Result<(), ValidationError> {
-    portcullis_policy::PolicyDocument::parse_in(text, kind, label, named, fragments)
+    portcullis_policy::PolicyDocument::parse_in(text, kind, label, named, library)
         .map(|_| ())
         .map_err(|diagnostics| {
             let mut error = crate::policy::invalid_policy(&diagnostics);

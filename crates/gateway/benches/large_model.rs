@@ -79,7 +79,7 @@ pub fn model(apis: usize, subscriptions: usize) -> (ConfigModel, String) {
             subscriptions,
             policies: vec![],
             named_values: Default::default(),
-            fragments: Default::default(),
+            library: Default::default(),
             secrets: Default::default(),
         }],
         ..ConfigModel::default()

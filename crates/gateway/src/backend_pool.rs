@@ -12,6 +12,10 @@
 //! when its body has been read. Closed connections, and connections idle longer than
 //! [`IDLE_TIMEOUT`], are dropped when a lookup or the periodic sweep comes across them.
 //!
+//! A connection opened with a client certificate (`authentication-certificate`) is kept
+//! under that certificate's thumbprint as well: it is used again only for calls that present
+//! the same certificate, and never for calls that present none.
+//!
 //! This replaces hyper-util's pooled client on the hot path: that client guards its pool
 //! with a mutex, checks connections out through a channel and returns them from a spawned
 //! task; the bench harness's two reference proxies measure the difference on this machine
@@ -27,6 +31,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower_service::Service;
 
@@ -48,10 +53,14 @@ pub enum BackendError {
     NoHost,
 }
 
+/// Where a kept connection goes: scheme, authority, and the thumbprint of the client
+/// certificate it presented (if any).
+type BackendKey = (Scheme, Authority, Option<Arc<str>>);
+
 /// The backends one worker talks to.
 #[derive(Default)]
 struct WorkerConnections {
-    by_backend: HashMap<(Scheme, Authority), Vec<Kept>>,
+    by_backend: HashMap<BackendKey, Vec<Kept>>,
     requests_since_sweep: u32,
 }
 
@@ -69,7 +78,7 @@ impl Kept {
 
 impl WorkerConnections {
     /// A connection to `backend` that is ready now, taken out of the map.
-    fn take_ready(&mut self, backend: &(Scheme, Authority)) -> Option<SendRequest<GatewayBody>> {
+    fn take_ready(&mut self, backend: &BackendKey) -> Option<SendRequest<GatewayBody>> {
         self.requests_since_sweep += 1;
         if self.requests_since_sweep >= SWEEP_EVERY {
             self.sweep();
@@ -92,7 +101,7 @@ impl WorkerConnections {
     }
 
     /// Puts a connection (back) into the map once its request is under way.
-    fn keep(&mut self, backend: (Scheme, Authority), sender: SendRequest<GatewayBody>) {
+    fn keep(&mut self, backend: BackendKey, sender: SendRequest<GatewayBody>) {
         let kept = self.by_backend.entry(backend).or_default();
         if kept.len() < MAX_KEPT_PER_BACKEND {
             kept.push(Kept {
@@ -121,6 +130,10 @@ thread_local! {
 #[derive(Clone)]
 pub struct BackendClient {
     connector: HttpsConnector<HttpConnector>,
+    /// The certificate authorities backends are checked against (the public web's and
+    /// [`crate::settings::GatewaySettings::backend_roots`]), for connectors that present a
+    /// client certificate.
+    roots: Arc<rustls::RootCertStore>,
     /// Requests sent without waiting (`send-one-way-request`) that are still in flight.
     detached: std::sync::Arc<tokio::sync::Semaphore>,
     /// Where managed-identity tokens come from (see
@@ -138,17 +151,29 @@ pub const MAX_DETACHED: usize = 1024;
 impl BackendClient {
     /// Fails only if the TLS provider cannot be set up, which a misbuilt binary could cause.
     pub fn new() -> Result<Self, rustls::Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        Self::with_roots(&[])
+    }
+
+    /// A client that trusts `extra_roots` for backend TLS besides the public web's roots.
+    pub fn with_roots(
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Self, rustls::Error> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for root in extra_roots {
+            roots.add(root.clone())?;
+        }
+        let roots = Arc::new(roots);
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
         Ok(Self {
-            connector,
+            connector: connector(config),
+            roots,
             detached: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
             identity_endpoint: None,
             entra_authority: None,
@@ -158,7 +183,12 @@ impl BackendClient {
     /// Sends `request` in a task of its own and drops the answer (read to its end, so the
     /// connection can be kept), all within `timeout`. Returns `false` when
     /// [`MAX_DETACHED`] requests are in flight already and this one was not sent.
-    pub fn send_detached(&self, request: Request<GatewayBody>, timeout: Duration) -> bool {
+    pub fn send_detached(
+        &self,
+        request: Request<GatewayBody>,
+        certificate: Option<Arc<portcullis_domain::Certificate>>,
+        timeout: Duration,
+    ) -> bool {
         let Ok(permit) = self.detached.clone().try_acquire_owned() else {
             return false;
         };
@@ -166,7 +196,7 @@ impl BackendClient {
         tokio::spawn(async move {
             let uri = request.uri().clone();
             let sent = tokio::time::timeout(timeout, async {
-                let response = client.send(request).await?;
+                let response = client.send_as(request, certificate.as_deref()).await?;
                 let status = response.status();
                 http_body_util::BodyExt::collect(response.into_body()).await?;
                 Ok::<_, BackendError>(status)
@@ -186,7 +216,17 @@ impl BackendClient {
     /// out in origin form with `Host` set from the URI, as a client library would send it.
     pub async fn send(
         &self,
+        request: Request<GatewayBody>,
+    ) -> Result<Response<Incoming>, BackendError> {
+        self.send_as(request, None).await
+    }
+
+    /// [`BackendClient::send`], presenting `certificate` (with its private key) when the
+    /// backend asks for a client certificate.
+    pub async fn send_as(
+        &self,
         mut request: Request<GatewayBody>,
+        certificate: Option<&portcullis_domain::Certificate>,
     ) -> Result<Response<Incoming>, BackendError> {
         let uri = request.uri().clone();
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
@@ -199,7 +239,8 @@ impl BackendClient {
                 .cloned()
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
         );
-        let backend = (scheme, authority);
+        let thumbprint = certificate.map(|c| Arc::<str>::from(c.thumbprint()));
+        let backend = (scheme, authority, thumbprint);
 
         // A kept connection first; one the backend closed just before our request reached it
         // hands the request back untouched, and it goes out on a new connection instead.
@@ -215,29 +256,52 @@ impl BackendClient {
                 },
             }
         }
-        let mut sender = self.connect(&uri).await?;
+        let connector = match (certificate, &backend.2) {
+            (Some(certificate), Some(thumbprint)) => {
+                crate::client_certificates::connector_for(certificate, thumbprint, &self.roots)
+                    .map_err(BackendError::Connect)?
+            }
+            _ => self.connector.clone(),
+        };
+        let mut sender = connect(connector, &uri).await?;
         let response = sender.send_request(request).await?;
         CONNECTIONS.with(|c| c.borrow_mut().keep(backend, sender));
         Ok(response)
     }
+}
 
-    async fn connect(&self, uri: &Uri) -> Result<SendRequest<GatewayBody>, BackendError> {
-        let mut connector = self.connector.clone();
-        std::future::poll_fn(|context| connector.poll_ready(context))
-            .await
-            .map_err(|error| BackendError::Connect(error_chain(error.as_ref())))?;
-        let stream = connector
-            .call(uri.clone())
-            .await
-            .map_err(|error| BackendError::Connect(error_chain(error.as_ref())))?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(stream).await?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "backend connection ended with an error");
-            }
-        });
-        Ok(sender)
-    }
+/// An HTTP/1.1 connector (plain or TLS by the URL's scheme) with `config` for TLS.
+pub(crate) fn connector(config: rustls::ClientConfig) -> HttpsConnector<HttpConnector> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
+
+/// Opens a connection to `uri` with `connector`.
+async fn connect(
+    mut connector: HttpsConnector<HttpConnector>,
+    uri: &Uri,
+) -> Result<SendRequest<GatewayBody>, BackendError> {
+    std::future::poll_fn(|context| connector.poll_ready(context))
+        .await
+        .map_err(|error| BackendError::Connect(error_chain(error.as_ref())))?;
+    let stream = connector
+        .call(uri.clone())
+        .await
+        .map_err(|error| BackendError::Connect(error_chain(error.as_ref())))?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(stream).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "backend connection ended with an error");
+        }
+    });
+    Ok(sender)
 }
 
 /// `Host` for a backend: the authority without its user info, and without the port when it

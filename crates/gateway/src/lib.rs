@@ -29,6 +29,7 @@
 pub mod backend_pool;
 pub mod body;
 pub mod calls;
+pub mod client_certificates;
 pub mod connection;
 pub mod grants;
 pub mod operation_table;

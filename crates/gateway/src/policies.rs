@@ -48,9 +48,9 @@ fn compile(
     text: &str,
     service: &str,
     named: &portcullis_domain::NamedValueMap,
-    fragments: &portcullis_domain::FragmentMap,
+    library: &portcullis_domain::PolicyLibrary,
 ) -> Arc<PolicyDocument> {
-    match portcullis_domain::policy::compile_in(text, scope, named, fragments) {
+    match portcullis_domain::policy::compile_in(text, scope, named, library) {
         Ok(document) => Arc::new(document),
         Err(diagnostics) => {
             tracing::error!(%service, %scope, %diagnostics, "stored policy does not compile; calls through it are refused");
@@ -76,7 +76,7 @@ impl ServicePolicies {
                 policy.xml.as_str(),
                 name,
                 &service.named_values,
-                &service.fragments,
+                &service.library,
             );
             match &policy.scope {
                 PolicyScope::Global => global = Some(document),

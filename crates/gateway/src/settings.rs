@@ -33,6 +33,9 @@ pub struct GatewaySettings {
     /// Where `validate-azure-ad-token` finds a tenant's OpenID configuration
     /// (`{authority}/{tenant}/v2.0/.well-known/openid-configuration`).
     pub entra_authority: http::Uri,
+    /// Certificate authorities trusted for backend TLS besides the public web's (an
+    /// internal CA; `--backend-ca-file`).
+    pub backend_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// Microsoft Entra ID's public-cloud authority.
@@ -54,6 +57,22 @@ impl Default for GatewaySettings {
             cache_memory: portcullis_policy::value_cache::DEFAULT_MEMORY_BUDGET,
             identity_endpoint: http::Uri::from_static(AZURE_IMDS_TOKEN_ENDPOINT),
             entra_authority: http::Uri::from_static(ENTRA_AUTHORITY),
+            backend_roots: Vec::new(),
         }
     }
+}
+
+/// The certificates of a PEM file of certificate authorities (`--backend-ca-file`).
+pub fn read_roots(
+    file: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let text = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let roots = rustls::pki_types::CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{} holds no certificate", file.display()));
+    }
+    Ok(roots)
 }

@@ -41,6 +41,11 @@ pub struct CompiledService {
     pub grants: Arc<GrantTable>,
     /// Secret named values (display name, value), masked in traces.
     pub secrets: Arc<[(String, String)]>,
+    /// The service's certificates that hold a private key, by thumbprint, for
+    /// `authentication-certificate` (one uploaded twice, once without its key, is here once).
+    pub certificates: HashMap<Arc<str>, Arc<portcullis_domain::Certificate>>,
+    /// The same, by id (for `certificate-id` given by an expression).
+    pub certificate_ids: HashMap<Arc<str>, Arc<portcullis_domain::Certificate>>,
 }
 
 #[derive(Debug)]
@@ -313,6 +318,18 @@ fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> Compiled
         products_by_name,
         grants,
         secrets: service.secrets.clone().into(),
+        certificates: service
+            .library
+            .certificates()
+            .filter(|(_, certificate)| certificate.has_private_key())
+            .map(|(_, certificate)| (Arc::from(certificate.thumbprint()), certificate.clone()))
+            .collect(),
+        certificate_ids: service
+            .library
+            .certificates()
+            .filter(|(_, certificate)| certificate.has_private_key())
+            .map(|(id, certificate)| (Arc::from(id), certificate.clone()))
+            .collect(),
     }
 }
 
@@ -560,7 +577,7 @@ mod tests {
                     subscriptions: vec![],
                     policies: vec![],
                     named_values: Default::default(),
-                    fragments: Default::default(),
+                    library: Default::default(),
                     secrets: Default::default(),
                 })
                 .collect(),

@@ -123,13 +123,13 @@ impl PolicyDocument {
     }
 
     /// [`PolicyDocument::parse_with`] with the service's policy fragments, which
-    /// `<include-fragment>` puts in place (checked where they stand).
+    /// `<include-fragment>` puts in place (checked where they stand), and its certificates.
     pub fn parse_in(
         text: &str,
         scope: ScopeKind,
         label: &str,
         named: &dyn crate::policy_text::NamedValues,
-        fragments: &dyn crate::policy_text::Fragments,
+        library: &dyn crate::library::Library,
     ) -> Result<Self, Diagnostics> {
         if text.len() > MAX_DOCUMENT_LEN {
             return Err(Diagnostic::at(text, 0, "a policy document has at most 256 KiB.").into());
@@ -143,7 +143,7 @@ impl PolicyDocument {
             )
             .into());
         }
-        let mut compiler = Compiler::new(text, scope, label).with_service(named, fragments);
+        let mut compiler = Compiler::new(text, scope, label).with_service(named, library);
         let mut sections: [Option<Section>; 4] = Default::default();
         if let Some(attribute) = root.attributes.first() {
             compiler.report(compiler.fault(

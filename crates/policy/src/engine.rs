@@ -118,6 +118,9 @@ pub struct OutboundCall {
     pub headers: http::HeaderMap,
     pub body: Bytes,
     pub timeout: std::time::Duration,
+    /// The certificate to present to the server (`authentication-certificate` inside
+    /// `send-request`).
+    pub client_certificate: Option<crate::exchange::ClientCertificate>,
 }
 
 impl OutboundCall {
@@ -129,6 +132,7 @@ impl OutboundCall {
             headers,
             body: Bytes::new(),
             timeout,
+            client_certificate: None,
         }
     }
 }

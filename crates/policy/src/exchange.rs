@@ -294,8 +294,21 @@ pub struct Exchange {
     /// Counts that wait for the response: a `rate-limit-by-key` or `quota-by-key` whose
     /// `increment-condition` reads `context.Response` counts once the response is known.
     pub deferred_counts: Vec<DeferredCount>,
+    /// The certificate the gateway presents to the backend (`authentication-certificate`).
+    pub client_certificate: Option<ClientCertificate>,
     /// What the running policy decided, for the trace (set only while tracing).
     pub(crate) note: Option<String>,
+}
+
+/// A client certificate for the TLS handshake with the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCertificate {
+    /// One of the service's uploaded certificates, by its thumbprint.
+    Stored(Arc<str>),
+    /// One of the service's uploaded certificates, by its id (an expression gave it).
+    Id(Arc<str>),
+    /// A PKCS#12 (PFX) file an expression gave, with its password.
+    Inline { pfx: Bytes, password: String },
 }
 
 /// A count decided when the response is known (see [`Exchange::deferred_counts`]).
@@ -351,6 +364,7 @@ impl Exchange {
             byte_counts: Vec::new(),
             response_cache: None,
             deferred_counts: Vec::new(),
+            client_certificate: None,
             note: None,
         }
     }
@@ -394,6 +408,7 @@ impl Exchange {
             byte_counts: Vec::new(),
             response_cache: self.response_cache.clone(),
             deferred_counts: Vec::new(),
+            client_certificate: None,
             note: None,
         }
     }

@@ -39,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod exchange;
 pub mod expr;
+pub mod library;
 pub mod policy_text;
 pub mod value_cache;
 pub mod xml;

@@ -45,25 +45,6 @@ impl NamedValues for std::collections::BTreeMap<String, String> {
     }
 }
 
-/// The policy fragments a document may include (`<include-fragment fragment-id="…"/>`), by
-/// id: each the text of a `<fragment>` element.
-pub trait Fragments {
-    fn fragment(&self, id: &str) -> Option<&str>;
-}
-
-/// No fragments: every `include-fragment` names one that does not exist.
-impl Fragments for () {
-    fn fragment(&self, _: &str) -> Option<&str> {
-        None
-    }
-}
-
-impl Fragments for std::collections::BTreeMap<String, String> {
-    fn fragment(&self, id: &str) -> Option<&str> {
-        self.get(id).map(String::as_str)
-    }
-}
-
 /// The `{{name}}` reference at the start of `bytes`: the name and the reference's length.
 /// Names are APIM's display names: letters, digits, `.`, `-` and `_`.
 pub fn named_value_at(bytes: &[u8]) -> Option<(&str, usize)> {

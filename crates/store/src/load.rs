@@ -221,7 +221,7 @@ async fn read_all(
         }
 
         let named_values = crate::named_values::map(txn, service_row.id).await?;
-        let fragments = crate::policy_fragments::map(txn, service_row.id).await?;
+        let library = crate::certificates::library(txn, service_row.id).await?;
         let secrets = crate::named_values::secrets(txn, service_row.id).await?;
         services_out.push(ServiceConfig {
             name: record.name,
@@ -231,7 +231,7 @@ async fn read_all(
             subscriptions: subscriptions_out,
             policies: policies_out,
             named_values,
-            fragments,
+            library,
             secrets,
         });
     }

@@ -4,12 +4,12 @@
 //! A node on PostgreSQL copies the configuration tables into the file after its snapshot
 //! changed — the file is an ordinary Portcullis database, so reading it back is the same
 //! [`Store::load_config`] as always, with the same parsing. Only configuration is copied:
-//! services, named values, policy fragments, APIs, operations, products and their APIs, subscriptions,
+//! services, named values, policy fragments, certificates, APIs, operations, products and their APIs, subscriptions,
 //! policies and the revision; not administrators, tokens, sessions, the audit log or analytics.
 
 use crate::entity::{
-    api, config_revision, named_value, operation, policy, policy_fragment, product, product_api,
-    service, subscription,
+    api, certificate, config_revision, named_value, operation, policy, policy_fragment, product,
+    product_api, service, subscription,
 };
 use crate::{Store, StoreError};
 use futures_util::TryStreamExt;
@@ -38,6 +38,7 @@ impl Store {
         policy::Entity::delete_many().exec(&sink).await?;
         named_value::Entity::delete_many().exec(&sink).await?;
         policy_fragment::Entity::delete_many().exec(&sink).await?;
+        certificate::Entity::delete_many().exec(&sink).await?;
         operation::Entity::delete_many().exec(&sink).await?;
         api::Entity::delete_many().exec(&sink).await?;
         product::Entity::delete_many().exec(&sink).await?;
@@ -47,6 +48,7 @@ impl Store {
         copy_table::<service::Entity>(&source, &sink).await?;
         copy_table::<named_value::Entity>(&source, &sink).await?;
         copy_table::<policy_fragment::Entity>(&source, &sink).await?;
+        copy_table::<certificate::Entity>(&source, &sink).await?;
         copy_table::<api::Entity>(&source, &sink).await?;
         copy_table::<operation::Entity>(&source, &sink).await?;
         copy_table::<product::Entity>(&source, &sink).await?;

@@ -39,7 +39,7 @@ fn as_json(settings: &PolicyFragmentSettings) -> serde_json::Value {
 }
 
 /// A stored document's scope: its kind, and its label as traces write it (`API echo`).
-async fn scope_of(
+pub(crate) async fn scope_of(
     db: &impl ConnectionTrait,
     document: &policy::Model,
 ) -> Result<(ScopeKind, String), StoreError> {
@@ -121,7 +121,7 @@ async fn rows(
         .await?)
 }
 
-async fn documents(
+pub(crate) async fn documents(
     db: &impl ConnectionTrait,
     service_id: i64,
 ) -> Result<Vec<policy::Model>, StoreError> {
@@ -192,13 +192,15 @@ impl Store {
         let service_row = services::find(&txn, service).await?;
         let all = rows(&txn, service_row.id).await?;
         let existing = all.iter().find(|row| row.name == name.as_str()).cloned();
-        let mut fragments: FragmentMap = all.into_iter().map(|row| (row.name, row.value)).collect();
-        fragments.insert(name.as_str().to_owned(), settings.value().to_owned());
+        let mut library = crate::certificates::library(&txn, service_row.id).await?;
+        library
+            .fragments
+            .insert(name.as_str().to_owned(), settings.value().to_owned());
         let named = crate::named_values::map(&txn, service_row.id).await?;
         for document in documents(&txn, service_row.id).await? {
             if included(&document.xml).iter().any(|id| id == name.as_str()) {
                 let (kind, label) = scope_of(&txn, &document).await?;
-                still_compiles(&document.xml, kind, &label, &named, &fragments)?;
+                still_compiles(&document.xml, kind, &label, &named, &library)?;
             }
         }
         let before = existing.as_ref().map(|row| {

@@ -1311,6 +1311,21 @@ async fn the_local_copy_holds_everything_the_gateway_loads() {
             .await
             .unwrap();
 
+        let pem = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../domain/tests/certificates/rsa.pem"
+        ))
+        .unwrap();
+        store
+            .put_certificate(
+                &actor(),
+                &service,
+                &portcullis_domain::CertificateName::parse("signer").unwrap(),
+                portcullis_domain::Certificate::parse_upload(&pem, None).unwrap(),
+            )
+            .await
+            .unwrap();
+
         let copy = testing::sqlite();
         let target = copy.store().await;
         let copied = store.copy_config_to(&target).await.unwrap();
@@ -1324,6 +1339,25 @@ async fn the_local_copy_holds_everything_the_gateway_loads() {
             db.label
         );
         assert_eq!(served.services[0].named_values.len(), 1, "{}", db.label);
-        assert_eq!(served.services[0].fragments.len(), 1, "{}", db.label);
+        assert_eq!(
+            served.services[0].library.fragments.len(),
+            1,
+            "{}",
+            db.label
+        );
+        let certificates: Vec<_> = served.services[0]
+            .library
+            .certificates()
+            .map(|(id, c)| (id.to_owned(), c.thumbprint().to_owned()))
+            .collect();
+        assert_eq!(
+            certificates,
+            [(
+                "signer".to_owned(),
+                "37274B61590E0F5C7578D9423CDB6439DDADD670".to_owned()
+            )],
+            "{}",
+            db.label
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::backend_pool::{BackendClient, error_chain};
 use crate::body::{CallerBody, GatewayBody, is_caller_body_timeout};
 use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
-use crate::snapshot::CompiledApi;
+use crate::snapshot::{CompiledApi, CompiledService};
 use crate::trace::MessageView;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -145,6 +145,7 @@ const MAX_REDIRECTS: usize = 10;
 /// once the backend answered, the backend's body.
 pub struct GatewayUpstream<'g> {
     client: &'g BackendClient,
+    service: &'g CompiledService,
     default_timeout: Duration,
     api: &'g CompiledApi,
     rest_start: usize,
@@ -176,6 +177,7 @@ impl<'g> GatewayUpstream<'g> {
     ) -> Self {
         Self {
             client,
+            service: routed.service,
             default_timeout: settings.backend_timeout,
             api: routed.api,
             rest_start: routed.rest_start(),
@@ -269,6 +271,7 @@ impl<'g> GatewayUpstream<'g> {
     fn sender(&self) -> Sender<'g> {
         Sender {
             client: self.client,
+            service: self.service,
             api: self.api,
             rest_start: self.rest_start,
         }
@@ -290,6 +293,10 @@ impl<'g> GatewayUpstream<'g> {
         let mut body = self
             .body(exchange, options.buffer_request_body || replayable)
             .await?;
+        let certificate = match &exchange.client_certificate {
+            Some(named) => Some(crate::client_certificates::resolve(self.service, named)?),
+            None => None,
+        };
         let sent_at = Instant::now();
         let mut redirects = 0;
         let response = loop {
@@ -299,7 +306,11 @@ impl<'g> GatewayUpstream<'g> {
             *request.method_mut() = method.clone();
             *request.uri_mut() = uri.clone();
             *request.headers_mut() = request_headers;
-            let outcome = tokio::time::timeout(timeout, self.client.send(request)).await;
+            let outcome = tokio::time::timeout(
+                timeout,
+                self.client.send_as(request, certificate.as_deref()),
+            )
+            .await;
             let response = match outcome {
                 Err(_) => return Err(Rejection::BackendTimeout(timeout)),
                 Ok(Err(error)) if is_caller_body_timeout(&error) => {
@@ -405,6 +416,7 @@ impl<'g> GatewayUpstream<'g> {
 #[derive(Clone, Copy)]
 struct Sender<'g> {
     client: &'g BackendClient,
+    service: &'g CompiledService,
     api: &'g CompiledApi,
     rest_start: usize,
 }
@@ -444,11 +456,15 @@ impl Sender<'_> {
         exchange: &Exchange,
     ) -> Result<SentResponse, Rejection> {
         let timeout = call.timeout;
+        let certificate = match &call.client_certificate {
+            Some(named) => Some(crate::client_certificates::resolve(self.service, named)?),
+            None => None,
+        };
         let request = self.outbound_request(call, exchange)?;
         let answered = tokio::time::timeout(timeout, async {
             let response = self
                 .client
-                .send(request)
+                .send_as(request, certificate.as_deref())
                 .await
                 .map_err(|error| Rejection::BackendConnection(error_chain(&error)))?;
             let (mut parts, body) = response.into_parts();
@@ -475,9 +491,19 @@ impl Sender<'_> {
 
     fn send_one_way(self, call: OutboundCall, exchange: &Exchange) {
         let timeout = call.timeout;
+        let certificate = match &call.client_certificate {
+            Some(named) => match crate::client_certificates::resolve(self.service, named) {
+                Ok(certificate) => Some(certificate),
+                Err(rejection) => {
+                    tracing::info!(%rejection, "send-one-way-request not sent");
+                    return;
+                }
+            },
+            None => None,
+        };
         match self.outbound_request(call, exchange) {
             Ok(request) => {
-                if !self.client.send_detached(request, timeout) {
+                if !self.client.send_detached(request, certificate, timeout) {
                     tracing::warn!(
                         limit = crate::backend_pool::MAX_DETACHED,
                         "send-one-way-request dropped: too many are in flight"

@@ -80,7 +80,8 @@ impl Gateway {
         snapshots: Arc<SnapshotHandle>,
         counters: Arc<dyn CounterStore>,
     ) -> Result<Self, rustls::Error> {
-        let mut client = crate::backend_pool::BackendClient::new()?;
+        let mut client =
+            crate::backend_pool::BackendClient::with_roots(&snapshots.settings().backend_roots)?;
         client.identity_endpoint = Some(snapshots.settings().identity_endpoint.clone());
         client.entra_authority = Some(snapshots.settings().entra_authority.clone());
         Ok(Self {

@@ -21,8 +21,8 @@ pub struct Compiler<'t> {
     diagnostics: Vec<Diagnostic>,
     /// The service's named values, for the fragments a document includes.
     pub named: &'t dyn crate::policy_text::NamedValues,
-    /// The service's policy fragments.
-    pub fragments: &'t dyn crate::policy_text::Fragments,
+    /// The service's policy fragments and certificates.
+    pub library: &'t dyn crate::library::Library,
     /// Compiling a fragment (which may not include another).
     pub in_fragment: bool,
 }
@@ -39,19 +39,19 @@ impl<'t> Compiler<'t> {
             reads_body: std::cell::Cell::new(crate::expr::host::BodyUse::default()),
             diagnostics: Vec::new(),
             named: &(),
-            fragments: &(),
+            library: &(),
             in_fragment: false,
         }
     }
 
-    /// Compiles with the service's named values and policy fragments.
+    /// Compiles with the service's named values, policy fragments and certificates.
     pub fn with_service(
         mut self,
         named: &'t dyn crate::policy_text::NamedValues,
-        fragments: &'t dyn crate::policy_text::Fragments,
+        library: &'t dyn crate::library::Library,
     ) -> Self {
         self.named = named;
-        self.fragments = fragments;
+        self.library = library;
         self
     }
 
@@ -82,7 +82,7 @@ impl<'t> Compiler<'t> {
             )));
         }
         let mut inner =
-            Compiler::new(text, self.scope, &self.label).with_service(self.named, self.fragments);
+            Compiler::new(text, self.scope, &self.label).with_service(self.named, self.library);
         inner.section = self.section;
         inner.inside_retry = self.inside_retry;
         inner.in_fragment = true;

@@ -35,7 +35,7 @@ pub fn compile(element: &Element, cx: &mut Compiler<'_>) -> Result<Step, Diagnos
             "a policy fragment cannot include another policy fragment.",
         ));
     }
-    let Some(text) = cx.fragments.fragment(id) else {
+    let Some(text) = cx.library.fragment(id) else {
         return Err(cx.fault(
             attribute.offset,
             format!("there is no policy fragment '{id}' in this service."),

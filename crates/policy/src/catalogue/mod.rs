@@ -7,6 +7,7 @@
 //! report faults with line and column, and the rules on where a policy may stand.
 
 pub mod authentication_basic;
+pub mod authentication_certificate;
 pub mod cache_value;
 pub mod check_header;
 pub mod choose;
@@ -156,6 +157,12 @@ const CATALOGUE: &[Entry] = &[
         sections: &[Inbound],
         scopes: ANY_SCOPE,
         compile: authentication_basic::compile,
+    },
+    Entry {
+        name: "authentication-certificate",
+        sections: &[Inbound],
+        scopes: ANY_SCOPE,
+        compile: authentication_certificate::compile,
     },
     Entry {
         name: "authentication-managed-identity",
@@ -383,7 +390,6 @@ const CATALOGUE: &[Entry] = &[
 
 /// APIM policies Portcullis knows by name but does not run (yet).
 const NOT_SUPPORTED: &[&str] = &[
-    "authentication-certificate",
     "emit-metric",
     "invoke-dapr-binding",
     "jsonp",

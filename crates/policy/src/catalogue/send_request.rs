@@ -12,6 +12,9 @@
 //! A failure (no connection, the timeout) stops the request with 502 or 504 and runs
 //! on-error — or, with `ignore-error="true"`, leaves the variable null and goes on.
 
+use super::authentication_certificate::{
+    AuthenticationCertificate, compile_policy as compile_certificate,
+};
 use super::managed_identity::{ManagedIdentity, compile_identity};
 use super::set_body::{SetBody, compile_body};
 use super::set_header::{SetHeader, compile_header};
@@ -40,6 +43,8 @@ pub struct SendRequest {
     body: Option<SetBody>,
     /// `<authentication-managed-identity>`: a token sent as `Authorization: Bearer …`.
     identity: Option<ManagedIdentity>,
+    /// `<authentication-certificate>`: the client certificate presented to the server.
+    certificate: Option<AuthenticationCertificate>,
 }
 
 impl SendRequest {
@@ -109,12 +114,21 @@ impl SendRequest {
             })?;
             headers.insert(http::header::AUTHORIZATION, value);
         }
+        let client_certificate = match &self.certificate {
+            Some(certificate) => Some(
+                certificate
+                    .resolve(&*cx.exchange)
+                    .map_err(|e| expression_failed(name, e))?,
+            ),
+            None => None,
+        };
         Ok(OutboundCall {
             method,
             url,
             headers,
             body,
             timeout: self.timeout,
+            client_certificate,
         })
     }
 }
@@ -192,16 +206,11 @@ fn compile_request(
             "proxy",
         ],
     )?;
-    for unsupported in ["authentication-certificate", "proxy"] {
-        if let Some(child) = element.children_named(unsupported).next() {
-            return Err(cx.fault(
-                child.offset,
-                format!(
-                    "<{unsupported}> inside <{}> is not supported yet.",
-                    element.name
-                ),
-            ));
-        }
+    if let Some(child) = element.children_named("proxy").next() {
+        return Err(cx.fault(
+            child.offset,
+            format!("<proxy> inside <{}> is not supported yet.", element.name),
+        ));
     }
     let copy = match element.attribute("mode") {
         None => false,
@@ -238,6 +247,7 @@ fn compile_request(
     let mut headers = Vec::new();
     let mut body = None;
     let mut identity = None;
+    let mut certificate = None;
     for child in &element.children {
         match child.name.as_str() {
             "set-url" | "set-method" => {
@@ -269,6 +279,9 @@ fn compile_request(
             "authentication-managed-identity" => {
                 identity = Some(compile_identity(child, cx)?);
             }
+            "authentication-certificate" => {
+                certificate = Some(compile_certificate(child, cx)?);
+            }
             _ => body = Some(compile_body(child, cx)?),
         }
     }
@@ -292,6 +305,7 @@ fn compile_request(
         headers,
         body,
         identity,
+        certificate,
     })
 }
 

@@ -474,10 +474,7 @@ fn compile_key_material(
 ) -> Result<(Family, DecodingKey), Diagnostic> {
     cx.only_attributes(key, &["n", "e", "certificate-id"])?;
     if let Some(attribute) = key.attribute("certificate-id") {
-        return Err(cx.fault(
-            attribute.offset,
-            "certificate-id keys are not supported yet; give the key inline.",
-        ));
+        return certificate_key(cx, attribute);
     }
     match (key.attribute("n"), key.attribute("e")) {
         (Some(n), Some(e)) => DecodingKey::from_rsa_components(n.value.trim(), e.value.trim())
@@ -506,6 +503,31 @@ fn compile_key_material(
             }
             Ok((Family::Hmac, DecodingKey::from_secret(&secret)))
         }
+    }
+}
+
+/// The public key of the service's certificate `certificate-id` names.
+fn certificate_key(
+    cx: &Compiler<'_>,
+    attribute: &crate::xml::Attribute,
+) -> Result<(Family, DecodingKey), Diagnostic> {
+    use crate::library::PublicKey;
+    let id = cx.literal(attribute)?.trim();
+    let Some(certificate) = cx.library.certificate(id) else {
+        return Err(cx.fault(
+            attribute.offset,
+            format!("the service has no certificate '{id}'; upload it under Certificates first."),
+        ));
+    };
+    match &certificate.public_key {
+        PublicKey::Rsa(der) => Ok((Family::Rsa, DecodingKey::from_rsa_der(der))),
+        PublicKey::Ec(point) => Ok((Family::Ec, DecodingKey::from_ec_der(point))),
+        PublicKey::Other(kind) => Err(cx.fault(
+            attribute.offset,
+            format!(
+                "the certificate '{id}' holds {kind} key; JWT signatures are checked with RSA or EC keys."
+            ),
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ mod apis;
 mod audit;
 mod auth;
 mod body;
+mod certificates;
 mod error;
 mod named_values;
 mod operations;
@@ -120,6 +121,13 @@ pub fn router(control: Arc<Control>) -> Router {
             put(policy_fragments::put)
                 .get(policy_fragments::get)
                 .delete(policy_fragments::delete),
+        )
+        .route(&format!("{s}/certificates"), get(certificates::list))
+        .route(
+            &format!("{s}/certificates/{{certificate}}"),
+            put(certificates::put)
+                .get(certificates::get)
+                .delete(certificates::delete),
         )
         .route(&format!("{s}/namedValues"), get(named_values::list))
         .route(

@@ -84,8 +84,8 @@ async fn put_at(
         }
     }
     let named = control.store().named_value_map(&service).await?;
-    let fragments = control.store().fragment_map(&service).await?;
-    let xml = PolicyXml::parse_in(body.value.unwrap_or_default(), &scope, &named, &fragments)?;
+    let library = control.store().policy_library(&service).await?;
+    let xml = PolicyXml::parse_in(body.value.unwrap_or_default(), &scope, &named, &library)?;
     let saved = control
         .write(
             control

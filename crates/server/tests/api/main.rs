@@ -3,6 +3,7 @@
 
 mod analytics;
 mod cache_values;
+mod certificates;
 mod connections;
 mod gateway_auth;
 mod gateway_forwarding;
