@@ -5,6 +5,7 @@ use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::console::ConsolePage;
+use crate::pages::certificates::CertificatesPage;
 use crate::pages::named_values::NamedValuesPage;
 use crate::pages::policy::PolicyPage;
 use crate::pages::policy_fragments::PolicyFragmentsPage;
@@ -74,6 +75,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("named-values"))
                     view=NamedValuesPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("certificates"))
+                    view=CertificatesPage
                 />
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("policy-fragments"))

@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod api;
 pub mod apis;
+pub mod certificates;
 pub mod audit;
 pub mod console;
 pub mod effective_policy;
