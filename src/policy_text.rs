@@ -145,6 +145,11 @@ pub const SNIPPETS: &[Snippet] = &[
         xml: "<validate-azure-ad-token tenant-id=\"contoso.onmicrosoft.com\">\n  <client-application-ids>\n    <application-id>00000000-0000-0000-0000-000000000000</application-id>\n  </client-application-ids>\n</validate-azure-ad-token>",
     },
     Snippet {
+        label: "Authenticate with client certificate",
+        section: "inbound",
+        xml: "<authentication-certificate certificate-id=\"client-cert\" />",
+    },
+    Snippet {
         label: "Authenticate with managed identity",
         section: "inbound",
         xml: "<authentication-managed-identity resource=\"https://management.azure.com/\" />",
@@ -416,9 +421,26 @@ mod tests {
         let scope = portcullis_domain::PolicyScope::Api(
             portcullis_domain::ApiName::parse("echo").expect("a name"),
         );
+        // The certificate the client-certificate snippet names, as an upload would give it.
+        let mut library = portcullis_policy::library::ServiceLibrary::default();
+        library.certificates.insert(
+            "client-cert".to_owned(),
+            portcullis_policy::library::CertificateInfo {
+                id: "client-cert".to_owned(),
+                thumbprint: "0".repeat(40),
+                public_key: portcullis_policy::library::PublicKey::Rsa(Vec::new()),
+                has_private_key: true,
+            },
+        );
         for snippet in SNIPPETS {
             let xml = insert_into_section(DEFAULT, snippet.section, snippet.xml);
-            if let Err(faults) = portcullis_domain::policy::compile(&xml, &scope) {
+            let compiled = portcullis_domain::policy::compile_in(
+                &xml,
+                &scope,
+                &portcullis_domain::NamedValueMap::new(),
+                &library,
+            );
+            if let Err(faults) = compiled {
                 panic!("{}: {faults}\n{xml}", snippet.label);
             }
         }
