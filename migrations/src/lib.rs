@@ -16,6 +16,7 @@ mod m20261202_000007_named_values;
 mod m20261203_000008_policy_fragments;
 mod m20261203_000009_operation_responses;
 mod m20261203_000010_certificates;
+mod m20261203_000011_api_contracts;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_policy_fragments::Migration),
             Box::new(m20261203_000009_operation_responses::Migration),
             Box::new(m20261203_000010_certificates::Migration),
+            Box::new(m20261203_000011_api_contracts::Migration),
         ]
     }
 }

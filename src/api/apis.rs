@@ -182,6 +182,7 @@ pub async fn create_api(
         key_header_name: KeyHeaderName::default(),
         key_query_param_name: KeyQueryParamName::default(),
         forward_subscription_key: false,
+        description: String::new(),
     };
     if let Err(error) = state
         .control
@@ -253,20 +254,32 @@ pub async fn save_operation(
         None => None,
     };
     let store = state.control.store();
-    // The portal does not edit responses yet: an edit keeps those the operation documents.
-    let responses = match &original {
+    // The portal does not edit what an operation documents (responses, parameters, bodies)
+    // yet: an edit keeps it.
+    let documented = match &original {
         Some(original) => store
             .get_operation(&service, &api, original)
             .await
-            .map(|existing| existing.settings.responses)
-            .unwrap_or_default(),
-        None => Vec::new(),
+            .map(|existing| existing.settings)
+            .ok(),
+        None => None,
     };
-    let settings = OperationSettings {
-        display_name,
-        method,
-        url_template,
-        responses,
+    let settings = match documented {
+        Some(documented) => OperationSettings {
+            display_name,
+            method,
+            url_template,
+            ..documented
+        },
+        None => OperationSettings {
+            display_name,
+            method,
+            url_template,
+            description: String::new(),
+            template_parameters: Vec::new(),
+            request: Default::default(),
+            responses: Vec::new(),
+        },
     };
     // One store transaction each: a new name is checked free where it is written (a
     // concurrent create is refused, not replaced), and a rename keeps the operation's row, so

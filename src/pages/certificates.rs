@@ -6,8 +6,8 @@ use crate::api::certificates::{
     CertificateSummary, DeleteCertificate, UploadCertificate, certificates_page,
 };
 use crate::components::{
-    CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, SaveState,
-    ServiceFrame, TextField, form_feedback,
+    CopyButton, FormError, Interactive, LoadError, Protected, SaveNotice, SaveState, ServiceFrame,
+    TextField, form_feedback,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -71,7 +71,9 @@ impl UploadForm {
         self.pasted.set(String::new());
         self.file.set(Some(label));
         if self.id.get_untracked().trim().is_empty() {
-            let stem = name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem);
+            let stem = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(stem, _)| stem);
             self.id.set(crate::api::apis::name_from_display_name(stem));
         }
     }

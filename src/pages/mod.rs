@@ -3,8 +3,8 @@
 pub mod analytics;
 pub mod api;
 pub mod apis;
-pub mod certificates;
 pub mod audit;
+pub mod certificates;
 pub mod console;
 pub mod effective_policy;
 pub mod named_values;

@@ -70,6 +70,8 @@ pub struct ServiceConfig {
 #[serde(rename_all = "camelCase")]
 pub struct ApiSettings {
     pub display_name: DisplayName,
+    /// Free text (an OpenAPI import takes `info.description`).
+    pub description: String,
     pub service_url: ServiceUrl,
     pub path: ApiSuffix,
     pub subscription_required: bool,
@@ -85,6 +87,8 @@ pub struct ApiSettings {
 pub struct ApiConfig {
     pub name: ApiName,
     pub settings: ApiSettings,
+    /// Its schemas by type name (for `mock-response` examples made from a schema).
+    pub schemas: std::sync::Arc<crate::operation_contract::ApiSchemas>,
     pub operations: Vec<OperationConfig>,
 }
 
@@ -94,6 +98,11 @@ pub struct OperationSettings {
     pub display_name: DisplayName,
     pub method: HttpMethod,
     pub url_template: UrlTemplate,
+    pub description: String,
+    /// The parameters of the URL template (their types and descriptions).
+    pub template_parameters: Vec<crate::operation_contract::Parameter>,
+    /// Query parameters, headers and bodies the request may carry.
+    pub request: crate::operation_contract::OperationRequest,
     /// What it documents about its responses (examples for `mock-response`).
     pub responses: Vec<crate::operation_response::OperationResponse>,
 }

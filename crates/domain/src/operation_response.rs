@@ -22,9 +22,12 @@ pub struct OperationResponse {
     pub description: String,
     #[serde(default)]
     pub representations: Vec<Representation>,
+    /// Headers the response carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<crate::operation_contract::Parameter>,
 }
 
-/// A body the response may have.
+/// A body a request or response may have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Representation {
@@ -32,6 +35,12 @@ pub struct Representation {
     /// Examples by name, in the order written.
     #[serde(default)]
     pub examples: serde_json::Map<String, serde_json::Value>,
+    /// APIM's id of the schema document the type is in (kept as given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<String>,
+    /// The schema of the body: a name among the API's schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
 }
 
 impl Representation {

@@ -17,7 +17,9 @@ pub fn api(name: &str, operations: usize) -> ApiConfig {
             key_header_name: KeyHeaderName::default(),
             key_query_param_name: KeyQueryParamName::default(),
             forward_subscription_key: false,
+            description: String::new(),
         },
+        schemas: Default::default(),
         operations: (0..operations)
             .map(|n| OperationConfig {
                 name: OperationName::parse(format!("op-{n}")).expect("an operation name"),
@@ -28,6 +30,9 @@ pub fn api(name: &str, operations: usize) -> ApiConfig {
                     url_template: UrlTemplate::parse(format!("/resource-{n}/{{id}}"))
                         .expect("a template"),
                     responses: Vec::new(),
+                    description: String::new(),
+                    template_parameters: Vec::new(),
+                    request: Default::default(),
                 },
             })
             .collect(),

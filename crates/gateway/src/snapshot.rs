@@ -395,7 +395,7 @@ fn compile_api<'a>(
                 template_text: Arc::from(op.settings.url_template.as_str()),
                 template: op.settings.url_template.clone(),
                 pipelines: policies.operation(&api.name, &op.name, containing.clone()),
-                examples: operation_examples(&op.settings.responses),
+                examples: operation_examples(&op.settings.responses, &api.schemas),
             })
             .collect(),
         operation_table: OperationTable::new(
@@ -505,8 +505,11 @@ pub struct GrantsOutdated {
 
 /// The examples of `responses` as bodies: JSON values written as JSON for JSON content
 /// types; a text value as it is for any other.
+/// The examples `mock-response` answers with: those documented, else — for a
+/// representation with a schema and no example — one made from the schema.
 fn operation_examples(
     responses: &[portcullis_domain::operation_response::OperationResponse],
+    schemas: &portcullis_domain::operation_contract::ApiSchemas,
 ) -> Option<Arc<portcullis_policy::exchange::OperationExamples>> {
     let responses: Vec<_> = responses
         .iter()
@@ -520,7 +523,7 @@ fn operation_examples(
                         let media = representation.content_type.to_ascii_lowercase();
                         media.contains("json")
                     };
-                    let bodies = representation
+                    let mut bodies: Vec<bytes::Bytes> = representation
                         .example_values()
                         .map(|value| match value {
                             serde_json::Value::String(text) if !json => {
@@ -529,6 +532,14 @@ fn operation_examples(
                             other => bytes::Bytes::from(other.to_string()),
                         })
                         .collect();
+                    if bodies.is_empty()
+                        && json
+                        && let Some(type_name) = &representation.type_name
+                        && let Some(schema) = schemas.get(type_name)
+                    {
+                        let made = portcullis_domain::schema_example::example(schema, schemas);
+                        bodies.push(bytes::Bytes::from(made.to_string()));
+                    }
                     (representation.content_type.clone(), bodies)
                 })
                 .collect();
@@ -556,7 +567,9 @@ mod tests {
                 key_header_name: KeyHeaderName::default(),
                 key_query_param_name: KeyQueryParamName::default(),
                 forward_subscription_key: false,
+                description: String::new(),
             },
+            schemas: Default::default(),
             operations: vec![],
         }
     }

@@ -296,9 +296,14 @@ impl Application {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
         let operations = self.operations_routes();
+        let gateway_urls = mgmt::GatewayUrls::of(
+            &self.control.snapshots().settings().base_domains,
+            self.gateway_https_addr(),
+            self.gateway_addr(),
+        );
         let portal = operations
             .clone()
-            .merge(mgmt::router(self.control.clone()))
+            .merge(mgmt::router(self.control.clone()).layer(axum::Extension(gateway_urls)))
             .merge(self.portal_routes);
         let operations_task = self.operations_listener.map(|listener| {
             tokio::spawn(listen::serve_router(

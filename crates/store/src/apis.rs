@@ -5,6 +5,7 @@ use crate::entity::api;
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
 use portcullis_domain::model::ApiSettings;
+use portcullis_domain::operation_contract::ApiSchemas;
 use portcullis_domain::{
     ApiName, ApiSuffix, DisplayName, KeyHeaderName, KeyQueryParamName, ServiceName, ServiceUrl,
     ValidationError,
@@ -18,6 +19,8 @@ use sea_orm::{
 pub struct ApiRecord {
     pub name: ApiName,
     pub settings: ApiSettings,
+    /// The API's schemas by type name (an OpenAPI import's; a plain `PUT` keeps them).
+    pub schemas: ApiSchemas,
 }
 
 pub(crate) fn record(row: &api::Model) -> Result<ApiRecord, StoreError> {
@@ -34,7 +37,14 @@ pub(crate) fn record(row: &api::Model) -> Result<ApiRecord, StoreError> {
             key_query_param_name: KeyQueryParamName::parse(&row.key_query_param_name)
                 .map_err(corrupt)?,
             forward_subscription_key: row.forward_subscription_key,
+            description: row.description.clone(),
         },
+        schemas: serde_json::from_str(&row.schemas).map_err(|e| {
+            StoreError::corrupt(
+                what(),
+                ValidationError::new("schemas", "Corrupt", e.to_string()),
+            )
+        })?,
     })
 }
 
@@ -49,6 +59,54 @@ pub(crate) async fn find(
         .one(db)
         .await?
         .ok_or_else(|| StoreError::not_found("API", name))
+}
+
+/// Refuses a URL suffix another API of the service has (compared as routing compares).
+pub(crate) async fn check_path_free(
+    db: &impl ConnectionTrait,
+    service_id: i64,
+    name: &ApiName,
+    settings: &ApiSettings,
+) -> Result<(), StoreError> {
+    let taken_by = api::Entity::find()
+        .filter(api::Column::ServiceId.eq(service_id))
+        .filter(api::Column::PathKey.eq(settings.path.matching_key()))
+        .filter(api::Column::Name.ne(name.as_str()))
+        .one(db)
+        .await?;
+    if let Some(other) = taken_by {
+        let shown = if settings.path.is_root() {
+            "The empty URL suffix".to_owned()
+        } else {
+            format!("The URL suffix '{}'", settings.path)
+        };
+        return Err(ValidationError::new(
+            "path",
+            "PathInUse",
+            format!("{shown} is already used by the API '{}'.", other.name),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Writes `settings` into a row (new or loaded), stamped `now`; the schemas are the
+/// caller's to set.
+pub(crate) fn fill(
+    active: &mut api::ActiveModel,
+    settings: &ApiSettings,
+    now: chrono::DateTime<Utc>,
+) {
+    active.display_name = Set(settings.display_name.as_str().to_owned());
+    active.service_url = Set(settings.service_url.as_str().to_owned());
+    active.path = Set(settings.path.as_str().to_owned());
+    active.path_key = Set(settings.path.matching_key().to_owned());
+    active.subscription_required = Set(settings.subscription_required);
+    active.key_header_name = Set(settings.key_header_name.as_str().to_owned());
+    active.key_query_param_name = Set(settings.key_query_param_name.as_str().to_owned());
+    active.forward_subscription_key = Set(settings.forward_subscription_key);
+    active.description = Set(settings.description.clone());
+    active.updated_at = Set(now);
 }
 
 pub(crate) fn resource(service: &ServiceName, api: &ApiName) -> String {
@@ -111,25 +169,7 @@ impl Store {
         let _guard = self.write_guard().await;
         let txn = begin(&self.db).await?;
         let service_row = services::find(&txn, service).await?;
-        let taken_by = api::Entity::find()
-            .filter(api::Column::ServiceId.eq(service_row.id))
-            .filter(api::Column::PathKey.eq(settings.path.matching_key()))
-            .filter(api::Column::Name.ne(name.as_str()))
-            .one(&txn)
-            .await?;
-        if let Some(other) = taken_by {
-            let shown = if settings.path.is_root() {
-                "The empty URL suffix".to_owned()
-            } else {
-                format!("The URL suffix '{}'", settings.path)
-            };
-            return Err(ValidationError::new(
-                "path",
-                "PathInUse",
-                format!("{shown} is already used by the API '{}'.", other.name),
-            )
-            .into());
-        }
+        check_path_free(&txn, service_row.id, name, &settings).await?;
         let existing = api::Entity::find()
             .filter(api::Column::ServiceId.eq(service_row.id))
             .filter(api::Column::Name.eq(name.as_str()))
@@ -149,15 +189,7 @@ impl Store {
                 ..Default::default()
             },
         };
-        active.display_name = Set(settings.display_name.as_str().to_owned());
-        active.service_url = Set(settings.service_url.as_str().to_owned());
-        active.path = Set(settings.path.as_str().to_owned());
-        active.path_key = Set(settings.path.matching_key().to_owned());
-        active.subscription_required = Set(settings.subscription_required);
-        active.key_header_name = Set(settings.key_header_name.as_str().to_owned());
-        active.key_query_param_name = Set(settings.key_query_param_name.as_str().to_owned());
-        active.forward_subscription_key = Set(settings.forward_subscription_key);
-        active.updated_at = Set(now);
+        fill(&mut active, &settings, now);
         active.save(&txn).await?;
         Upsert {
             actor,

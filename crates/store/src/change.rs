@@ -37,8 +37,9 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Option<Value> {
 }
 
 impl Change<'_> {
-    /// Appends the audit entry, bumps the revision and commits. Returns the new revision.
-    pub async fn commit(self, txn: DatabaseTransaction) -> Result<i64, StoreError> {
+    /// Appends the audit entry only: one of several changes of one transaction, which the
+    /// last change's [`Change::commit`] commits.
+    pub async fn record(self, txn: &DatabaseTransaction) -> Result<(), StoreError> {
         audit_entry::ActiveModel {
             at: Set(Utc::now()),
             actor: Set(self.actor.to_string()),
@@ -49,13 +50,20 @@ impl Change<'_> {
             after: Set(self.after),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
+        Ok(())
+    }
+
+    /// Appends the audit entry, bumps the revision and commits. Returns the new revision.
+    pub async fn commit(self, txn: DatabaseTransaction) -> Result<i64, StoreError> {
+        let touches_subscriptions = self.touches_subscriptions;
+        self.record(&txn).await?;
         let mut bump = config_revision::Entity::update_many().col_expr(
             config_revision::Column::Revision,
             Expr::col(config_revision::Column::Revision).add(1),
         );
-        if self.touches_subscriptions {
+        if touches_subscriptions {
             // Evaluated against the row before the update: the new revision.
             bump = bump.col_expr(
                 config_revision::Column::GrantsRevision,

@@ -142,6 +142,7 @@ async fn read_all(
             apis_out.push(ApiConfig {
                 name: api.name,
                 settings: api.settings,
+                schemas: std::sync::Arc::new(api.schemas),
                 operations: operations_out,
             });
         }

@@ -21,13 +21,49 @@ pub(crate) fn record(row: &operation::Model) -> Result<OperationConfig, StoreErr
             display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
             method: HttpMethod::parse(&row.method).map_err(corrupt)?,
             url_template: UrlTemplate::parse(&row.url_template).map_err(corrupt)?,
-            responses: serde_json::from_str(&row.responses).map_err(|e| {
-                StoreError::corrupt(
-                    format!("operation {}", row.name),
-                    ValidationError::new("responses", "Corrupt", e.to_string()),
-                )
-            })?,
+            responses: json_column(row, "responses", &row.responses)?,
+            description: row.description.clone(),
+            template_parameters: json_column(row, "templateParameters", &row.template_parameters)?,
+            request: json_column(row, "request", &row.request)?,
         },
+    })
+}
+
+/// Writes `name` and `settings` into a row (new or loaded), stamped `now`.
+pub(crate) fn fill(
+    active: &mut operation::ActiveModel,
+    name: &OperationName,
+    settings: &OperationSettings,
+    now: chrono::DateTime<Utc>,
+) {
+    let json = |value: Result<String, serde_json::Error>, empty: &str| {
+        value.unwrap_or_else(|_| empty.to_owned())
+    };
+    active.name = Set(name.as_str().to_owned());
+    active.display_name = Set(settings.display_name.as_str().to_owned());
+    active.method = Set(settings.method.as_str().to_owned());
+    active.url_template = Set(settings.url_template.as_str().to_owned());
+    active.responses = Set(json(serde_json::to_string(&settings.responses), "[]"));
+    active.description = Set(settings.description.clone());
+    active.template_parameters = Set(json(
+        serde_json::to_string(&settings.template_parameters),
+        "[]",
+    ));
+    active.request = Set(json(serde_json::to_string(&settings.request), "{}"));
+    active.updated_at = Set(now);
+}
+
+/// A JSON column of an operation row, read back.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &operation::Model,
+    field: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::corrupt(
+            format!("operation {}", row.name),
+            ValidationError::new(field, "Corrupt", e.to_string()),
+        )
     })
 }
 
@@ -54,7 +90,7 @@ enum OperationWrite<'a> {
     Rename(&'a OperationName),
 }
 
-fn resource(service: &ServiceName, api: &ApiName, name: &OperationName) -> String {
+pub(crate) fn resource(service: &ServiceName, api: &ApiName, name: &OperationName) -> String {
     format!("/services/{service}/apis/{api}/operations/{name}")
 }
 
@@ -198,13 +234,7 @@ impl Store {
                 ..Default::default()
             },
         };
-        active.name = Set(name.as_str().to_owned());
-        active.display_name = Set(settings.display_name.as_str().to_owned());
-        active.method = Set(settings.method.as_str().to_owned());
-        active.url_template = Set(settings.url_template.as_str().to_owned());
-        active.responses =
-            Set(serde_json::to_string(&settings.responses).unwrap_or_else(|_| "[]".to_owned()));
-        active.updated_at = Set(now);
+        fill(&mut active, name, &settings, now);
         active.save(&txn).await?;
         let (saved, action) = match &before {
             None => (Saved::Created, "create"),

@@ -24,6 +24,7 @@ fn api_settings(path: &str) -> ApiSettings {
         key_header_name: KeyHeaderName::default(),
         key_query_param_name: KeyQueryParamName::default(),
         forward_subscription_key: false,
+        description: String::new(),
     }
 }
 
@@ -178,6 +179,9 @@ async fn operations_with_the_same_method_and_shape_are_refused() {
             method: HttpMethod::parse(method).unwrap(),
             url_template: UrlTemplate::parse(template).unwrap(),
             responses: Vec::new(),
+            description: String::new(),
+            template_parameters: Vec::new(),
+            request: Default::default(),
         };
         store
             .put_operation(
@@ -542,6 +546,9 @@ async fn load_config_returns_the_whole_model() {
                     method: HttpMethod::parse("POST").unwrap(),
                     url_template: UrlTemplate::parse("/").unwrap(),
                     responses: Vec::new(),
+                    description: String::new(),
+                    template_parameters: Vec::new(),
+                    request: Default::default(),
                 },
             )
             .await
@@ -902,6 +909,9 @@ fn operation_settings(method: &str, template: &str) -> OperationSettings {
         method: HttpMethod::parse(method).unwrap(),
         url_template: UrlTemplate::parse(template).unwrap(),
         responses: Vec::new(),
+        description: String::new(),
+        template_parameters: Vec::new(),
+        request: Default::default(),
     }
 }
 

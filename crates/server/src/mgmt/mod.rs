@@ -6,6 +6,7 @@
 //! [`Control::write`](crate::Control::write), answer with the saved resource. Bodies are
 //! accepted flat or wrapped in APIM's `{"properties": {…}}`.
 
+mod api_import;
 mod apis;
 mod audit;
 mod auth;
@@ -29,6 +30,7 @@ use axum::routing::{any, get, post, put};
 use std::sync::Arc;
 
 pub type MgmtState = Arc<Control>;
+pub use api_import::GatewayUrls;
 
 /// The `/mgmt` router, authentication included.
 pub fn router(control: Arc<Control>) -> Router {

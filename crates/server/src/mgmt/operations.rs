@@ -1,5 +1,6 @@
 //! `/mgmt/services/{service}/apis/{api}/operations/{operation}`: `displayName`, `method`,
-//! `urlTemplate`, `responses` (APIM's shape; see `portcullis_domain::operation_response`).
+//! `urlTemplate`, `description`, `templateParameters`, `request`, `responses` (APIM's shape;
+//! see `portcullis_domain::operation_contract` and `operation_response`).
 //! As in APIM, a PUT replaces the operation whole: no `responses`, none documented.
 
 use crate::mgmt::body::{JsonBody, name, saved_status};
@@ -21,6 +22,9 @@ pub struct OperationBody {
     display_name: Option<String>,
     method: Option<String>,
     url_template: Option<String>,
+    description: Option<String>,
+    template_parameters: Option<serde_json::Value>,
+    request: Option<serde_json::Value>,
     responses: Option<serde_json::Value>,
 }
 
@@ -96,6 +100,15 @@ pub async fn put(
         responses: match body.responses {
             Some(value) => portcullis_domain::operation_response::parse_responses(value)?,
             None => Vec::new(),
+        },
+        description: body.description.unwrap_or_default(),
+        template_parameters: match body.template_parameters {
+            Some(value) => portcullis_domain::operation_contract::parse_template_parameters(value)?,
+            None => Vec::new(),
+        },
+        request: match body.request {
+            Some(value) => portcullis_domain::operation_contract::parse_request(value)?,
+            None => Default::default(),
         },
     };
     let saved = control

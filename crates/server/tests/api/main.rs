@@ -13,6 +13,7 @@ mod hot_path;
 mod managed_identity;
 mod management;
 mod named_values;
+mod openapi;
 mod policies_access;
 mod policies_transform;
 mod policy_expressions;

@@ -16,6 +16,9 @@ pub struct Model {
     pub key_header_name: String,
     pub key_query_param_name: String,
     pub forward_subscription_key: bool,
+    pub description: String,
+    /// The API's schemas by type name, as JSON (`{}`: none).
+    pub schemas: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

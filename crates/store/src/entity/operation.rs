@@ -12,6 +12,11 @@ pub struct Model {
     pub url_template: String,
     /// The documented responses as JSON (`[]`: none).
     pub responses: String,
+    pub description: String,
+    /// JSON: the URL template's parameters (`[]`: none documented).
+    pub template_parameters: String,
+    /// JSON: query parameters, headers and representations (`{}`: none documented).
+    pub request: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
