@@ -49,6 +49,14 @@ pub fn name_from_display_name(display_name: &str) -> String {
     name.trim_end_matches('-').chars().take(80).collect()
 }
 
+/// Domain errors as the API forms' field errors.
+#[cfg(feature = "ssr")]
+pub(crate) fn field_errors_of(
+    list: impl IntoIterator<Item = portcullis_domain::ValidationError>,
+) -> FieldErrors {
+    convert::errors(list)
+}
+
 #[cfg(feature = "ssr")]
 mod convert {
     use super::*;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod certificates;
 pub mod console;
 pub mod named_values;
+pub mod openapi;
 pub mod policies;
 pub mod policy_fragments;
 pub mod products;

@@ -9,6 +9,7 @@ use crate::components::{
     ApiTabs, CopyButton, FormError, Interactive, LoadError, Protected, RowActions, SaveNotice,
     SaveState, ServiceFrame, TextField, confirm, form_feedback,
 };
+use crate::pages::openapi_import::{ExportLinks, OpenApiForm};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -85,6 +86,7 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
         |(service, api, _)| get_api(service, api),
     );
     let editing = RwSignal::new(false);
+    let importing = RwSignal::new(false);
     let form = OperationForm::new();
     let query = use_query_map();
     Effect::new(move |_| {
@@ -124,7 +126,18 @@ fn ApiDetails(service: Signal<String>, api: Signal<String>) -> impl IntoView {
                             <Show when=move || editing.get()>
                                 <ApiSettingsEditor service api=summary.clone() update editing/>
                             </Show>
-                            <ApiView detail service form save remove_operation remove_api editing/>
+                            <Show when=move || importing.get()>
+                                <OpenApiForm
+                                    service
+                                    existing=api.get_untracked()
+                                    on_cancel=Callback::new(move |()| importing.set(false))
+                                    on_imported=Callback::new(move |()| {
+                                        importing.set(false);
+                                        saves.succeeded();
+                                    })
+                                />
+                            </Show>
+                            <ApiView detail service form save remove_operation remove_api editing importing/>
                         }
                             .into_any()
                     }
@@ -144,6 +157,7 @@ fn ApiView(
     remove_operation: ServerAction<DeleteOperation>,
     remove_api: ServerAction<DeleteApi>,
     editing: RwSignal<bool>,
+    importing: RwSignal<bool>,
 ) -> impl IntoView {
     let api = detail.api.clone();
     let api_name = api.name.clone();
@@ -171,6 +185,7 @@ fn ApiView(
                 <h1>{api.display_name.clone()}</h1>
                 <div class="actions">
                     <button type="button" class="button secondary" on:click=move |_| editing.set(true)>"Edit API"</button>
+                    <button type="button" class="button secondary" on:click=move |_| importing.set(true)>"Import"</button>
                     <button type="button" class="button danger" disabled=move || remove_api.pending().get() on:click=delete_api>
                         {move || if remove_api.pending().get() { "Deleting…" } else { "Delete API" }}
                     </button>
@@ -191,6 +206,7 @@ fn ApiView(
                 <dt>"Subscription required"</dt>
                 <dd>{if api.subscription_required { "Yes" } else { "No" }}</dd>
             </dl>
+            <ExportLinks service=service.get_untracked() api=api.name.clone()/>
             <div class="page-head section">
                 <h2>"Operations"</h2>
                 <button type="button" class="button primary" on:click=move |_| form.start_new()>"Add operation"</button>

@@ -1,9 +1,10 @@
-//! A service's **APIs**: the list, **Add API** → **Blank API**.
+//! A service's **APIs**: the list, **Add API** → **Blank API** or **OpenAPI**.
 
 use crate::api::apis::{CreateApi, list_apis, name_from_display_name};
 use crate::components::{
     FormError, Interactive, LoadError, Protected, ServiceFrame, TextField, form_feedback,
 };
+use crate::pages::openapi_import::OpenApiForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -25,6 +26,7 @@ enum Adding {
     No,
     Choosing,
     Blank,
+    OpenApi,
 }
 
 #[component]
@@ -42,17 +44,24 @@ fn ApiList(service: Signal<String>) -> impl IntoView {
             <Show when=move || adding.get() == Adding::Choosing>
                 <section class="panel" aria-labelledby="choose-title">
                     <h2 id="choose-title">"Add API"</h2>
-                    <p class="lead">"Define a new API by hand."</p>
+                    <p class="lead">"Define a new API by hand, or from the description you have."</p>
                     <div class="choices">
                         <button type="button" class="choice" on:click=move |_| adding.set(Adding::Blank)>
                             <strong>"Blank API"</strong>
                             <span>"A backend URL and a URL suffix; add operations afterwards."</span>
+                        </button>
+                        <button type="button" class="choice" on:click=move |_| adding.set(Adding::OpenApi)>
+                            <strong>"OpenAPI"</strong>
+                            <span>"Swagger 2.0 or OpenAPI 3 (JSON or YAML): a file, pasted text or a URL."</span>
                         </button>
                     </div>
                 </section>
             </Show>
             <Show when=move || adding.get() == Adding::Blank>
                 <BlankApiForm service on_cancel=Callback::new(move |()| adding.set(Adding::No))/>
+            </Show>
+            <Show when=move || adding.get() == Adding::OpenApi>
+                <OpenApiForm service existing="" on_cancel=Callback::new(move |()| adding.set(Adding::No))/>
             </Show>
             <Suspense fallback=|| view! { <p class="loading">"Loading APIs…"</p> }>
                 {move || Suspend::new(async move {

@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod console;
 pub mod effective_policy;
 pub mod named_values;
+pub mod openapi_import;
 pub mod policy;
 pub mod policy_forms;
 pub mod policy_fragments;

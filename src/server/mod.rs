@@ -8,7 +8,7 @@ mod setup_code;
 mod throttle;
 
 pub use guard::reject_cross_site;
-pub use session::{end_session, signed_in, start_session};
+pub use session::{ADMIN_KEY as ADMIN_SESSION_KEY, end_session, signed_in, start_session};
 pub use setup_code::SetupCode;
 pub use throttle::SignInThrottle;
 

@@ -3,7 +3,8 @@
 use leptos::prelude::ServerFnError;
 use tower_sessions::Session;
 
-const ADMIN_KEY: &str = "admin";
+/// The session key under which the signed-in administrator's name is kept.
+pub const ADMIN_KEY: &str = "admin";
 
 async fn session() -> Result<Session, ServerFnError> {
     leptos_axum::extract::<Session>()

@@ -25,6 +25,7 @@ pub mod follow;
 pub mod listen;
 pub mod local_copy;
 pub mod mgmt;
+pub mod openapi_source;
 pub mod shared_traces;
 pub mod startup;
 

@@ -4,10 +4,11 @@
 //! `PUT` imports an OpenAPI document; `GET ?export=true&format=…` exports one (see
 //! [`super::api_import`]).
 
-use crate::mgmt::api_import::{GatewayUrls, ImportFormat, read_document};
+use crate::mgmt::api_import::GatewayUrls;
 use crate::mgmt::body::{JsonBody, name, saved_status};
 use crate::mgmt::paging::ListRequest;
 use crate::mgmt::{MgmtError, MgmtState};
+use crate::openapi_source::{ImportFormat, export_api, read_document};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -17,7 +18,6 @@ use portcullis_domain::{
     ValidationError,
 };
 use portcullis_openapi::ExportFormat;
-use portcullis_openapi::export::ApiToExport;
 use portcullis_store::{Actor, ApiImport, ApiRecord};
 use serde::{Deserialize, Serialize};
 
@@ -127,8 +127,8 @@ pub async fn get(
     use axum::response::IntoResponse as _;
     let service = name("service", service, ServiceName::parse)?;
     let api = name("api", api, ApiName::parse)?;
-    let record = control.store().get_api(&service, &api).await?;
     if query.export.as_deref() != Some("true") {
+        let record = control.store().get_api(&service, &api).await?;
         return Ok(Json(view(&service, record)).into_response());
     }
     let format = query.format.as_deref().unwrap_or("openapi+json");
@@ -140,17 +140,8 @@ pub async fn get(
         )
         .into());
     };
-    let operations = control.store().list_operations(&service, &api).await?;
     let gateway_url = urls.for_service(service.as_str());
-    let document = portcullis_openapi::export(
-        &ApiToExport {
-            settings: &record.settings,
-            schemas: &record.schemas,
-            operations: &operations,
-            gateway_url: &gateway_url,
-        },
-        format,
-    );
+    let document = export_api(control.store(), &service, &api, &gateway_url, format).await?;
     Ok((
         [
             (
