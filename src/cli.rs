@@ -42,6 +42,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write a service as a folder in Azure APIOps' layout.
+    Extract(crate::apiops_cli::ExtractArgs),
+    /// Apply an APIOps folder to a service (creates and updates; deletes with --delete).
+    Publish(crate::apiops_cli::PublishArgs),
+    /// Print what publish would change; exit status 2 when something would.
+    Diff(crate::apiops_cli::DiffArgs),
 }
 
 #[derive(Args)]
@@ -260,6 +266,9 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let outcome = match cli.command {
+        Command::Extract(args) => return crate::apiops_cli::run_extract(args).await,
+        Command::Publish(args) => return crate::apiops_cli::run_publish(args).await,
+        Command::Diff(args) => return crate::apiops_cli::run_diff(args).await,
         Command::Serve(args) => serve(*args).await,
         Command::Admin {
             command:

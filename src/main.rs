@@ -1,6 +1,8 @@
 //! The `portcullis` binary: parses the command line and hands over to [`cli`].
 
 #[cfg(feature = "ssr")]
+mod apiops_cli;
+#[cfg(feature = "ssr")]
 mod cli;
 #[cfg(feature = "ssr")]
 mod portal;

@@ -65,6 +65,8 @@ pub struct ApiToExport<'a> {
     pub schemas: &'a ApiSchemas,
     pub operations: &'a [OperationConfig],
     /// The gateway's URL for the service: `https://flowdemo.example.com` (no suffix).
+    /// Empty: a document for a configuration repository, which names neither the gateway
+    /// (it differs per instance) nor the key schemes (`apiInformation.json` holds them).
     pub gateway_url: &'a str,
 }
 
@@ -282,9 +284,12 @@ fn openapi3(api: &ApiToExport<'_>) -> Value {
     let mut document = Map::new();
     document.insert("openapi".into(), "3.0.1".into());
     document.insert("info".into(), info(api));
-    document.insert("servers".into(), json!([{ "url": api_url(api) }]));
+    let addressed = !api.gateway_url.is_empty();
+    if addressed {
+        document.insert("servers".into(), json!([{ "url": api_url(api) }]));
+    }
     document.insert("paths".into(), Value::Object(paths));
-    if api.settings.subscription_required {
+    if addressed && api.settings.subscription_required {
         components.insert(
             "securitySchemes".into(),
             json!({

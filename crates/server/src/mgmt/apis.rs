@@ -116,6 +116,9 @@ pub async fn list(
 pub struct GetQuery {
     export: Option<String>,
     format: Option<String>,
+    /// `false`: no `servers` and no key schemes (a configuration repository's copy).
+    #[serde(rename = "includeGateway")]
+    include_gateway: Option<bool>,
 }
 
 pub async fn get(
@@ -140,7 +143,11 @@ pub async fn get(
         )
         .into());
     };
-    let gateway_url = urls.for_service(service.as_str());
+    let gateway_url = if query.include_gateway == Some(false) {
+        String::new()
+    } else {
+        urls.for_service(service.as_str())
+    };
     let document = export_api(control.store(), &service, &api, &gateway_url, format).await?;
     Ok((
         [

@@ -2,6 +2,7 @@
 //! backends. One binary (`tests/api/`) so the crate links once.
 
 mod analytics;
+mod apiops;
 mod cache_values;
 mod certificates;
 mod connections;

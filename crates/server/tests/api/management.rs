@@ -72,7 +72,7 @@ async fn resources_are_created_replaced_listed_and_deleted() {
         api,
         json!({
             "id": "/services/flowdemo/apis/calculator", "name": "calculator",
-            "displayName": "Calculator Flow API", "serviceUrl": "http://127.0.0.1:7071", "path": "calc",
+            "displayName": "Calculator Flow API", "description": "", "serviceUrl": "http://127.0.0.1:7071", "path": "calc",
             "subscriptionRequired": true, "subscriptionKeyHeaderName": "Ocp-Apim-Subscription-Key",
             "subscriptionKeyQueryParamName": "subscription-key", "forwardSubscriptionKey": false
         })

@@ -1,0 +1,137 @@
+//! `portcullis extract`: a service as an APIOps folder.
+
+use crate::remote::Mgmt;
+use crate::{ApiOpsError, Artifacts};
+use serde_json::{Map, Value, json};
+
+/// `{"properties": {…}}` with the keys of `value` named in `keys`, in that order (absent
+/// ones left out), so files are written the same way every time.
+fn properties(value: &Value, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    for key in keys {
+        if let Some(found) = value.get(*key)
+            && !found.is_null()
+        {
+            out.insert((*key).to_owned(), found.clone());
+        }
+    }
+    json!({ "properties": out })
+}
+
+fn name_of(item: &Value) -> Result<String, ApiOpsError> {
+    item["name"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiOpsError::Remote(format!("an item without a name: {item}")))
+}
+
+/// The policy document at `path` (`/policy`, `/apis/x/policy`, …), if one is set.
+async fn policy(remote: &Mgmt, path: &str) -> Result<Option<String>, ApiOpsError> {
+    Ok(remote
+        .get(path)
+        .await?
+        .and_then(|view| view["value"].as_str().map(str::to_owned)))
+}
+
+/// Reads the service behind `remote` into the APIOps layout.
+pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
+    let mut files = Artifacts::default();
+    if let Some(xml) = policy(remote, "/policy").await? {
+        files.insert("policy.xml", xml);
+    }
+    for named in remote.list("/namedValues").await? {
+        let name = name_of(&named)?;
+        // A secret's value is never returned here, so never written.
+        files.insert_json(
+            format!("named values/{name}/namedValueInformation.json"),
+            &properties(&named, &["displayName", "value", "secret", "tags"]),
+        );
+    }
+    for fragment in remote.list("/policyFragments").await? {
+        let name = name_of(&fragment)?;
+        files.insert_json(
+            format!("policy fragments/{name}/policyFragmentInformation.json"),
+            &properties(&fragment, &["description", "format"]),
+        );
+        files.insert(
+            format!("policy fragments/{name}/policy.xml"),
+            fragment["value"].as_str().unwrap_or_default().to_owned(),
+        );
+    }
+    for api in remote.list("/apis").await? {
+        let name = name_of(&api)?;
+        let dir = format!("apis/{name}");
+        let mut information = properties(
+            &api,
+            &[
+                "displayName",
+                "description",
+                "path",
+                "serviceUrl",
+                "subscriptionRequired",
+                "forwardSubscriptionKey",
+            ],
+        );
+        information["properties"]["subscriptionKeyParameterNames"] = json!({
+            "header": api["subscriptionKeyHeaderName"],
+            "query": api["subscriptionKeyQueryParamName"],
+        });
+        files.insert_json(format!("{dir}/apiInformation.json"), &information);
+        let specification = remote
+            .get_text(&format!(
+                "/apis/{name}?export=true&format=openapi&includeGateway=false"
+            ))
+            .await?;
+        files.insert(format!("{dir}/specification.yaml"), specification);
+        if let Some(xml) = policy(remote, &format!("/apis/{name}/policy")).await? {
+            files.insert(format!("{dir}/policy.xml"), xml);
+        }
+        for operation in remote.list(&format!("/apis/{name}/operations")).await? {
+            let operation = name_of(&operation)?;
+            if let Some(xml) = policy(
+                remote,
+                &format!("/apis/{name}/operations/{operation}/policy"),
+            )
+            .await?
+            {
+                files.insert(format!("{dir}/operations/{operation}/policy.xml"), xml);
+            }
+        }
+    }
+    for product in remote.list("/products").await? {
+        let name = name_of(&product)?;
+        let dir = format!("products/{name}");
+        files.insert_json(
+            format!("{dir}/productInformation.json"),
+            &properties(
+                &product,
+                &[
+                    "displayName",
+                    "description",
+                    "subscriptionRequired",
+                    "approvalRequired",
+                    "state",
+                ],
+            ),
+        );
+        for api in product["apis"].as_array().cloned().unwrap_or_default() {
+            if let Some(api) = api.as_str() {
+                files.insert_json(
+                    format!("{dir}/apis/{api}/productApiInformation.json"),
+                    &json!({ "properties": {} }),
+                );
+            }
+        }
+        if let Some(xml) = policy(remote, &format!("/products/{name}/policy")).await? {
+            files.insert(format!("{dir}/policy.xml"), xml);
+        }
+    }
+    for subscription in remote.list("/subscriptions").await? {
+        let name = name_of(&subscription)?;
+        files.insert_json(
+            format!("subscriptions/{name}/subscriptionInformation.json"),
+            &properties(&subscription, &["displayName", "scope", "state"]),
+        );
+    }
+    Ok(files)
+}

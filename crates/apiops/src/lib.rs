@@ -1,0 +1,47 @@
+//! Configuration as code in the folder layout of Azure APIOps, so a team can keep one
+//! repository for APIM and Portcullis:
+//!
+//! ```text
+//! policy.xml                                        the service's (All APIs) policy
+//! apis/<api>/apiInformation.json                    {"properties": {displayName, path, serviceUrl, …}}
+//! apis/<api>/specification.yaml                     its operations, as OpenAPI 3 (YAML)
+//! apis/<api>/policy.xml
+//! apis/<api>/operations/<operation>/policy.xml
+//! products/<product>/productInformation.json
+//! products/<product>/policy.xml
+//! products/<product>/apis/<api>/productApiInformation.json
+//! named values/<name>/namedValueInformation.json   a secret's value is never written
+//! policy fragments/<id>/policyFragmentInformation.json + policy.xml
+//! subscriptions/<sid>/subscriptionInformation.json keys are never written
+//! ```
+//!
+//! [`extract`] writes a service as such a folder ([`Artifacts`]); [`publish`] applies one
+//! (creates and updates; deletes only when asked), with per-environment overrides merged
+//! over the artifacts; [`diff`] says what publish would change. All three talk to a running
+//! node through its management API ([`remote::Mgmt`]). Kinds Portcullis does not have
+//! (loggers, diagnostics, backends, gateways, GraphQL or SOAP APIs, …) are reported one by
+//! one and skipped ([`Report::skipped`]).
+//!
+//! An extract is deterministic (keys in a fixed order, two-space JSON, a final new line), so
+//! extract → publish into an empty instance → extract gives the same files, byte for byte.
+
+pub mod artifacts;
+pub mod extract;
+pub mod overrides;
+pub mod publish;
+pub mod remote;
+
+pub use artifacts::Artifacts;
+pub use extract::extract;
+pub use publish::{Report, diff, publish};
+
+/// Why a command failed (as opposed to skipping what it does not know).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiOpsError {
+    #[error("the management API: {0}")]
+    Remote(String),
+    #[error("{path}: {message}")]
+    Artifact { path: String, message: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,268 @@
+//! Configuration as code (issue 16): extract → publish into an empty instance → extract
+//! gives the same files byte for byte; diff finds a change and publish applies it; a folder
+//! in APIOps' documented layout (hand-made, `crates/apiops/tests/sample/`) is applied with
+//! the kinds Portcullis lacks named and skipped.
+
+use crate::helpers::{TestApp, spawn};
+use portcullis_apiops::overrides::Overrides;
+use portcullis_apiops::remote::Mgmt;
+use portcullis_apiops::{Artifacts, diff, extract, publish};
+use serde_json::json;
+
+fn remote(app: &TestApp) -> Mgmt {
+    Mgmt::new(&format!("http://{}", app.portal_addr()), &app.token, "svc").unwrap()
+}
+
+fn corpus(file: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../openapi/tests/corpus/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+const POLICY: &str = "<policies>\n  <inbound>\n    <base />\n    <set-header name=\"x-tenant\" exists-action=\"override\">\n      <value>{{tenant}}</value>\n    </set-header>\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n  <outbound>\n    <base />\n  </outbound>\n  <on-error>\n    <base />\n  </on-error>\n</policies>";
+
+/// A service with one of everything extract writes.
+async fn furnished(app: &TestApp) {
+    app.put("/services/svc", json!({ "displayName": "Service" }))
+        .await;
+    app.put(
+        "/services/svc/namedValues/tenant",
+        json!({ "displayName": "tenant", "value": "contoso", "tags": ["t"] }),
+    )
+    .await;
+    app.put(
+        "/services/svc/namedValues/api-key",
+        json!({ "displayName": "api-key", "value": "s3cret", "secret": true }),
+    )
+    .await;
+    app.put(
+        "/services/svc/policyFragments/stamp",
+        json!({ "format": "xml", "description": "a stamp", "value": "<fragment><set-header name=\"x-stamp\" exists-action=\"override\"><value>{{api-key}}</value></set-header></fragment>" }),
+    )
+    .await;
+    app.put(
+        "/services/svc/apis/museum",
+        json!({ "format": "openapi", "value": corpus("redoc__museum.yaml"), "path": "museum", "serviceUrl": app.backend_url("/base") }),
+    )
+    .await;
+    app.policy("/services/svc/apis/museum/policy", POLICY).await;
+    app.policy(
+        "/services/svc/apis/museum/operations/getmuseumhours/policy",
+        "<policies><inbound><base /><include-fragment fragment-id=\"stamp\" /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>",
+    )
+    .await;
+    app.put(
+        "/services/svc/products/starter",
+        json!({ "displayName": "Starter", "description": "five a minute", "subscriptionRequired": true, "state": "published" }),
+    )
+    .await;
+    app.put("/services/svc/products/starter/apis/museum", json!({}))
+        .await;
+    app.policy(
+        "/services/svc/products/starter/policy",
+        "<policies><inbound><base /><rate-limit calls=\"5\" renewal-period=\"60\" /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>",
+    )
+    .await;
+    app.put(
+        "/services/svc/subscriptions/partner",
+        json!({ "displayName": "Partner", "scope": "/products/starter" }),
+    )
+    .await;
+    app.policy("/services/svc/policy", "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>").await;
+}
+
+#[tokio::test]
+async fn extract_publish_extract_gives_the_same_files_and_diff_sees_changes() {
+    let source = spawn().await;
+    furnished(&source).await;
+    let extracted = extract(&remote(&source)).await.unwrap();
+    for expected in [
+        "policy.xml",
+        "apis/museum/apiInformation.json",
+        "apis/museum/specification.yaml",
+        "apis/museum/policy.xml",
+        "apis/museum/operations/getmuseumhours/policy.xml",
+        "products/starter/productInformation.json",
+        "products/starter/policy.xml",
+        "products/starter/apis/museum/productApiInformation.json",
+        "named values/tenant/namedValueInformation.json",
+        "policy fragments/stamp/policyFragmentInformation.json",
+        "policy fragments/stamp/policy.xml",
+        "subscriptions/partner/subscriptionInformation.json",
+    ] {
+        assert!(
+            extracted.get(expected).is_some(),
+            "{expected} missing: {:?}",
+            extracted.0.keys()
+        );
+    }
+    let secret = extracted
+        .text("named values/api-key/namedValueInformation.json")
+        .unwrap();
+    assert!(
+        !secret.contains("s3cret"),
+        "a secret is never written: {secret}"
+    );
+
+    // Through a folder on disk, as a repository holds it.
+    let dir = tempfile::tempdir().unwrap();
+    extracted.write(dir.path()).unwrap();
+    let folder = Artifacts::read(dir.path()).unwrap();
+    assert_eq!(folder, extracted);
+
+    let target = spawn().await;
+    target
+        .put("/services/svc", json!({ "displayName": "Service" }))
+        .await;
+    // Without the secret's value, publish says so and applies the rest it can.
+    let report = publish(&remote(&target), &folder, &Overrides::default(), false).await;
+    let report = match report {
+        Ok(report) => report,
+        // The fragment needs the secret named value: the first publish fails there.
+        Err(error) => panic!("{error}"),
+    };
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|(item, _)| item == "named values/api-key"),
+        "{report:?}"
+    );
+    // With the value from an override file (the environment's), everything goes in.
+    // SAFETY of the test: no other test reads this variable.
+    unsafe { std::env::set_var("PORTCULLIS_TEST_API_KEY", "s3cret") };
+    let overrides = Overrides::parse(
+        "namedValues:\n  - name: api-key\n    properties:\n      value: '{#PORTCULLIS_TEST_API_KEY#}'\n",
+    )
+    .unwrap();
+    let report = publish(&remote(&target), &folder, &overrides, false)
+        .await
+        .unwrap();
+    assert!(report.skipped.is_empty(), "{report:?}");
+    let again = extract(&remote(&target)).await.unwrap();
+    for (path, content) in &extracted.0 {
+        assert_eq!(
+            again.text(path).as_deref(),
+            Some(String::from_utf8_lossy(content).as_ref()),
+            "{path} differs after the round trip"
+        );
+    }
+    assert_eq!(again.0.len(), extracted.0.len(), "{:?}", again.0.keys());
+
+    // Diff: nothing, then the change made in the folder, which publish applies.
+    let (changes, _) = diff(&remote(&target), &folder, &overrides).await.unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    let mut changed = folder.clone();
+    changed.insert(
+        "apis/museum/policy.xml",
+        POLICY
+            .replace("contoso", "x")
+            .replace("{{tenant}}", "fabrikam"),
+    );
+    changed
+        .0
+        .remove("subscriptions/partner/subscriptionInformation.json");
+    let (changes, _) = diff(&remote(&target), &changed, &overrides).await.unwrap();
+    assert_eq!(
+        changes,
+        [
+            "~ apis/museum/policy.xml",
+            "- subscriptions/partner/subscriptionInformation.json"
+        ],
+    );
+    // Publish without --delete keeps the subscription; with it, it goes.
+    publish(&remote(&target), &changed, &overrides, false)
+        .await
+        .unwrap();
+    let (changes, _) = diff(&remote(&target), &changed, &overrides).await.unwrap();
+    assert_eq!(
+        changes,
+        ["- subscriptions/partner/subscriptionInformation.json"]
+    );
+    let report = publish(&remote(&target), &changed, &overrides, true)
+        .await
+        .unwrap();
+    assert_eq!(report.deleted, ["subscriptions/partner"]);
+    let (changes, _) = diff(&remote(&target), &changed, &overrides).await.unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[tokio::test]
+async fn a_folder_in_apiops_layout_is_applied_and_what_portcullis_lacks_is_named() {
+    let app = spawn().await;
+    app.put("/services/svc", json!({ "displayName": "Service" }))
+        .await;
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../apiops/tests/sample");
+    let folder = Artifacts::read(&sample).unwrap();
+    // SAFETY of the test: no other test reads this variable.
+    unsafe { std::env::set_var("PORTCULLIS_TEST_BACKEND_KEY", "k3y") };
+    let overrides = Overrides::parse(
+        "namedValues:\n  - name: backend-key\n    properties: { value: '{#PORTCULLIS_TEST_BACKEND_KEY#}' }\napis:\n  - name: echo-api\n    properties: { serviceUrl: 'http://127.0.0.1:9/prod' }\n",
+    )
+    .unwrap();
+    let report = publish(&remote(&app), &folder, &overrides, false)
+        .await
+        .unwrap();
+    let skipped: Vec<&str> = report
+        .skipped
+        .iter()
+        .map(|(item, _)| item.as_str())
+        .collect();
+    for kind in [
+        "loggers/appinsights",
+        "backends/legacy",
+        "version sets/echo",
+        "apis/graph-api",
+    ] {
+        assert!(skipped.contains(&kind), "{kind} not reported: {report:?}");
+    }
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|(item, why)| item == "products/starter" && why.contains("subscriptionsLimit")),
+        "{report:?}"
+    );
+    for applied in [
+        "apis/echo-api",
+        "products/starter",
+        "subscriptions/partner",
+        "named values/backend-key",
+        "policy fragments/cors-all",
+        "policy.xml",
+    ] {
+        assert!(
+            report.applied.iter().any(|a| a == applied),
+            "{applied}: {report:?}"
+        );
+    }
+    let api = app.get_json("/services/svc/apis/echo-api").await;
+    assert_eq!(
+        api["serviceUrl"], "http://127.0.0.1:9/prod",
+        "the override won"
+    );
+    let operation = app
+        .get_json("/services/svc/apis/echo-api/operations/get-echo")
+        .await;
+    assert_eq!(operation["urlTemplate"], "/resource?param1={param1}");
+    let policy = app
+        .get_json("/services/svc/apis/echo-api/operations/get-echo/policy")
+        .await;
+    assert!(
+        policy["value"]
+            .as_str()
+            .unwrap()
+            .contains("rate-limit-by-key")
+    );
+    let listed = app
+        .mgmt(
+            reqwest::Method::POST,
+            "/services/svc/namedValues/backend-key/listValue",
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(listed["value"], "k3y");
+}
