@@ -1,5 +1,10 @@
 //! `portcullis extract`, `publish` and `diff`: configuration as code in Azure APIOps' folder
-//! layout, against a running node's management API (see `portcullis_apiops`).
+//! layout (see `portcullis_apiops`), against a running node's management API (`--token`),
+//! or — without a token — against the database itself (`--data-dir`, `--database-url`):
+//! the command then serves the same management API on a loopback port of its own, under a
+//! token it makes and revokes, so every write is checked and audited as a node's would be.
+//! A node on the same SQLite file notices within a second (it polls the revision); nodes
+//! on PostgreSQL hear the commit at once.
 //!
 //! Exit status: 0 when everything was done (diff: no difference), 1 when publish skipped
 //! something it does not know (each named), 2 when diff found a difference, 3 on failure.
@@ -11,28 +16,92 @@ use portcullis_apiops::{Artifacts, diff, extract, publish};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Where the node is.
+/// Where the configuration is.
 #[derive(Args)]
 pub struct Remote {
-    /// The node's portal address (its management API is under /mgmt).
+    /// The node's portal address (its management API is under /mgmt); used with --token.
     #[arg(
         long,
         env = "PORTCULLIS_MGMT_URL",
         default_value = "http://127.0.0.1:3000"
     )]
     mgmt_url: String,
-    /// A management token (`portcullis token create`).
+    /// A management token (`portcullis token create`). Without one, the database is opened
+    /// directly (--data-dir / --database-url).
     #[arg(long, env = "PORTCULLIS_TOKEN", hide_env_values = true)]
-    token: String,
+    token: Option<String>,
     /// The service (an APIM instance's worth of APIs).
     #[arg(long, env = "PORTCULLIS_SERVICE", default_value = "flowdemo")]
     service: String,
+    #[command(flatten)]
+    database: crate::cli::DatabaseArgs,
+}
+
+/// The management API this command serves itself over the database (no --token).
+struct Local {
+    store: portcullis_store::Store,
+    token_name: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Local {
+    async fn close(self) {
+        if let Err(error) = self.store.revoke_tokens(&self.token_name).await {
+            eprintln!(
+                "warning: the command's token {} was not revoked: {error}",
+                self.token_name
+            );
+        }
+        self.server.abort();
+    }
 }
 
 impl Remote {
-    fn connect(&self) -> Result<Mgmt, portcullis_apiops::ApiOpsError> {
-        Mgmt::new(&self.mgmt_url, &self.token, &self.service)
+    /// The management API to talk to, and the local one to close when done.
+    async fn connect(&self) -> anyhow::Result<(Mgmt, Option<Local>)> {
+        if let Some(token) = &self.token {
+            return Ok((Mgmt::new(&self.mgmt_url, token, &self.service)?, None));
+        }
+        use portcullis_gateway::SnapshotHandle;
+        use portcullis_gateway::settings::GatewaySettings;
+        let store = self.database.store().await?;
+        let control = std::sync::Arc::new(portcullis_server::Control::new(
+            store.clone(),
+            std::sync::Arc::new(SnapshotHandle::new(GatewaySettings::default())),
+        ));
+        control.try_publish().await?;
+        let urls = portcullis_server::mgmt::GatewayUrls::of(&[], None, None);
+        let router = portcullis_server::mgmt::router(control).layer(axum::Extension(urls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let token_name = format!("apiops-cli-{}", std::process::id());
+        let token = store.create_token(&token_name).await?;
+        let remote = Mgmt::new(&format!("http://{addr}"), &token, &self.service)?;
+        Ok((
+            remote,
+            Some(Local {
+                store,
+                token_name,
+                server,
+            }),
+        ))
     }
+}
+
+/// Runs `work` against the configuration `remote` names, closing a local API afterwards.
+async fn with_remote<T>(
+    remote: &Remote,
+    work: impl AsyncFnOnce(&Mgmt) -> Result<T, portcullis_apiops::ApiOpsError>,
+) -> anyhow::Result<T> {
+    let (mgmt, local) = remote.connect().await?;
+    let outcome = work(&mgmt).await;
+    if let Some(local) = local {
+        local.close().await;
+    }
+    Ok(outcome?)
 }
 
 #[derive(Args)]
@@ -69,7 +138,7 @@ pub struct DiffArgs {
 }
 
 fn failed(error: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!("error: {error:#}");
     ExitCode::from(3)
 }
 
@@ -83,12 +152,12 @@ fn overrides(file: Option<&PathBuf>) -> Result<Overrides, String> {
 }
 
 pub async fn run_extract(args: ExtractArgs) -> ExitCode {
-    let outcome = async {
-        let remote = args.remote.connect()?;
-        let files = extract(&remote).await?;
-        files.write(&args.out)?;
-        Ok::<_, portcullis_apiops::ApiOpsError>(files.0.len())
-    };
+    let out = args.out.clone();
+    let outcome = with_remote(&args.remote, async |remote: &Mgmt| {
+        let files = extract(remote).await?;
+        files.write(&out)?;
+        Ok(files.0.len())
+    });
     match outcome.await {
         Ok(count) => {
             println!("extracted {count} files to {}", args.out.display());
@@ -103,11 +172,11 @@ pub async fn run_publish(args: PublishArgs) -> ExitCode {
         Ok(overrides) => overrides,
         Err(error) => return failed(error),
     };
-    let outcome = async {
-        let remote = args.remote.connect()?;
-        let files = Artifacts::read(&args.dir)?;
-        publish(&remote, &files, &overrides, args.delete).await
-    };
+    let (dir, delete) = (args.dir.clone(), args.delete);
+    let outcome = with_remote(&args.remote, async |remote: &Mgmt| {
+        let files = Artifacts::read(&dir)?;
+        publish(remote, &files, &overrides, delete).await
+    });
     match outcome.await {
         Ok(report) => {
             for applied in &report.applied {
@@ -134,11 +203,11 @@ pub async fn run_diff(args: DiffArgs) -> ExitCode {
         Ok(overrides) => overrides,
         Err(error) => return failed(error),
     };
-    let outcome = async {
-        let remote = args.remote.connect()?;
-        let files = Artifacts::read(&args.dir)?;
-        diff(&remote, &files, &overrides).await
-    };
+    let dir = args.dir.clone();
+    let outcome = with_remote(&args.remote, async |remote: &Mgmt| {
+        let files = Artifacts::read(&dir)?;
+        diff(remote, &files, &overrides).await
+    });
     match outcome.await {
         Ok((changes, skipped)) => {
             for change in &changes {

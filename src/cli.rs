@@ -51,7 +51,7 @@ enum Command {
 }
 
 #[derive(Args)]
-struct DatabaseArgs {
+pub(crate) struct DatabaseArgs {
     /// Directory for the embedded SQLite database (portcullis.db).
     #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -68,7 +68,7 @@ impl DatabaseArgs {
         )?)
     }
 
-    async fn store(&self) -> anyhow::Result<Store> {
+    pub(crate) async fn store(&self) -> anyhow::Result<Store> {
         Ok(Store::connect(&self.url()?).await?)
     }
 }

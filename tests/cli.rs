@@ -447,3 +447,57 @@ async fn every_write_acknowledged_before_a_sigkill_survives_it() {
         );
     }
 }
+
+/// `extract`, `diff` and `publish` without a token work on the database itself; exit 2 from
+/// diff means "something would change", 1 from publish "something was skipped".
+#[test]
+fn extract_diff_and_publish_work_on_the_database_directly() {
+    let data = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = portcullis_server::config::database_url(data.path(), None).unwrap();
+        let store = portcullis_store::Store::connect(&url).await.unwrap();
+        store
+            .put_service(
+                &portcullis_store::Actor::System,
+                &portcullis_domain::ServiceName::parse("svc").unwrap(),
+                portcullis_domain::DisplayName::parse("Service").unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
+    });
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/apiops/tests/sample");
+    let run = |args: &[&str]| {
+        let output = portcullis(data.path())
+            .args(args)
+            .args(["--service", "svc"])
+            .env_remove("PORTCULLIS_TOKEN")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), text)
+    };
+    let sample_dir = sample.to_str().unwrap();
+    let (code, text) = run(&["diff", sample_dir]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("+ apis/echo-api/apiInformation.json"),
+        "{text}"
+    );
+    let (code, text) = run(&["publish", sample_dir]);
+    assert_eq!(code, Some(1), "skipped kinds are named: {text}");
+    assert!(text.contains("skipped  loggers/appinsights"), "{text}");
+    assert!(text.contains("applied  apis/echo-api"), "{text}");
+    let out = tempfile::tempdir().unwrap();
+    let (code, text) = run(&["extract", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    let spec =
+        std::fs::read_to_string(out.path().join("apis/echo-api/specification.yaml")).unwrap();
+    assert!(spec.contains("operationId: get-echo"), "{spec}");
+    // What was extracted is what the database holds: no difference.
+    let (code, text) = run(&["diff", out.path().to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+}
