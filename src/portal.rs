@@ -96,19 +96,7 @@ async fn export_download(
     .await
     {
         Ok(document) => (
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    format.content_type().to_owned(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}\"",
-                        format.file_name(api.as_str())
-                    ),
-                ),
-            ],
+            portcullis_server::openapi_source::download_headers(format, &api),
             document,
         )
             .into_response(),

@@ -137,7 +137,7 @@ pub async fn import_openapi(
     subscription_required: Option<String>,
     remove_missing: Option<String>,
 ) -> Result<FieldErrors, ServerFnError> {
-    use portcullis_domain::model::{ApiSettings, OperationConfig};
+    use portcullis_domain::model::ApiSettings;
     use portcullis_domain::*;
     let (state, actor) = crate::server::require_admin().await?;
     let service = crate::server::parse_service(service)?;
@@ -213,14 +213,7 @@ pub async fn import_openapi(
             .settings;
         (api, settings)
     };
-    let operations = imported
-        .operations
-        .iter()
-        .map(|o| OperationConfig {
-            name: o.name.clone(),
-            settings: o.settings.clone(),
-        })
-        .collect();
+    let operations = imported.operations.clone();
     let written = state
         .control
         .write(store.import_api(

@@ -44,14 +44,14 @@ pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
         // A secret's value is never returned here, so never written.
         files.insert_json(
             format!("named values/{name}/namedValueInformation.json"),
-            &properties(&named, &["displayName", "value", "secret", "tags"]),
+            &properties(&named, crate::properties_of("named values")),
         );
     }
     for fragment in remote.list("/policyFragments").await? {
         let name = name_of(&fragment)?;
         files.insert_json(
             format!("policy fragments/{name}/policyFragmentInformation.json"),
-            &properties(&fragment, &["description", "format"]),
+            &properties(&fragment, crate::properties_of("policy fragments")),
         );
         files.insert(
             format!("policy fragments/{name}/policy.xml"),
@@ -61,17 +61,8 @@ pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
     for api in remote.list("/apis").await? {
         let name = name_of(&api)?;
         let dir = format!("apis/{name}");
-        let mut information = properties(
-            &api,
-            &[
-                "displayName",
-                "description",
-                "path",
-                "serviceUrl",
-                "subscriptionRequired",
-                "forwardSubscriptionKey",
-            ],
-        );
+        // `subscriptionKeyParameterNames` is APIM's pair of the key names, made here.
+        let mut information = properties(&api, crate::properties_of("apis"));
         information["properties"]["subscriptionKeyParameterNames"] = json!({
             "header": api["subscriptionKeyHeaderName"],
             "query": api["subscriptionKeyQueryParamName"],
@@ -103,16 +94,7 @@ pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
         let dir = format!("products/{name}");
         files.insert_json(
             format!("{dir}/productInformation.json"),
-            &properties(
-                &product,
-                &[
-                    "displayName",
-                    "description",
-                    "subscriptionRequired",
-                    "approvalRequired",
-                    "state",
-                ],
-            ),
+            &properties(&product, crate::properties_of("products")),
         );
         for api in product["apis"].as_array().cloned().unwrap_or_default() {
             if let Some(api) = api.as_str() {
@@ -130,7 +112,7 @@ pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
         let name = name_of(&subscription)?;
         files.insert_json(
             format!("subscriptions/{name}/subscriptionInformation.json"),
-            &properties(&subscription, &["displayName", "scope", "state"]),
+            &properties(&subscription, crate::properties_of("subscriptions")),
         );
     }
     Ok(files)

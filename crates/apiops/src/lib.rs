@@ -35,6 +35,44 @@ pub use artifacts::Artifacts;
 pub use extract::extract;
 pub use publish::{Report, diff, publish};
 
+/// The `properties` Portcullis keeps of each kind, in the order extract writes them (so
+/// files come out the same every time) and the only ones publish applies.
+pub const PROPERTIES: [(&str, &[&str]); 5] = [
+    ("named values", &["displayName", "value", "secret", "tags"]),
+    ("policy fragments", &["description", "format"]),
+    (
+        "products",
+        &[
+            "displayName",
+            "description",
+            "subscriptionRequired",
+            "approvalRequired",
+            "state",
+        ],
+    ),
+    ("subscriptions", &["displayName", "scope", "state"]),
+    (
+        "apis",
+        &[
+            "displayName",
+            "description",
+            "path",
+            "serviceUrl",
+            "subscriptionRequired",
+            "forwardSubscriptionKey",
+            "subscriptionKeyParameterNames",
+        ],
+    ),
+];
+
+/// The properties of the kind stored in `folder`.
+pub fn properties_of(folder: &str) -> &'static [&'static str] {
+    PROPERTIES
+        .iter()
+        .find(|(kind, _)| *kind == folder)
+        .map_or(&[], |(_, keys)| *keys)
+}
+
 /// Why a command failed (as opposed to skipping what it does not know).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiOpsError {

@@ -137,35 +137,6 @@ fn effective(
     Ok((out, skipped))
 }
 
-/// The properties Portcullis takes of each kind; APIM's others are named in the report.
-const TAKEN: [(&str, &[&str]); 5] = [
-    ("named values", &["displayName", "value", "secret", "tags"]),
-    ("policy fragments", &["description", "format"]),
-    (
-        "products",
-        &[
-            "displayName",
-            "description",
-            "subscriptionRequired",
-            "approvalRequired",
-            "state",
-        ],
-    ),
-    ("subscriptions", &["displayName", "scope", "state"]),
-    (
-        "apis",
-        &[
-            "displayName",
-            "description",
-            "path",
-            "serviceUrl",
-            "subscriptionRequired",
-            "forwardSubscriptionKey",
-            "subscriptionKeyParameterNames",
-        ],
-    ),
-];
-
 /// APIM properties that mean nothing to Portcullis (or are always so here) and go without
 /// a word: revision bookkeeping, the protocols (the gateway's listeners decide), types.
 const QUIET: [&str; 6] = [
@@ -179,10 +150,7 @@ const QUIET: [&str; 6] = [
 
 /// The properties of `folder`'s kind that Portcullis takes, noting the others in `report`.
 fn taken(folder: &str, name: &str, properties: &Value, report: &mut Report) -> Value {
-    let keys = TAKEN
-        .iter()
-        .find(|(kind, _)| *kind == folder)
-        .map_or(&[][..], |(_, keys)| *keys);
+    let keys = crate::properties_of(folder);
     let mut out = serde_json::Map::new();
     let mut ignored = Vec::new();
     if let Some(map) = properties.as_object() {

@@ -31,23 +31,49 @@ impl Mgmt {
         format!("{}{path}", self.base)
     }
 
+    /// Sends one request; the status and the body's text.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(reqwest::StatusCode, String), ApiOpsError> {
+        let failed = |e: reqwest::Error| ApiOpsError::Remote(format!("{method} {path}: {e}"));
+        let mut request = self
+            .http
+            .request(method.clone(), self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status();
+        let text = response.text().await.map_err(failed)?;
+        Ok((status, text))
+    }
+
+    /// Sends one request that must succeed; the body's text.
+    async fn expect_success(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<String, ApiOpsError> {
+        let (status, text) = self.send(method.clone(), path, body).await?;
+        if !status.is_success() {
+            return Err(ApiOpsError::Remote(format!(
+                "{method} {path} → {status}: {text}"
+            )));
+        }
+        Ok(text)
+    }
+
     /// `GET`: `None` on 404.
     pub async fn get(&self, path: &str) -> Result<Option<Value>, ApiOpsError> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("GET {path}: {e}")))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
+        let (status, text) = self.send(reqwest::Method::GET, path, None).await?;
+        if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("GET {path}: {e}")))?;
         if !status.is_success() {
             return Err(ApiOpsError::Remote(format!(
                 "GET {path} → {status}: {text}"
@@ -60,24 +86,7 @@ impl Mgmt {
 
     /// `GET` as text (an export).
     pub async fn get_text(&self, path: &str) -> Result<String, ApiOpsError> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("GET {path}: {e}")))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("GET {path}: {e}")))?;
-        if !status.is_success() {
-            return Err(ApiOpsError::Remote(format!(
-                "GET {path} → {status}: {text}"
-            )));
-        }
-        Ok(text)
+        self.expect_success(reqwest::Method::GET, path, None).await
     }
 
     /// Every item of a collection, following `nextLink`.
@@ -100,35 +109,16 @@ impl Mgmt {
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ApiOpsError> {
-        let response = self
-            .http
-            .put(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("PUT {path}: {e}")))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(ApiOpsError::Remote(format!(
-                "PUT {path} → {status}: {text}"
-            )));
-        }
+        let text = self
+            .expect_success(reqwest::Method::PUT, path, Some(body))
+            .await?;
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `DELETE`; one already gone is fine.
     pub async fn delete(&self, path: &str) -> Result<(), ApiOpsError> {
-        let response = self
-            .http
-            .delete(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| ApiOpsError::Remote(format!("DELETE {path}: {e}")))?;
-        let status = response.status();
+        let (status, text) = self.send(reqwest::Method::DELETE, path, None).await?;
         if !status.is_success() && status != reqwest::StatusCode::NOT_FOUND {
-            let text = response.text().await.unwrap_or_default();
             return Err(ApiOpsError::Remote(format!(
                 "DELETE {path} → {status}: {text}"
             )));

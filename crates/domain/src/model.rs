@@ -107,7 +107,7 @@ pub struct OperationSettings {
     pub responses: Vec<crate::operation_response::OperationResponse>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationConfig {
     pub name: OperationName,
     pub settings: OperationSettings,

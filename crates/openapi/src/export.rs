@@ -540,14 +540,7 @@ components:
     #[test]
     fn every_format_reimports_as_the_same_operations() {
         let imported = import(DOCUMENT, &ImportOptions::default()).unwrap();
-        let operations: Vec<OperationConfig> = imported
-            .operations
-            .iter()
-            .map(|o| OperationConfig {
-                name: o.name.clone(),
-                settings: o.settings.clone(),
-            })
-            .collect();
+        let operations: Vec<OperationConfig> = imported.operations.clone();
         let settings = settings();
         let api = ApiToExport {
             settings: &settings,

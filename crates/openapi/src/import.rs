@@ -18,7 +18,7 @@
 use crate::naming;
 use crate::refs::{self, RefFault};
 use crate::source::{self, Version};
-use portcullis_domain::model::OperationSettings;
+use portcullis_domain::model::{OperationConfig, OperationSettings};
 use portcullis_domain::operation_contract::{ApiSchemas, OperationRequest, Parameter};
 use portcullis_domain::operation_response::{OperationResponse, Representation};
 use portcullis_domain::{DisplayName, HttpMethod, OperationName, UrlTemplate};
@@ -82,15 +82,10 @@ pub struct ImportedApi {
     /// The backend URL the document names, if it names an absolute one.
     pub service_url: Option<String>,
     pub schemas: ApiSchemas,
-    pub operations: Vec<ImportedOperation>,
+    /// The operations, as the store keeps them.
+    pub operations: Vec<OperationConfig>,
     /// What the document says that was not imported, item by item.
     pub skipped: Vec<Skipped>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportedOperation {
-    pub name: OperationName,
-    pub settings: OperationSettings,
 }
 
 /// One thing not imported: where it is in the document, and why.
@@ -260,7 +255,7 @@ impl<'d> Walk<'d> {
             .map(|u| u.trim_end_matches('/').to_owned())
     }
 
-    fn operations(&mut self) -> Result<Vec<ImportedOperation>, ImportError> {
+    fn operations(&mut self) -> Result<Vec<OperationConfig>, ImportError> {
         let mut operations = Vec::new();
         let mut path_sets: Vec<(&str, &'d Map<String, Value>)> = Vec::new();
         for key in ["paths", "x-ms-paths"] {
@@ -324,7 +319,7 @@ impl<'d> Walk<'d> {
         method: &str,
         operation: &'d Value,
         shared: &[&'d Value],
-    ) -> Option<ImportedOperation> {
+    ) -> Option<OperationConfig> {
         let text = |key: &str| operation.get(key).and_then(Value::as_str);
         let operation_id = text("operationId");
         let name = naming::operation_name(operation_id, method, path);
@@ -453,7 +448,7 @@ impl<'d> Walk<'d> {
                 self.skip(format!("{location}.{key}"), reason);
             }
         }
-        Some(ImportedOperation {
+        Some(OperationConfig {
             name,
             settings: OperationSettings {
                 display_name,

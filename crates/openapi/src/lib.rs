@@ -25,4 +25,4 @@ pub mod refs;
 pub mod source;
 
 pub use export::{ExportFormat, export};
-pub use import::{ImportError, ImportOptions, ImportedApi, ImportedOperation, Skipped, import};
+pub use import::{ImportError, ImportOptions, ImportedApi, Skipped, import};

@@ -121,14 +121,7 @@ fn exports_of_every_document_import_as_the_same_api() {
     };
     for (file, _, _) in CORPUS {
         let imported = import(&read(file), &ImportOptions::default()).unwrap();
-        let operations: Vec<OperationConfig> = imported
-            .operations
-            .iter()
-            .map(|o| OperationConfig {
-                name: o.name.clone(),
-                settings: o.settings.clone(),
-            })
-            .collect();
+        let operations: Vec<OperationConfig> = imported.operations.clone();
         let api = ApiToExport {
             settings: &settings,
             schemas: &imported.schemas,

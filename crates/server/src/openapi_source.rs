@@ -125,3 +125,18 @@ pub async fn export_api(
         format,
     ))
 }
+
+/// The headers an export goes out with: its content type, and a download under the API's
+/// name (`orders.openapi.yaml`).
+pub fn download_headers(format: ExportFormat, api: &ApiName) -> [(http::HeaderName, String); 2] {
+    [
+        (http::header::CONTENT_TYPE, format.content_type().to_owned()),
+        (
+            http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}\"",
+                format.file_name(api.as_str())
+            ),
+        ),
+    ]
+}

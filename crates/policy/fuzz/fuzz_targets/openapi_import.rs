@@ -17,14 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(settings) = sample_settings() else {
         return;
     };
-    let operations: Vec<_> = api
-        .operations
-        .iter()
-        .map(|o| portcullis_domain::model::OperationConfig {
-            name: o.name.clone(),
-            settings: o.settings.clone(),
-        })
-        .collect();
+    let operations: Vec<_> = api.operations.clone();
     let exported = portcullis_openapi::export(
         &portcullis_openapi::export::ApiToExport {
             settings: &settings,

@@ -12,7 +12,7 @@ use crate::openapi_source::{ImportFormat, export_api, read_document};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use portcullis_domain::model::{ApiSettings, OperationConfig};
+use portcullis_domain::model::ApiSettings;
 use portcullis_domain::{
     ApiName, ApiSuffix, DisplayName, KeyHeaderName, KeyQueryParamName, ServiceName, ServiceUrl,
     ValidationError,
@@ -150,19 +150,7 @@ pub async fn get(
     };
     let document = export_api(control.store(), &service, &api, &gateway_url, format).await?;
     Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                format.content_type().to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}\"",
-                    format.file_name(api.as_str())
-                ),
-            ),
-        ],
+        crate::openapi_source::download_headers(format, &api),
         document,
     )
         .into_response())
@@ -244,14 +232,7 @@ async fn import(
     }
     let remove_missing = body.remove_missing_operations.unwrap_or(false);
     let settings = body.parse(&api)?;
-    let operations = imported
-        .operations
-        .iter()
-        .map(|o| OperationConfig {
-            name: o.name.clone(),
-            settings: o.settings.clone(),
-        })
-        .collect();
+    let operations = imported.operations.clone();
     let outcome = control
         .write(control.store().import_api(
             actor,
