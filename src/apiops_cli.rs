@@ -125,6 +125,10 @@ pub struct PublishArgs {
     /// Per-environment overrides (APIOps' configuration.<env>.yaml), merged over the folder.
     #[arg(long = "override")]
     override_file: Option<PathBuf>,
+    /// Apply only what this git commit changed in the folder, and delete what it deleted
+    /// (APIOps' COMMIT_ID).
+    #[arg(long, env = "COMMIT_ID")]
+    commit: Option<String>,
 }
 
 #[derive(Args)]
@@ -172,10 +176,16 @@ pub async fn run_publish(args: PublishArgs) -> ExitCode {
         Ok(overrides) => overrides,
         Err(error) => return failed(error),
     };
-    let (dir, delete) = (args.dir.clone(), args.delete);
+    let (dir, delete, commit) = (args.dir.clone(), args.delete, args.commit.clone());
     let outcome = with_remote(&args.remote, async |remote: &Mgmt| {
         let files = Artifacts::read(&dir)?;
-        publish(remote, &files, &overrides, delete).await
+        match &commit {
+            Some(rev) => {
+                let changes = portcullis_apiops::commit_changes(&dir, rev)?;
+                portcullis_apiops::publish_commit(remote, &files, &overrides, &changes).await
+            }
+            None => publish(remote, &files, &overrides, delete).await,
+        }
     });
     match outcome.await {
         Ok(report) => {

@@ -17,7 +17,9 @@
 //!
 //! [`extract`] writes a service as such a folder ([`Artifacts`]); [`publish`] applies one
 //! (creates and updates; deletes only when asked), with per-environment overrides merged
-//! over the artifacts; [`diff`] says what publish would change. All three talk to a running
+//! over the artifacts — or, as APIOps does with a commit id, only what one git commit
+//! changed, deleting what it deleted ([`publish_commit`]); [`diff`] says what publish would
+//! change. All three talk to a running
 //! node through its management API ([`remote::Mgmt`]). Kinds Portcullis does not have
 //! (loggers, diagnostics, backends, gateways, GraphQL or SOAP APIs, …) are reported one by
 //! one and skipped ([`Report::skipped`]).
@@ -33,7 +35,7 @@ pub mod remote;
 
 pub use artifacts::Artifacts;
 pub use extract::extract;
-pub use publish::{Report, diff, publish};
+pub use publish::{CommitChanges, Report, commit_changes, diff, publish, publish_commit};
 
 /// The `properties` Portcullis keeps of each kind, in the order extract writes them (so
 /// files come out the same every time) and the only ones publish applies.

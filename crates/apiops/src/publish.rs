@@ -391,3 +391,148 @@ pub async fn diff(
     }
     Ok((changes, skipped))
 }
+
+/// What one git commit changed in the folder (paths relative to it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitChanges {
+    /// Added or modified files.
+    pub changed: std::collections::BTreeSet<String>,
+    /// Deleted files.
+    pub deleted: std::collections::BTreeSet<String>,
+}
+
+/// The resource folder a file belongs to: `apis/orders` for `apis/orders/policy.xml`,
+/// `policy.xml` for the service policy.
+fn resource_of(path: &str) -> String {
+    let parts: Vec<&str> = path.splitn(3, '/').collect();
+    match parts.as_slice() {
+        [top, name, _] => format!("{top}/{name}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// `publish` for one commit, as APIOps' publisher with `COMMIT_ID`: only the resources whose
+/// files the commit added or changed are applied (each whole: an API's specification and
+/// policies together), and the resources whose information file it deleted are deleted —
+/// nothing else is touched.
+pub async fn publish_commit(
+    remote: &Mgmt,
+    files: &Artifacts,
+    overrides: &Overrides,
+    changes: &CommitChanges,
+) -> Result<Report, ApiOpsError> {
+    let touched: std::collections::BTreeSet<String> =
+        changes.changed.iter().map(|p| resource_of(p)).collect();
+    let mut selected = Artifacts::default();
+    for (path, content) in &files.0 {
+        if touched.contains(&resource_of(path)) {
+            selected.insert(path.clone(), content.clone());
+        }
+    }
+    let mut report = publish(remote, &selected, overrides, false).await?;
+    // Deleted resources: their information file went (policies: the document went).
+    let gone = |suffix: &str| {
+        changes
+            .deleted
+            .iter()
+            .filter(|p| p.ends_with(suffix) && files.get(p).is_none())
+            .map(|p| resource_of(p))
+            .collect::<Vec<_>>()
+    };
+    for (suffix, path) in [
+        ("/subscriptionInformation.json", "/subscriptions"),
+        ("/productInformation.json", "/products"),
+        ("/apiInformation.json", "/apis"),
+        ("/policyFragmentInformation.json", "/policyFragments"),
+        ("/namedValueInformation.json", "/namedValues"),
+    ] {
+        for resource in gone(suffix) {
+            let Some((_, name)) = resource.split_once('/') else {
+                continue;
+            };
+            let query = if path == "/products" {
+                "?deleteSubscriptions=true"
+            } else {
+                ""
+            };
+            remote.delete(&format!("{path}/{name}{query}")).await?;
+            report.deleted.push(resource);
+        }
+    }
+    for deleted in &changes.deleted {
+        if !deleted.ends_with("policy.xml") || files.get(deleted).is_some() {
+            continue;
+        }
+        let parts: Vec<&str> = deleted.split('/').collect();
+        let path = match parts.as_slice() {
+            ["policy.xml"] => Some("/policy".to_owned()),
+            ["apis", api, "policy.xml"] if files.children("apis").contains(&(*api).to_owned()) => {
+                Some(format!("/apis/{api}/policy"))
+            }
+            ["apis", api, "operations", op, "policy.xml"]
+                if files.children("apis").contains(&(*api).to_owned()) =>
+            {
+                Some(format!("/apis/{api}/operations/{op}/policy"))
+            }
+            ["products", product, "policy.xml"]
+                if files.children("products").contains(&(*product).to_owned()) =>
+            {
+                Some(format!("/products/{product}/policy"))
+            }
+            _ => None,
+        };
+        if let Some(path) = path {
+            remote.delete(&path).await?;
+            report.deleted.push(deleted.clone());
+        }
+    }
+    Ok(report)
+}
+
+/// What commit `rev` changed under `dir` (a folder inside a git work tree), by asking git.
+pub fn commit_changes(dir: &std::path::Path, rev: &str) -> Result<CommitChanges, ApiOpsError> {
+    let git = |args: &[&str]| -> Result<String, ApiOpsError> {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()?;
+        if !output.status.success() {
+            return Err(ApiOpsError::Artifact {
+                path: dir.display().to_string(),
+                message: format!(
+                    "git {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let prefix = git(&["rev-parse", "--show-prefix"])?.trim().to_owned();
+    // `--root` lists a first commit's files as added.
+    // `-z`: NUL-separated `status`, `path` pairs, no quoting of unusual names.
+    let listing = git(&[
+        "diff-tree",
+        "--root",
+        "--no-commit-id",
+        "--name-status",
+        "--no-renames",
+        "-r",
+        "-z",
+        rev,
+    ])?;
+    let mut changes = CommitChanges::default();
+    let mut fields = listing.split('\0').filter(|f| !f.is_empty());
+    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+        let Some(relative) = path.strip_prefix(&prefix) else {
+            continue; // outside the folder
+        };
+        if status.starts_with('D') {
+            changes.deleted.insert(relative.to_owned());
+        } else {
+            changes.changed.insert(relative.to_owned());
+        }
+    }
+    Ok(changes)
+}

@@ -266,3 +266,109 @@ async fn a_folder_in_apiops_layout_is_applied_and_what_portcullis_lacks_is_named
         .1;
     assert_eq!(listed["value"], "k3y");
 }
+
+/// Runs git in `dir` (test identity, no global configuration needed).
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=tests",
+            "-c",
+            "user.email=tests@example.com",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn publishing_a_commit_applies_what_it_changed_and_deletes_what_it_deleted() {
+    let source = spawn().await;
+    furnished(&source).await;
+    let repo = tempfile::tempdir().unwrap();
+    let folder = repo.path().join("apim");
+    extract(&remote(&source))
+        .await
+        .unwrap()
+        .write(&folder)
+        .unwrap();
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "first"]);
+    let first = git(repo.path(), &["rev-parse", "HEAD"]);
+
+    let target = spawn().await;
+    target
+        .put("/services/svc", json!({ "displayName": "Service" }))
+        .await;
+    // SAFETY of the test: no other test reads this variable.
+    unsafe { std::env::set_var("PORTCULLIS_TEST_COMMIT_KEY", "s3cret") };
+    let overrides = Overrides::parse(
+        "namedValues:\n  - name: api-key\n    properties: { value: '{#PORTCULLIS_TEST_COMMIT_KEY#}' }\n",
+    )
+    .unwrap();
+    let changes = portcullis_apiops::commit_changes(&folder, &first).unwrap();
+    assert!(
+        changes.changed.contains("apis/museum/specification.yaml"),
+        "{changes:?}"
+    );
+    let files = Artifacts::read(&folder).unwrap();
+    let report = portcullis_apiops::publish_commit(&remote(&target), &files, &overrides, &changes)
+        .await
+        .unwrap();
+    assert!(
+        report.applied.iter().any(|a| a == "apis/museum"),
+        "{report:?}"
+    );
+
+    // Someone changes the product on the node; the next commit does not touch products.
+    target
+        .put(
+            "/services/svc/products/starter",
+            json!({ "displayName": "Starter", "description": "changed on the node", "subscriptionRequired": true, "state": "published" }),
+        )
+        .await;
+    std::fs::write(
+        folder.join("apis/museum/policy.xml"),
+        POLICY.replace("{{tenant}}", "fabrikam"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(folder.join("subscriptions/partner")).unwrap();
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "second"]);
+    let second = git(repo.path(), &["rev-parse", "HEAD"]);
+    let changes = portcullis_apiops::commit_changes(&folder, &second).unwrap();
+    assert_eq!(
+        changes.changed.iter().collect::<Vec<_>>(),
+        ["apis/museum/policy.xml"]
+    );
+    let files = Artifacts::read(&folder).unwrap();
+    let report = portcullis_apiops::publish_commit(&remote(&target), &files, &overrides, &changes)
+        .await
+        .unwrap();
+    assert_eq!(report.applied, ["apis/museum"], "{report:?}");
+    assert_eq!(report.deleted, ["subscriptions/partner"], "{report:?}");
+    let policy = target.get_json("/services/svc/apis/museum/policy").await;
+    assert!(policy["value"].as_str().unwrap().contains("fabrikam"));
+    let product = target.get_json("/services/svc/products/starter").await;
+    assert_eq!(
+        product["description"], "changed on the node",
+        "untouched by the commit"
+    );
+    let (status, _) = target
+        .mgmt(
+            reqwest::Method::GET,
+            "/services/svc/subscriptions/partner",
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+}
