@@ -40,7 +40,8 @@ pub struct Certificate {
     not_before: i64,
     not_after: i64,
     public_key: PublicKey,
-    thumbprint: String,
+    /// Shared: the gateway keys its connections by it.
+    thumbprint: std::sync::Arc<str>,
 }
 
 /// A private key in the DER form it came in.
@@ -247,7 +248,7 @@ impl Certificate {
             not_before: parsed.validity().not_before.timestamp(),
             not_after,
             public_key,
-            thumbprint: hex::encode_upper(sha1::Sha1::digest(leaf)),
+            thumbprint: std::sync::Arc::from(hex::encode_upper(sha1::Sha1::digest(leaf))),
             chain,
             key,
         };
@@ -278,6 +279,11 @@ impl Certificate {
 
     /// The SHA-1 of the leaf certificate in upper-case hex, as APIM shows it.
     pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// The thumbprint, shared (no copy).
+    pub fn thumbprint_shared(&self) -> &std::sync::Arc<str> {
         &self.thumbprint
     }
 
@@ -332,7 +338,7 @@ impl Certificate {
     pub fn info(&self, id: &str) -> CertificateInfo {
         CertificateInfo {
             id: id.to_owned(),
-            thumbprint: self.thumbprint.clone(),
+            thumbprint: self.thumbprint.to_string(),
             public_key: self.public_key.clone(),
             has_private_key: self.key.is_some(),
         }

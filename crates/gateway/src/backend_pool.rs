@@ -239,7 +239,7 @@ impl BackendClient {
                 .cloned()
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
         );
-        let thumbprint = certificate.map(|c| Arc::<str>::from(c.thumbprint()));
+        let thumbprint = certificate.map(|c| c.thumbprint_shared().clone());
         let backend = (scheme, authority, thumbprint);
 
         // A kept connection first; one the backend closed just before our request reached it

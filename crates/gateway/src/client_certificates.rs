@@ -41,9 +41,9 @@ pub fn resolve(
                 "authentication-certificate: the service has no certificate '{id}' with a private key"
             ))
         }),
+        // Upper case already: the policy writes thumbprints as certificates carry them.
         ClientCertificate::Stored(thumbprint) => {
-            let upper = thumbprint.to_ascii_uppercase();
-            service.certificates.get(upper.as_str()).cloned().ok_or_else(|| {
+            service.certificates.get(thumbprint).cloned().ok_or_else(|| {
                 Rejection::Expression(format!(
                     "authentication-certificate: the service has no certificate with the thumbprint {thumbprint}"
                 ))

@@ -322,7 +322,7 @@ fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> Compiled
             .library
             .certificates()
             .filter(|(_, certificate)| certificate.has_private_key())
-            .map(|(_, certificate)| (Arc::from(certificate.thumbprint()), certificate.clone()))
+            .map(|(_, certificate)| (certificate.thumbprint_shared().clone(), certificate.clone()))
             .collect(),
         certificate_ids: service
             .library

@@ -303,7 +303,7 @@ pub struct Exchange {
 /// A client certificate for the TLS handshake with the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCertificate {
-    /// One of the service's uploaded certificates, by its thumbprint.
+    /// One of the service's uploaded certificates, by its thumbprint (upper-case hex).
     Stored(Arc<str>),
     /// One of the service's uploaded certificates, by its id (an expression gave it).
     Id(Arc<str>),

@@ -56,11 +56,13 @@ impl AuthenticationCertificate {
                 template,
                 by_thumbprint,
             } => {
-                let named: Arc<str> = Arc::from(template.render(exchange)?.trim());
+                let named = template.render(exchange)?;
+                let named = named.trim();
                 Ok(if *by_thumbprint {
-                    ClientCertificate::Stored(named)
+                    // Thumbprints are kept in upper case (APIM writes them so).
+                    ClientCertificate::Stored(Arc::from(named.to_ascii_uppercase()))
                 } else {
-                    ClientCertificate::Id(named)
+                    ClientCertificate::Id(Arc::from(named))
                 })
             }
             Source::Inline { body, password } => {
