@@ -17,6 +17,7 @@ mod m20261203_000008_policy_fragments;
 mod m20261203_000009_operation_responses;
 mod m20261203_000010_certificates;
 mod m20261203_000011_api_contracts;
+mod m20261204_000012_backends;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_operation_responses::Migration),
             Box::new(m20261203_000010_certificates::Migration),
             Box::new(m20261203_000011_api_contracts::Migration),
+            Box::new(m20261204_000012_backends::Migration),
         ]
     }
 }

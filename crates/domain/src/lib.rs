@@ -10,10 +10,12 @@
 //! the one shape that travels from the store to the gateway.
 
 pub mod api_suffix;
+pub mod backend;
 pub mod certificate;
 pub mod display_name;
 pub mod error;
 pub mod header_name;
+pub mod iso_duration;
 pub mod library;
 pub mod list_query;
 pub mod method;
@@ -32,16 +34,18 @@ pub mod url_template;
 pub mod usage;
 
 pub use api_suffix::ApiSuffix;
+pub use backend::BackendSettings;
 pub use certificate::Certificate;
 pub use display_name::DisplayName;
 pub use error::ValidationError;
 pub use header_name::{KeyHeaderName, KeyQueryParamName};
+pub use iso_duration::IsoDuration;
 pub use library::PolicyLibrary;
 pub use list_query::{ListQuery, Page};
 pub use method::HttpMethod;
 pub use name::{
-    ApiName, CertificateName, NamedValueName, OperationName, PolicyFragmentName, ProductName,
-    ServiceName, SubscriptionName,
+    ApiName, BackendName, CertificateName, NamedValueName, OperationName, PolicyFragmentName,
+    ProductName, ServiceName, SubscriptionName,
 };
 pub use named_value::{NamedValueMap, NamedValueSettings};
 pub use policy::{PolicyScope, PolicyXml};

@@ -1,9 +1,10 @@
 //! [`PolicyLibrary`]: what a service's policy documents are compiled with besides named
-//! values — its policy fragments and its certificates (the policy engine's
+//! values — its policy fragments, its certificates and its backends (the policy engine's
 //! [`Library`](portcullis_policy::library::Library)).
 
+use crate::backend::BackendSettings;
 use crate::certificate::Certificate;
-use portcullis_policy::library::{CertificateInfo, Library};
+pub use portcullis_policy::library::{CertificateInfo, Library};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 pub struct PolicyLibrary {
     pub fragments: crate::FragmentMap,
     certificates: BTreeMap<String, LibraryCertificate>,
+    backends: BTreeMap<String, Arc<BackendSettings>>,
 }
 
 /// A certificate with what documents see of it.
@@ -26,7 +28,18 @@ impl PolicyLibrary {
         Self {
             fragments,
             certificates: BTreeMap::new(),
+            backends: BTreeMap::new(),
         }
+    }
+
+    /// Adds (or replaces) the backend `id`.
+    pub fn add_backend(&mut self, id: &str, backend: Arc<BackendSettings>) {
+        self.backends.insert(id.to_owned(), backend);
+    }
+
+    /// The backends, by id.
+    pub fn backends(&self) -> impl Iterator<Item = (&str, &Arc<BackendSettings>)> {
+        self.backends.iter().map(|(id, b)| (id.as_str(), b))
     }
 
     /// Adds (or replaces) the certificate `id`.
@@ -51,6 +64,10 @@ impl Library for PolicyLibrary {
 
     fn certificate(&self, id: &str) -> Option<&CertificateInfo> {
         self.certificates.get(id).map(|entry| &entry.info)
+    }
+
+    fn has_backend(&self, id: &str) -> bool {
+        self.backends.contains_key(id)
     }
 
     /// The certificate with this thumbprint; of two uploads of one certificate, the one

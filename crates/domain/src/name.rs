@@ -112,6 +112,10 @@ resource_name!(
     /// A certificate inside a service (`certificate-id="…"` in policies).
     CertificateName, "certificate", 80
 );
+resource_name!(
+    /// A backend inside a service (`<set-backend-service backend-id="…"/>`).
+    BackendName, "backend", 80
+);
 
 #[cfg(test)]
 mod tests {

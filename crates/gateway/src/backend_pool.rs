@@ -21,6 +21,7 @@
 //! task; the bench harness's two reference proxies measure the difference on this machine
 //! (see `bench/README.md`).
 
+use crate::backends::TlsChecks;
 use crate::body::GatewayBody;
 use http::header::{self, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -53,9 +54,9 @@ pub enum BackendError {
     NoHost,
 }
 
-/// Where a kept connection goes: scheme, authority, and the thumbprint of the client
-/// certificate it presented (if any).
-type BackendKey = (Scheme, Authority, Option<Arc<str>>);
+/// Where a kept connection goes: scheme, authority, the thumbprint of the client
+/// certificate it presented (if any), and how the backend's certificate was checked.
+type BackendKey = (Scheme, Authority, Option<Arc<str>>, TlsChecks);
 
 /// The backends one worker talks to.
 #[derive(Default)]
@@ -225,8 +226,19 @@ impl BackendClient {
     /// backend asks for a client certificate.
     pub async fn send_as(
         &self,
+        request: Request<GatewayBody>,
+        certificate: Option<&portcullis_domain::Certificate>,
+    ) -> Result<Response<Incoming>, BackendError> {
+        self.send_with(request, certificate, TlsChecks::Full).await
+    }
+
+    /// [`BackendClient::send_as`], checking the backend's TLS certificate as `checks` says
+    /// (a backend's `tls` settings).
+    pub async fn send_with(
+        &self,
         mut request: Request<GatewayBody>,
         certificate: Option<&portcullis_domain::Certificate>,
+        checks: TlsChecks,
     ) -> Result<Response<Incoming>, BackendError> {
         let uri = request.uri().clone();
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
@@ -240,7 +252,7 @@ impl BackendClient {
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
         );
         let thumbprint = certificate.map(|c| c.thumbprint_shared().clone());
-        let backend = (scheme, authority, thumbprint);
+        let backend = (scheme, authority, thumbprint, checks);
 
         // A kept connection first; one the backend closed just before our request reached it
         // hands the request back untouched, and it goes out on a new connection instead.
@@ -256,12 +268,14 @@ impl BackendClient {
                 },
             }
         }
-        let connector = match (certificate, &backend.2) {
-            (Some(certificate), Some(thumbprint)) => {
-                crate::client_certificates::connector_for(certificate, thumbprint, &self.roots)
-                    .map_err(BackendError::Connect)?
-            }
-            _ => self.connector.clone(),
+        let connector = match (certificate, &backend.2, checks) {
+            (None, _, TlsChecks::Full) | (Some(_), None, TlsChecks::Full) => self.connector.clone(),
+            (certificate, thumbprint, checks) => crate::client_certificates::connector_for(
+                certificate.zip(thumbprint.as_ref()),
+                checks,
+                &self.roots,
+            )
+            .map_err(BackendError::Connect)?,
         };
         let mut sender = connect(connector, &uri).await?;
         let response = sender.send_request(request).await?;

@@ -27,8 +27,10 @@
 )]
 
 pub mod backend_pool;
+pub mod backends;
 pub mod body;
 pub mod calls;
+pub mod circuit_breaker;
 pub mod client_certificates;
 pub mod connection;
 pub mod grants;

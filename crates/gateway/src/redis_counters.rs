@@ -558,6 +558,50 @@ impl RedisCounters {
     }
 }
 
+/// Circuit-breaker trips shared by every node (see [`crate::circuit_breaker`]): a trip is a
+/// key `breaker:{service}/{backend}` holding the Unix millisecond it ends at, expiring then.
+/// Both directions run in a task of their own, so a slow Redis never holds a call up; an
+/// unanswered one only means a node learns of a trip by counting failures itself.
+impl crate::circuit_breaker::SharedTrips for RedisCounters {
+    fn publish_trip(&self, key: &str, until: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut connection = (*self.connection.load_full()).clone();
+        let key = format!("{}breaker:{key}", self.settings.key_prefix);
+        let timeout = self.settings.timeout;
+        let lasts = until
+            .saturating_sub(crate::circuit_breaker::now_millis())
+            .max(1);
+        runtime.spawn(async move {
+            let mut command = redis::cmd("SET");
+            command.arg(&key).arg(until).arg("PX").arg(lasts);
+            let sent = tokio::time::timeout(timeout, command.query_async::<()>(&mut connection));
+            if !matches!(sent.await, Ok(Ok(()))) {
+                tracing::info!(%key, "the circuit-breaker trip could not be shared through Redis");
+            }
+        });
+    }
+
+    fn fetch_trip(&self, key: &str, learn: Box<dyn FnOnce(u64) + Send>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut connection = (*self.connection.load_full()).clone();
+        let key = format!("{}breaker:{key}", self.settings.key_prefix);
+        let timeout = self.settings.timeout;
+        runtime.spawn(async move {
+            let mut command = redis::cmd("GET");
+            command.arg(&key);
+            let answer =
+                tokio::time::timeout(timeout, command.query_async::<Option<u64>>(&mut connection));
+            if let Ok(Ok(Some(until))) = answer.await {
+                learn(until);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

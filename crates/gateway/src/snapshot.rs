@@ -1,5 +1,6 @@
 //! The compiled, immutable configuration the gateway routes by, and the handle that swaps it.
 
+use crate::circuit_breaker::BreakerBoard;
 use crate::grants::{GrantScope, GrantTable, KeyMatch};
 use crate::operation_table::OperationTable;
 use crate::policies::{OperationPipelines, ServicePolicies};
@@ -46,6 +47,8 @@ pub struct CompiledService {
     pub certificates: HashMap<Arc<str>, Arc<portcullis_domain::Certificate>>,
     /// The same, by id (for `certificate-id` given by an expression).
     pub certificate_ids: HashMap<Arc<str>, Arc<portcullis_domain::Certificate>>,
+    /// The backends `set-backend-service backend-id` names, by id.
+    pub backends: HashMap<Arc<str>, crate::backends::CompiledBackend>,
 }
 
 #[derive(Debug)]
@@ -109,6 +112,28 @@ pub struct Backend {
     pub base_query: Option<String>,
 }
 
+impl Backend {
+    /// Splits an absolute http(s) URL; `None` when it has no host.
+    pub fn from_url(url: &url::Url) -> Option<Self> {
+        let scheme = if url.scheme() == "https" {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        };
+        let host = url.host_str().filter(|h| !h.is_empty())?;
+        let authority_text = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        Some(Self {
+            scheme,
+            authority: authority_text.parse().ok()?,
+            base_path: url.path().trim_end_matches('/').to_owned(),
+            base_query: url.query().filter(|q| !q.is_empty()).map(str::to_owned),
+        })
+    }
+}
+
 /// The result of routing a request to an API.
 pub struct ApiMatch<'s, 'p> {
     pub index: usize,
@@ -122,15 +147,20 @@ impl Snapshot {
     /// cannot be routed (an unknown product in a scope, say) is left out with a log line.
     /// The model's subscription lists must be complete ([`SubscriptionsRead::All`]).
     pub fn compile(model: &ConfigModel, settings: &GatewaySettings) -> Self {
-        Self::compile_with(model, settings, |service| {
+        Self::compile_with(model, settings, &BreakerBoard::default(), |service| {
             Arc::new(GrantTable::build(&service.subscriptions))
         })
     }
 
     /// Compiles a model read without subscriptions, handing on this snapshot's tables. Only
     /// valid when this snapshot's tables are as of the model's `grants_revision`.
-    fn compile_keeping_grants(&self, model: &ConfigModel, settings: &GatewaySettings) -> Self {
-        Self::compile_with(model, settings, |service| {
+    fn compile_keeping_grants(
+        &self,
+        model: &ConfigModel,
+        settings: &GatewaySettings,
+        board: &BreakerBoard,
+    ) -> Self {
+        Self::compile_with(model, settings, board, |service| {
             self.services
                 .get(service.name.as_str())
                 .map(|kept| kept.grants.clone())
@@ -141,12 +171,13 @@ impl Snapshot {
     fn compile_with(
         model: &ConfigModel,
         settings: &GatewaySettings,
+        board: &BreakerBoard,
         mut grants_for: impl FnMut(&ServiceConfig) -> Arc<GrantTable>,
     ) -> Self {
         let mut services = HashMap::with_capacity(model.services.len());
         let mut default_service = None;
         for service in &model.services {
-            let compiled = Arc::new(compile_service(service, grants_for(service)));
+            let compiled = Arc::new(compile_service(service, grants_for(service), board));
             if service.settings.is_default && default_service.is_none() {
                 default_service = Some(compiled.clone());
             }
@@ -259,7 +290,11 @@ impl CompiledService {
     }
 }
 
-fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> CompiledService {
+fn compile_service(
+    service: &ServiceConfig,
+    grants: Arc<GrantTable>,
+    board: &BreakerBoard,
+) -> CompiledService {
     let api_index: HashMap<&ApiName, usize> = service
         .apis
         .iter()
@@ -318,6 +353,12 @@ fn compile_service(service: &ServiceConfig, grants: Arc<GrantTable>) -> Compiled
         products_by_name,
         grants,
         secrets: service.secrets.clone().into(),
+        backends: crate::backends::compile(
+            service.name.as_str(),
+            &service.library,
+            &service.named_values,
+            board,
+        ),
         certificates: service
             .library
             .certificates()
@@ -340,28 +381,14 @@ fn compile_api<'a>(
     containing: impl Iterator<Item = (usize, &'a ProductName)> + Clone,
 ) -> CompiledApi {
     let settings = &api.settings;
-    let url = settings.service_url.url();
-    // ServiceUrl guarantees an absolute http(s) URL with a host, so these conversions hold;
-    // the fallbacks only keep this function total.
-    let scheme = if url.scheme() == "https" {
-        http::uri::Scheme::HTTPS
-    } else {
-        http::uri::Scheme::HTTP
-    };
-    let host = url.host_str().unwrap_or("localhost");
-    let authority_text = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
-    let authority = authority_text
-        .parse()
-        .unwrap_or_else(|_| http::uri::Authority::from_static("localhost"));
-    let backend = Backend {
-        scheme,
-        authority,
-        base_path: url.path().trim_end_matches('/').to_owned(),
-        base_query: url.query().filter(|q| !q.is_empty()).map(str::to_owned),
-    };
+    // ServiceUrl guarantees an absolute http(s) URL with a host; the fallback only keeps
+    // this function total.
+    let backend = Backend::from_url(settings.service_url.url()).unwrap_or_else(|| Backend {
+        scheme: http::uri::Scheme::HTTP,
+        authority: http::uri::Authority::from_static("localhost"),
+        base_path: String::new(),
+        base_query: None,
+    });
     let key_header = HeaderName::from_bytes(
         settings
             .key_header_name
@@ -411,17 +438,30 @@ fn compile_api<'a>(
 pub struct SnapshotHandle {
     current: ArcSwap<Snapshot>,
     settings: GatewaySettings,
+    /// Backends' circuit breakers, handed from each snapshot to the next.
+    breakers: Arc<BreakerBoard>,
 }
 
 impl SnapshotHandle {
     pub fn new(settings: GatewaySettings) -> Self {
+        Self::with_breakers(settings, BreakerBoard::default())
+    }
+
+    /// A handle whose backends' breakers live in `breakers` (shared through Redis, say).
+    pub fn with_breakers(settings: GatewaySettings, breakers: BreakerBoard) -> Self {
         Self {
             current: ArcSwap::from_pointee(Snapshot {
                 grants_revision: None,
                 ..Snapshot::compile(&ConfigModel::default(), &settings)
             }),
             settings,
+            breakers: Arc::new(breakers),
         }
+    }
+
+    /// The circuit breakers of the backends (for the portal's Backends page).
+    pub fn breakers(&self) -> &Arc<BreakerBoard> {
+        &self.breakers
     }
 
     /// The snapshot to route one request by.
@@ -463,7 +503,9 @@ impl SnapshotHandle {
         fresh_tables: impl FnMut(&ServiceConfig) -> Arc<GrantTable>,
     ) -> Result<i64, GrantsOutdated> {
         let fresh = Arc::new(match model.subscriptions {
-            SubscriptionsRead::All => Snapshot::compile_with(model, &self.settings, fresh_tables),
+            SubscriptionsRead::All => {
+                Snapshot::compile_with(model, &self.settings, &self.breakers, fresh_tables)
+            }
             SubscriptionsRead::UnchangedSinceGrantsRevision => {
                 let current = self.current.load();
                 if current.grants_revision != Some(model.grants_revision) {
@@ -472,7 +514,7 @@ impl SnapshotHandle {
                         needed: model.grants_revision,
                     });
                 }
-                current.compile_keeping_grants(model, &self.settings)
+                current.compile_keeping_grants(model, &self.settings, &self.breakers)
             }
         });
         let previous = self.current.rcu(|current| {
@@ -482,6 +524,9 @@ impl SnapshotHandle {
                 fresh.clone()
             }
         });
+        // Breakers of backends gone from the new snapshot are forgotten once no snapshot
+        // holds them (the one just replaced may, until its last request ends).
+        self.breakers.sweep();
         let serving = self.current.load().revision;
         if serving == fresh.revision {
             tracing::debug!(

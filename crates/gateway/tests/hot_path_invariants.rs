@@ -32,6 +32,12 @@ const ALLOWED_LOCKS: &[(&str, &str)] = &[
          only to fetch (about once an hour per resource), and parks the task, not the worker",
     ),
     (
+        "gateway/src/circuit_breaker.rs",
+        "one lock per backend that has a circuit-breaker rule, held to add a call to a window \
+         of at most 32 buckets; whether it is open is an atomic read. The board's lock is \
+         taken when a snapshot is compiled, never per request",
+    ),
+    (
         "gateway/src/trace.rs",
         "TraceStore: taken only by traced requests (a signed, expiring debug token)",
     ),

@@ -118,6 +118,13 @@ pub enum Rejection {
     /// on-error runs on the backend's response.
     #[error("the backend answered {0}")]
     BackendStatus(http::StatusCode),
+    /// The backend's circuit breaker is open (for a pool: every member's); it closes
+    /// after `retry_after`.
+    #[error("backend '{backend}' unavailable: its circuit breaker is open")]
+    BackendUnavailable {
+        backend: String,
+        retry_after: Duration,
+    },
     /// The counter store could not be reached and the deployment fails closed.
     #[error("counter store unavailable: {0}")]
     CountersUnavailable(String),
@@ -139,6 +146,7 @@ impl Rejection {
             Self::BackendConnection(_) => "BackendConnectionFailure",
             Self::BackendTimeout(_) => "Timeout",
             Self::BackendStatus(_) => "BackendErrorStatusCode",
+            Self::BackendUnavailable { .. } => "BackendUnavailable",
             Self::CountersUnavailable(_) => "CounterStoreUnavailable",
             Self::TokenUnavailable(_) => "ManagedIdentityTokenUnavailable",
         }

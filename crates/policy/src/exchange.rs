@@ -248,6 +248,14 @@ pub struct TraceEvent {
     pub message: String,
 }
 
+/// `set-backend-service`'s target: a base URL, or a backend of the service by id (which the
+/// gateway resolves: its URL and credentials, or a pool member, past its circuit breaker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendBase {
+    Url(http::Uri),
+    Backend(Arc<str>),
+}
+
 #[derive(Debug)]
 pub struct Exchange {
     pub request_id: Arc<str>,
@@ -266,8 +274,8 @@ pub struct Exchange {
     pub https: bool,
     /// Path and query parameters the operation template captured, percent-decoded.
     pub matched_parameters: Vec<(String, String)>,
-    /// A replacement base URL from `set-backend-service`.
-    pub backend_base: Option<http::Uri>,
+    /// Where `set-backend-service` sends the call instead of the API's web service URL.
+    pub backend_base: Option<BackendBase>,
     /// A replacement path (after the base URL) from `rewrite-uri`.
     pub backend_path: Option<String>,
     pub backend_query: BackendQuery,

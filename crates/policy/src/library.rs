@@ -1,6 +1,7 @@
 //! What a service's documents may name besides named values: its policy fragments
-//! (`<include-fragment fragment-id="…"/>`) and its certificates (`authentication-certificate`,
-//! validate-jwt's `<key certificate-id="…"/>`).
+//! (`<include-fragment fragment-id="…"/>`), its certificates (`authentication-certificate`,
+//! validate-jwt's `<key certificate-id="…"/>`) and its backends (`set-backend-service
+//! backend-id="…"`).
 //!
 //! The policy engine never sees a certificate's private key: a document is compiled against
 //! [`CertificateInfo`] (the id, the thumbprint and the public key), and at run time
@@ -47,6 +48,11 @@ pub trait Library {
     fn certificate_with_thumbprint(&self, _thumbprint: &str) -> Option<&CertificateInfo> {
         None
     }
+
+    /// Whether the service has a backend with this id (`set-backend-service backend-id`).
+    fn has_backend(&self, _id: &str) -> bool {
+        false
+    }
 }
 
 /// Nothing: every `include-fragment` and every certificate names one that does not exist.
@@ -68,6 +74,7 @@ impl Library for BTreeMap<String, String> {
 pub struct ServiceLibrary {
     pub fragments: BTreeMap<String, String>,
     pub certificates: BTreeMap<String, CertificateInfo>,
+    pub backends: std::collections::BTreeSet<String>,
 }
 
 impl Library for ServiceLibrary {
@@ -83,5 +90,9 @@ impl Library for ServiceLibrary {
         self.certificates
             .values()
             .find(|c| c.thumbprint.eq_ignore_ascii_case(thumbprint))
+    }
+
+    fn has_backend(&self, id: &str) -> bool {
+        self.backends.contains(id)
     }
 }

@@ -94,13 +94,17 @@ fn fragments(text: &str) -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Certificates the examples name (by id or thumbprint) exist, with a private key.
+/// Certificates the examples name (by id or thumbprint) exist, with a private key, and so
+/// do the backends they name.
 fn library(text: &str) -> ServiceLibrary {
     let mut library = ServiceLibrary {
         fragments: fragments(text),
         ..ServiceLibrary::default()
     };
     let document = format!("<policies>{text}</policies>");
+    library
+        .backends
+        .extend(portcullis_policy::catalogue::set_backend_service::named_backends(&document));
     for named in
         portcullis_policy::catalogue::authentication_certificate::named_certificates(&document)
     {

@@ -117,6 +117,8 @@ impl Application {
         .context("cannot set up TLS for backends")?;
         if let Some(redis) = &redis {
             gateway.use_external_cache(redis.clone());
+            // Circuit-breaker trips open the breaker on every node (APIM: per instance).
+            control.snapshots().breakers().share_through(redis.clone());
         }
         // Trace tokens open traces on every node of the deployment, and the traces are
         // written where every portal can read them.

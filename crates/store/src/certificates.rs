@@ -92,7 +92,7 @@ async fn users(
     Ok(labels)
 }
 
-/// A service's fragments and certificates (for compiling documents).
+/// A service's fragments, certificates and backends (for compiling documents).
 pub(crate) async fn library(
     db: &impl ConnectionTrait,
     service_id: i64,
@@ -102,6 +102,7 @@ pub(crate) async fn library(
         let (name, certificate) = parse_row(&row)?;
         library.add_certificate(name.as_str(), certificate);
     }
+    crate::backends::add_to(&mut library, db, service_id).await?;
     Ok(library)
 }
 

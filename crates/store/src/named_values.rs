@@ -292,6 +292,17 @@ impl Store {
                 ),
             });
         }
+        let backends =
+            crate::backends::using_named_value(&txn, service_row.id, &row.display_name).await?;
+        if !backends.is_empty() {
+            return Err(StoreError::Conflict {
+                code: "NamedValueInUse",
+                message: format!(
+                    "The named value '{name}' is used by the credentials of the backend {}; remove it from there first.",
+                    backends.join(", ")
+                ),
+            });
+        }
         let before = as_json(&record(&row)?.settings);
         named_value::Entity::delete_by_id(row.id).exec(&txn).await?;
         Change {

@@ -115,6 +115,15 @@ pub enum GatewayError {
     /// Counters could not be reached and the deployment fails closed.
     #[error("Service unavailable")]
     CountersUnavailable(String),
+    /// The backend's circuit breaker is open (every member's, for a pool).
+    #[error(
+        "Backend '{backend}' is unavailable: its circuit breaker is open. Try again in {} seconds.",
+        seconds_up(.retry_after)
+    )]
+    BackendUnavailable {
+        backend: String,
+        retry_after: Duration,
+    },
 }
 
 impl From<Rejection> for GatewayError {
@@ -143,6 +152,13 @@ impl From<Rejection> for GatewayError {
             Rejection::BackendConnection(detail) => Self::BackendConnection(detail),
             Rejection::BackendTimeout(timeout) => Self::BackendTimeout(timeout),
             Rejection::CountersUnavailable(detail) => Self::CountersUnavailable(detail),
+            Rejection::BackendUnavailable {
+                backend,
+                retry_after,
+            } => Self::BackendUnavailable {
+                backend,
+                retry_after,
+            },
             Rejection::BackendStatus(status) => Self::Refused {
                 status,
                 message: format!("The backend answered {status}."),
@@ -162,7 +178,9 @@ impl GatewayError {
             Self::RateLimited { .. } | Self::ConcurrencyLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::QuotaExceeded { .. } | Self::IpForbidden => StatusCode::FORBIDDEN,
             Self::Refused { status, .. } => *status,
-            Self::CountersUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::CountersUnavailable(_) | Self::BackendUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -176,7 +194,9 @@ impl GatewayError {
             | Self::IpForbidden
             | Self::ConcurrencyLimited
             | Self::Refused { .. } => Fault::Caller,
-            Self::BackendConnection(_) | Self::BackendTimeout(_) => Fault::Backend,
+            Self::BackendConnection(_)
+            | Self::BackendTimeout(_)
+            | Self::BackendUnavailable { .. } => Fault::Backend,
             Self::Internal(_) | Self::PolicyFailed(_) | Self::CountersUnavailable(_) => {
                 Fault::Internal
             }
@@ -224,6 +244,12 @@ impl GatewayError {
             } => {
                 let name = header.clone().unwrap_or(header::RETRY_AFTER);
                 headers.insert(name, HeaderValue::from(seconds_up(retry_after)));
+            }
+            Self::BackendUnavailable { retry_after, .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(seconds_up(retry_after)),
+                );
             }
             Self::QuotaExceeded { retry_after, .. } if *retry_after != Duration::MAX => {
                 headers.insert(

@@ -8,7 +8,9 @@
 
 use crate::REQUEST_ID_HEADER;
 use crate::backend_pool::{BackendClient, error_chain};
+use crate::backends::{SingleBackend, TlsChecks};
 use crate::body::{CallerBody, GatewayBody, is_caller_body_timeout};
+use crate::circuit_breaker::CallOutcome;
 use crate::pipeline::matching::Routed;
 use crate::settings::GatewaySettings;
 use crate::snapshot::{CompiledApi, CompiledService};
@@ -22,10 +24,13 @@ use hyper::body::Incoming;
 use portcullis_policy::Rejection;
 use portcullis_policy::catalogue::forward_request::ForwardOptions;
 use portcullis_policy::engine::{OutboundCall, Upstream};
-use portcullis_policy::exchange::{Exchange, MAX_SENT_BYTES, ResponseState, SentResponse};
+use portcullis_policy::exchange::{
+    BackendBase, Exchange, MAX_SENT_BYTES, ResponseState, SentResponse,
+};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -80,14 +85,19 @@ pub fn initial_backend_query(query: Option<&str>, api: &CompiledApi) -> String {
 }
 
 /// The backend URL as the exchange now describes it: base URL (the API's, or
-/// set-backend-service's) + path (after the suffix, or rewrite-uri's) + query.
+/// set-backend-service's, or the chosen backend's) + path (after the suffix, or
+/// rewrite-uri's) + query (the base URL's, the call's, then a backend's credentials). With a
+/// `backend-id`, also the backend the call goes to (a pool's member chosen here); its open
+/// circuit breaker is a 503.
 pub fn backend_uri(
     exchange: &Exchange,
+    service: &CompiledService,
     api: &CompiledApi,
     rest_start: usize,
-) -> Result<Uri, Rejection> {
+) -> Result<(Uri, Option<Arc<SingleBackend>>), Rejection> {
+    let mut chosen: Option<&Arc<SingleBackend>> = None;
     let (scheme, authority, base_path, base_query) = match &exchange.backend_base {
-        Some(base) => (
+        Some(BackendBase::Url(base)) => (
             base.scheme().cloned().unwrap_or(Scheme::HTTP),
             base.authority()
                 .cloned()
@@ -95,6 +105,27 @@ pub fn backend_uri(
             base.path().trim_end_matches('/'),
             base.query().filter(|q| !q.is_empty()),
         ),
+        Some(BackendBase::Backend(id)) => {
+            let backend = service.backends.get(id).ok_or_else(|| {
+                Rejection::Expression(format!(
+                    "set-backend-service: the service has no backend '{id}'"
+                ))
+            })?;
+            let single = backend
+                .choose()
+                .map_err(|unavailable| Rejection::BackendUnavailable {
+                    backend: id.to_string(),
+                    retry_after: unavailable.retry_after,
+                })?;
+            chosen = Some(single);
+            let base = &single.base;
+            (
+                base.scheme.clone(),
+                base.authority.clone(),
+                base.base_path.as_str(),
+                base.base_query.as_deref(),
+            )
+        }
         None => (
             api.backend.scheme.clone(),
             api.backend.authority.clone(),
@@ -112,26 +143,49 @@ pub fn backend_uri(
             .unwrap_or_default(),
     };
     let query = exchange.backend_query.encoded();
-    let mut path_and_query = String::with_capacity(base_path.len() + rest.len() + query.len() + 2);
+    let credentials = chosen.as_ref().map_or("", |single| single.query.as_str());
+    let mut path_and_query =
+        String::with_capacity(base_path.len() + rest.len() + query.len() + credentials.len() + 3);
     path_and_query.push_str(base_path);
     path_and_query.push_str(rest);
     if path_and_query.is_empty() {
         path_and_query.push('/');
     }
     let mut separator = '?';
-    for part in [base_query.unwrap_or(""), query.as_ref()] {
+    for part in [base_query.unwrap_or(""), query.as_ref(), credentials] {
         if !part.is_empty() {
             path_and_query.push(separator);
             path_and_query.push_str(part);
             separator = '&';
         }
     }
-    Uri::builder()
+    let uri = Uri::builder()
         .scheme(scheme)
         .authority(authority)
         .path_and_query(path_and_query)
         .build()
-        .map_err(|e| Rejection::Expression(format!("cannot build the backend URL: {e}")))
+        .map_err(|e| Rejection::Expression(format!("cannot build the backend URL: {e}")))?;
+    Ok((uri, chosen.cloned()))
+}
+
+/// Sets a backend's credential headers (replacing the caller's of the same names).
+fn add_credentials(headers: &mut HeaderMap, backend: &SingleBackend) {
+    for (name, values) in &backend.headers {
+        headers.remove(name);
+        for value in values {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
+/// A `Retry-After` header: seconds, or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(30 * 86_400)));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    at.duration_since(std::time::SystemTime::now()).ok()
 }
 
 /// Bodies buffered for `retry` (or `buffer-request-body`) are capped: past this the call
@@ -283,9 +337,12 @@ impl<'g> GatewayUpstream<'g> {
         options: &ForwardOptions,
     ) -> Result<(), Rejection> {
         let timeout = options.timeout.unwrap_or(self.default_timeout);
-        let mut uri = backend_uri(exchange, self.api, self.rest_start)?;
+        let (mut uri, backend) = backend_uri(exchange, self.service, self.api, self.rest_start)?;
         let mut method = exchange.request.method.clone();
         let mut headers = self.backend_headers(exchange);
+        if let Some(backend) = &backend {
+            add_credentials(&mut headers, backend);
+        }
         // A body followed through a 307/308 is sent again: keep a copy when it is small
         // enough to hold (its declared length says so); a larger one streams once, and such
         // a redirect goes back to the caller instead.
@@ -293,10 +350,13 @@ impl<'g> GatewayUpstream<'g> {
         let mut body = self
             .body(exchange, options.buffer_request_body || replayable)
             .await?;
-        let certificate = match &exchange.client_certificate {
-            Some(named) => Some(crate::client_certificates::resolve(self.service, named)?),
-            None => None,
+        let certificate = match (&exchange.client_certificate, &backend) {
+            (Some(named), _) => Some(crate::client_certificates::resolve(self.service, named)?),
+            (None, Some(backend)) => backend.certificate.clone(),
+            (None, None) => None,
         };
+        let checks = backend.as_ref().map_or(TlsChecks::Full, |b| b.tls);
+        let breaker = backend.as_ref().and_then(|b| b.breaker.as_ref());
         let sent_at = Instant::now();
         let mut redirects = 0;
         let response = loop {
@@ -308,17 +368,30 @@ impl<'g> GatewayUpstream<'g> {
             *request.headers_mut() = request_headers;
             let outcome = tokio::time::timeout(
                 timeout,
-                self.client.send_as(request, certificate.as_deref()),
+                self.client
+                    .send_with(request, certificate.as_deref(), checks),
             )
             .await;
             let response = match outcome {
-                Err(_) => return Err(Rejection::BackendTimeout(timeout)),
+                Err(_) => {
+                    breaker.inspect(|b| b.record(CallOutcome::NoAnswer));
+                    return Err(Rejection::BackendTimeout(timeout));
+                }
                 Ok(Err(error)) if is_caller_body_timeout(&error) => {
                     return Err(caller_body_failure(&error));
                 }
-                Ok(Err(error)) => return Err(Rejection::BackendConnection(error_chain(&error))),
+                Ok(Err(error)) => {
+                    breaker.inspect(|b| b.record(CallOutcome::NoAnswer));
+                    return Err(Rejection::BackendConnection(error_chain(&error)));
+                }
                 Ok(Ok(response)) => response,
             };
+            if let Some(breaker) = breaker {
+                breaker.record(CallOutcome::Answered {
+                    status: response.status().as_u16(),
+                    retry_after: retry_after(response.headers()),
+                });
+            }
             let location = response
                 .headers()
                 .get(header::LOCATION)
@@ -429,11 +502,14 @@ impl Sender<'_> {
         call: OutboundCall,
         exchange: &Exchange,
     ) -> Result<Request<GatewayBody>, Rejection> {
-        let uri = match call.url {
-            Some(url) => url,
-            None => backend_uri(exchange, self.api, self.rest_start)?,
+        let (uri, backend) = match call.url {
+            Some(url) => (url, None),
+            None => backend_uri(exchange, self.service, self.api, self.rest_start)?,
         };
         let mut headers = call.headers;
+        if let Some(backend) = &backend {
+            add_credentials(&mut headers, backend);
+        }
         strip_hop_by_hop(&mut headers);
         headers.remove(header::HOST);
         let body = if call.body.is_empty() {

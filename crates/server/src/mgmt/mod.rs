@@ -10,6 +10,7 @@ mod api_import;
 mod apis;
 mod audit;
 mod auth;
+mod backends;
 mod body;
 mod certificates;
 mod error;
@@ -123,6 +124,17 @@ pub fn router(control: Arc<Control>) -> Router {
             put(policy_fragments::put)
                 .get(policy_fragments::get)
                 .delete(policy_fragments::delete),
+        )
+        .route(&format!("{s}/backends"), get(backends::list))
+        .route(
+            &format!("{s}/backends/{{backend}}"),
+            put(backends::put)
+                .get(backends::get)
+                .delete(backends::delete),
+        )
+        .route(
+            &format!("{s}/backends/{{backend}}/reset"),
+            axum::routing::post(backends::reset),
         )
         .route(&format!("{s}/certificates"), get(certificates::list))
         .route(

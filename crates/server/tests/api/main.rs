@@ -3,6 +3,7 @@
 
 mod analytics;
 mod apiops;
+mod backends;
 mod cache_values;
 mod certificates;
 mod connections;

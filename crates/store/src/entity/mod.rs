@@ -4,6 +4,7 @@
 pub mod administrator;
 pub mod api;
 pub mod audit_entry;
+pub mod backend;
 pub mod certificate;
 pub mod cluster_key;
 pub mod config_revision;
