@@ -33,6 +33,49 @@ async fn policy(remote: &Mgmt, path: &str) -> Result<Option<String>, ApiOpsError
         .and_then(|view| view["value"].as_str().map(str::to_owned)))
 }
 
+/// The environment variable a literal credential of backend `backend` is written as:
+/// `BACKEND_ORDERS_HEADER_X_KEY`.
+pub fn credential_variable(backend: &str, kind: &str, key: &str) -> String {
+    format!("BACKEND_{backend}_{kind}_{key}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A backend's credentials are secrets unless they only name `{{named values}}`: literal
+/// values are written as `{#VARIABLE#}` tokens, which publish fills from the environment (as
+/// APIOps pipelines hand in secrets).
+fn hide_literal_credentials(backend: &str, credentials: &mut Value) {
+    for kind in ["header", "query"] {
+        if let Some(map) = credentials.get_mut(kind).and_then(Value::as_object_mut) {
+            for (key, values) in map.iter_mut() {
+                let count = values.as_array().map_or(0, Vec::len);
+                for (index, value) in values.as_array_mut().into_iter().flatten().enumerate() {
+                    if value.as_str().is_some_and(|v| !v.contains("{{")) {
+                        let mut variable = credential_variable(backend, kind, key);
+                        if count > 1 {
+                            variable.push_str(&format!("_{index}"));
+                        }
+                        *value = Value::String(format!("{{#{variable}#}}"));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(parameter) = credentials.pointer_mut("/authorization/parameter")
+        && parameter.as_str().is_some_and(|v| !v.contains("{{"))
+    {
+        let variable = credential_variable(backend, "authorization", "parameter");
+        *parameter = Value::String(format!("{{#{variable}#}}"));
+    }
+}
+
 /// Reads the service behind `remote` into the APIOps layout.
 pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
     let mut files = Artifacts::default();
@@ -45,6 +88,15 @@ pub async fn extract(remote: &Mgmt) -> Result<Artifacts, ApiOpsError> {
         files.insert_json(
             format!("named values/{name}/namedValueInformation.json"),
             &properties(&named, crate::properties_of("named values")),
+        );
+    }
+    for backend in remote.list("/backends").await? {
+        let name = name_of(&backend)?;
+        let mut information = properties(&backend, crate::properties_of("backends"));
+        hide_literal_credentials(&name, &mut information["properties"]["credentials"]);
+        files.insert_json(
+            format!("backends/{name}/backendInformation.json"),
+            &information,
         );
     }
     for fragment in remote.list("/policyFragments").await? {

@@ -11,6 +11,7 @@
 //! products/<product>/policy.xml
 //! products/<product>/apis/<api>/productApiInformation.json
 //! named values/<name>/namedValueInformation.json   a secret's value is never written
+//! backends/<name>/backendInformation.json          literal credentials written as {#TOKEN#}
 //! policy fragments/<id>/policyFragmentInformation.json + policy.xml
 //! subscriptions/<sid>/subscriptionInformation.json keys are never written
 //! ```
@@ -21,7 +22,7 @@
 //! changed, deleting what it deleted ([`publish_commit`]); [`diff`] says what publish would
 //! change. All three talk to a running
 //! node through its management API ([`remote::Mgmt`]). Kinds Portcullis does not have
-//! (loggers, diagnostics, backends, gateways, GraphQL or SOAP APIs, …) are reported one by
+//! (loggers, diagnostics, gateways, GraphQL or SOAP APIs, …) are reported one by
 //! one and skipped ([`Report::skipped`]).
 //!
 //! An extract is deterministic (keys in a fixed order, two-space JSON, a final new line), so
@@ -39,8 +40,23 @@ pub use publish::{CommitChanges, Report, commit_changes, diff, publish, publish_
 
 /// The `properties` Portcullis keeps of each kind, in the order extract writes them (so
 /// files come out the same every time) and the only ones publish applies.
-pub const PROPERTIES: [(&str, &[&str]); 5] = [
+pub const PROPERTIES: [(&str, &[&str]); 6] = [
     ("named values", &["displayName", "value", "secret", "tags"]),
+    (
+        "backends",
+        &[
+            "title",
+            "description",
+            "url",
+            "protocol",
+            "type",
+            "resourceId",
+            "credentials",
+            "tls",
+            "circuitBreaker",
+            "pool",
+        ],
+    ),
     ("policy fragments", &["description", "format"]),
     (
         "products",

@@ -20,8 +20,9 @@ use serde_json::Value;
 pub struct Overrides(Value);
 
 /// The override file's key for each kind, and the folder its artifacts are in.
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
     ("namedValues", "named values"),
+    ("backends", "backends"),
     ("apis", "apis"),
     ("products", "products"),
     ("subscriptions", "subscriptions"),
@@ -80,7 +81,7 @@ pub fn merge(base: &mut Value, over: Value) {
 
 /// Replaces `{#NAME#}` in strings by the environment variable `NAME` (left as written when
 /// it is not set).
-fn fill_tokens(value: &mut Value) {
+pub fn fill_tokens(value: &mut Value) {
     match value {
         Value::String(text) => {
             while let Some(start) = text.find("{#") {

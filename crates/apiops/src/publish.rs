@@ -1,6 +1,7 @@
 //! `portcullis publish` and `portcullis diff`.
 //!
-//! Publish applies a folder: named values and policy fragments first (documents use them),
+//! Publish applies a folder: named values, backends (single ones before pools) and policy
+//! fragments first (documents use them),
 //! the service policy, APIs (each imported from its `specification.yaml` with the settings
 //! of `apiInformation.json`, then its policies), products (settings, APIs, policy), and
 //! subscriptions last (they name APIs and products). Nothing absent from the folder is
@@ -27,8 +28,9 @@ pub struct Report {
 }
 
 /// Top-level folders and files Portcullis reads.
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     "policy.xml",
+    "backends",
     "apis",
     "products",
     "named values",
@@ -39,7 +41,6 @@ const KNOWN: [&str; 6] = [
 /// Kinds of APIM Portcullis does not have, with what to say.
 fn unsupported(kind: &str) -> String {
     match kind {
-        "backends" => "backends are not applied by publish yet".to_owned(),
         "loggers" | "diagnostics" => {
             format!("{kind}: Portcullis writes its own analytics and traces")
         }
@@ -94,6 +95,7 @@ fn effective(
     }
     for (folder, file) in [
         ("named values", "namedValueInformation.json"),
+        ("backends", "backendInformation.json"),
         ("policy fragments", "policyFragmentInformation.json"),
         ("products", "productInformation.json"),
         ("subscriptions", "subscriptionInformation.json"),
@@ -185,6 +187,20 @@ async fn put_policy(remote: &Mgmt, path: &str, xml: String) -> Result<(), ApiOps
         .map(|_| ())
 }
 
+/// The first `{#VARIABLE#}` left in `value`, by name.
+fn unfilled_token(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => {
+            let start = text.find("{#")?;
+            let end = text[start..].find("#}")?;
+            Some(text[start + 2..start + end].to_owned())
+        }
+        Value::Object(map) => map.values().find_map(unfilled_token),
+        Value::Array(items) => items.iter().find_map(unfilled_token),
+        _ => None,
+    }
+}
+
 /// Applies the folder `files` to the service behind `remote`.
 pub async fn publish(
     remote: &Mgmt,
@@ -199,6 +215,8 @@ pub async fn publish(
     };
     let current = extract(remote).await?;
 
+    // Display names of the named values left out, so what uses them is left out too.
+    let mut skipped_values: Vec<String> = Vec::new();
     for name in files.children("named values") {
         let path = format!("named values/{name}/namedValueInformation.json");
         let info = files.json(&path)?.unwrap_or_default();
@@ -212,12 +230,80 @@ pub async fn publish(
                 format!("named values/{name}"),
                 "a secret without a value: give it in an override file ({#VARIABLE#} reads the environment)".to_owned(),
             ));
+            skipped_values.push(
+                properties["displayName"]
+                    .as_str()
+                    .unwrap_or(&name)
+                    .to_owned(),
+            );
             continue;
         }
         remote
             .put(&format!("/namedValues/{name}"), &properties)
             .await?;
         report.applied.push(format!("named values/{name}"));
+    }
+    // Single backends first: a pool names them.
+    let mut backends = Vec::new();
+    for name in files.children("backends") {
+        let path = format!("backends/{name}/backendInformation.json");
+        let info = files.json(&path)?.unwrap_or_default();
+        let mut properties = taken("backends", &name, &info["properties"], &mut report);
+        if let Some(credentials) = properties.get_mut("credentials") {
+            crate::overrides::fill_tokens(credentials);
+        }
+        if let Some(token) = properties.get("credentials").and_then(unfilled_token) {
+            report.skipped.push((
+                format!("backends/{name}"),
+                format!("a credential without a value: set the environment variable {token} or give it in an override file"),
+            ));
+            continue;
+        }
+        let credentials = properties
+            .get("credentials")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        if let Some(value) = skipped_values
+            .iter()
+            .find(|v| credentials.contains(&format!("{{{{{v}}}}}")))
+        {
+            report.skipped.push((
+                format!("backends/{name}"),
+                format!("its credentials use the named value {{{{{value}}}}}, which was skipped"),
+            ));
+            continue;
+        }
+        let is_pool = properties["type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("pool"));
+        backends.push((is_pool, name, properties));
+    }
+    backends.sort_by_key(|(is_pool, _, _)| *is_pool);
+    for (_, name, properties) in backends {
+        // A pool whose member was skipped would be refused: skip it too, saying why.
+        let missing = properties["pool"]["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|member| member["id"].as_str())
+            .map(|id| id.rsplit('/').next().unwrap_or(id).to_owned())
+            .find(|member| {
+                report
+                    .skipped
+                    .iter()
+                    .any(|(item, _)| *item == format!("backends/{member}"))
+            });
+        if let Some(member) = missing {
+            report.skipped.push((
+                format!("backends/{name}"),
+                format!("its member backends/{member} was skipped"),
+            ));
+            continue;
+        }
+        remote
+            .put(&format!("/backends/{name}"), &properties)
+            .await?;
+        report.applied.push(format!("backends/{name}"));
     }
     for name in files.children("policy fragments") {
         let dir = format!("policy fragments/{name}");
@@ -337,6 +423,7 @@ pub async fn publish(
             ("products", "/products"),
             ("apis", "/apis"),
             ("policy fragments", "/policyFragments"),
+            ("backends", "/backends"),
             ("named values", "/namedValues"),
         ] {
             let wanted = files.children(folder);
@@ -444,6 +531,7 @@ pub async fn publish_commit(
         ("/productInformation.json", "/products"),
         ("/apiInformation.json", "/apis"),
         ("/policyFragmentInformation.json", "/policyFragments"),
+        ("/backendInformation.json", "/backends"),
         ("/namedValueInformation.json", "/namedValues"),
     ] {
         for resource in gone(suffix) {

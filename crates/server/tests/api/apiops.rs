@@ -21,7 +21,14 @@ fn corpus(file: &str) -> String {
     .unwrap()
 }
 
-const POLICY: &str = "<policies>\n  <inbound>\n    <base />\n    <set-header name=\"x-tenant\" exists-action=\"override\">\n      <value>{{tenant}}</value>\n    </set-header>\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n  <outbound>\n    <base />\n  </outbound>\n  <on-error>\n    <base />\n  </on-error>\n</policies>";
+const POLICY: &str = "<policies>\n  <inbound>\n    <base />\n    <set-backend-service backend-id=\"museum-pool\" />\n    <set-header name=\"x-tenant\" exists-action=\"override\">\n      <value>{{tenant}}</value>\n    </set-header>\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n  <outbound>\n    <base />\n  </outbound>\n  <on-error>\n    <base />\n  </on-error>\n</policies>";
+
+/// The literal credential of `museum-east`, as a pipeline hands it in: extract writes it as
+/// `{#BACKEND_MUSEUM_EAST_QUERY_CODE#}`.
+fn backend_secret_in_environment() {
+    // SAFETY of the test: the tests that read it set the same value.
+    unsafe { std::env::set_var("BACKEND_MUSEUM_EAST_QUERY_CODE", "literal-s3cret") };
+}
 
 /// A service with one of everything extract writes.
 async fn furnished(app: &TestApp) {
@@ -35,6 +42,25 @@ async fn furnished(app: &TestApp) {
     app.put(
         "/services/svc/namedValues/api-key",
         json!({ "displayName": "api-key", "value": "s3cret", "secret": true }),
+    )
+    .await;
+    app.put(
+        "/services/svc/backends/museum-east",
+        json!({
+            "title": "East",
+            "url": app.backend_url("/base"),
+            "protocol": "http",
+            "credentials": {
+                "header": {"x-tenant": ["{{tenant}}"]},
+                "query": {"code": ["literal-s3cret"]}
+            },
+            "circuitBreaker": {"rules": [{"name": "r", "failureCondition": {"count": 3, "interval": "PT1M", "statusCodeRanges": [{"min": 500, "max": 599}]}, "tripDuration": "PT30S", "acceptRetryAfter": true}]}
+        }),
+    )
+    .await;
+    app.put(
+        "/services/svc/backends/museum-pool",
+        json!({"type": "Pool", "pool": {"services": [{"id": "/backends/museum-east", "priority": 1, "weight": 2}]}}),
     )
     .await;
     app.put(
@@ -88,6 +114,8 @@ async fn extract_publish_extract_gives_the_same_files_and_diff_sees_changes() {
         "products/starter/policy.xml",
         "products/starter/apis/museum/productApiInformation.json",
         "named values/tenant/namedValueInformation.json",
+        "backends/museum-east/backendInformation.json",
+        "backends/museum-pool/backendInformation.json",
         "policy fragments/stamp/policyFragmentInformation.json",
         "policy fragments/stamp/policy.xml",
         "subscriptions/partner/subscriptionInformation.json",
@@ -105,6 +133,16 @@ async fn extract_publish_extract_gives_the_same_files_and_diff_sees_changes() {
         !secret.contains("s3cret"),
         "a secret is never written: {secret}"
     );
+    // Nor a backend's literal credential: a token to fill in from the environment instead.
+    let backend = extracted
+        .text("backends/museum-east/backendInformation.json")
+        .unwrap();
+    assert!(
+        !backend.contains("literal-s3cret")
+            && backend.contains("{#BACKEND_MUSEUM_EAST_QUERY_CODE#}"),
+        "{backend}"
+    );
+    assert!(backend.contains("{{tenant}}"), "{backend}");
 
     // Through a folder on disk, as a repository holds it.
     let dir = tempfile::tempdir().unwrap();
@@ -116,6 +154,7 @@ async fn extract_publish_extract_gives_the_same_files_and_diff_sees_changes() {
     target
         .put("/services/svc", json!({ "displayName": "Service" }))
         .await;
+    backend_secret_in_environment();
     // Without the secret's value, publish says so and applies the rest it can.
     let report = publish(&remote(&target), &folder, &Overrides::default(), false).await;
     let report = match report {
@@ -210,12 +249,14 @@ async fn a_folder_in_apiops_layout_is_applied_and_what_portcullis_lacks_is_named
         .iter()
         .map(|(item, _)| item.as_str())
         .collect();
-    for kind in [
-        "loggers/appinsights",
-        "backends/legacy",
-        "version sets/echo",
-        "apis/graph-api",
-    ] {
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|(item, why)| item == "backends/partner" && why.contains("PARTNER_FUNCTION_CODE")),
+        "a credential token left unfilled is named: {report:?}"
+    );
+    for kind in ["loggers/appinsights", "version sets/echo", "apis/graph-api"] {
         assert!(skipped.contains(&kind), "{kind} not reported: {report:?}");
     }
     assert!(
@@ -230,6 +271,8 @@ async fn a_folder_in_apiops_layout_is_applied_and_what_portcullis_lacks_is_named
         "products/starter",
         "subscriptions/partner",
         "named values/backend-key",
+        "backends/legacy",
+        "backends/legacy-pool",
         "policy fragments/cors-all",
         "policy.xml",
     ] {
@@ -315,6 +358,7 @@ async fn publishing_a_commit_applies_what_it_changed_and_deletes_what_it_deleted
         "namedValues:\n  - name: api-key\n    properties: { value: '{#PORTCULLIS_TEST_COMMIT_KEY#}' }\n",
     )
     .unwrap();
+    backend_secret_in_environment();
     let changes = portcullis_apiops::commit_changes(&folder, &first).unwrap();
     assert!(
         changes.changed.contains("apis/museum/specification.yaml"),
