@@ -4,6 +4,7 @@ use crate::pages::analytics::AnalyticsPage;
 use crate::pages::api::ApiPage;
 use crate::pages::apis::ApisPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::backends::BackendsPage;
 use crate::pages::certificates::CertificatesPage;
 use crate::pages::console::ConsolePage;
 use crate::pages::named_values::NamedValuesPage;
@@ -75,6 +76,10 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("named-values"))
                     view=NamedValuesPage
+                />
+                <Route
+                    path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("backends"))
+                    view=BackendsPage
                 />
                 <Route
                     path=(StaticSegment("services"), ParamSegment("service"), StaticSegment("certificates"))

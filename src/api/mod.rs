@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod apis;
 pub mod audit;
 pub mod auth;
+pub mod backends;
 pub mod certificates;
 pub mod console;
 pub mod named_values;

@@ -115,6 +115,7 @@ pub fn ServiceFrame(
         ("Policies", "/policies"),
         ("Policy fragments", "/policy-fragments"),
         ("Named values", "/named-values"),
+        ("Backends", "/backends"),
         ("Certificates", "/certificates"),
         ("Analytics", "/analytics"),
         ("Audit log", "/audit"),

@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod api;
 pub mod apis;
 pub mod audit;
+pub mod backends;
 pub mod certificates;
 pub mod console;
 pub mod effective_policy;

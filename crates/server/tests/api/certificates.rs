@@ -565,3 +565,87 @@ async fn validate_jwt_checks_signatures_with_an_uploaded_certificate() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }
+
+/// Backends (issue 16): `credentials.certificateIds` presents an uploaded certificate, and
+/// the `tls` flags relax the checks of the backend's certificate — each only for calls to
+/// that backend.
+#[tokio::test]
+async fn a_backend_presents_its_certificate_and_relaxes_tls_checks_only_for_itself() {
+    let backend = MutualTlsBackend::start().await;
+    let app = app_over(&backend).await;
+    upload_pfx(&app, "client").await;
+    let leaf = base64(&fixture("rsa.cer"));
+    let with_policy = |id: &str| policy(&format!(r#"<set-backend-service backend-id="{id}" />"#));
+
+    // A client certificate by id.
+    app.put(
+        "/services/svc/backends/mutual",
+        json!({ "url": backend.url("/base"), "credentials": { "certificateIds": ["/certificates/client"] } }),
+    )
+    .await;
+    app.policy(ECHO_POLICY, &with_policy("mutual")).await;
+    assert_eq!(
+        call(&app, "/echo/a").await["clientCertificate"],
+        leaf.as_str()
+    );
+
+    // The backend's certificate names `localhost`, not 127.0.0.1: refused unless the name
+    // check is off.
+    let by_address = format!("https://127.0.0.1:{}/base", backend.addr.port());
+    app.put(
+        "/services/svc/backends/by-address",
+        json!({ "url": by_address }),
+    )
+    .await;
+    app.policy(ECHO_POLICY, &with_policy("by-address")).await;
+    let refused = app
+        .gateway(Method::GET, "svc.localhost", "/echo/a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_GATEWAY);
+    app.put(
+        "/services/svc/backends/by-address",
+        json!({ "url": by_address, "tls": { "validateCertificateName": false } }),
+    )
+    .await;
+    assert_eq!(call(&app, "/echo/a").await["path"], "/base/a");
+
+    // A gateway that does not trust the backend's CA: refused unless the chain check is off.
+    let untrusting = crate::helpers::spawn().await;
+    untrusting
+        .put("/services/svc", json!({ "displayName": "Service" }))
+        .await;
+    untrusting
+        .put(
+            "/services/svc/apis/echo",
+            json!({ "serviceUrl": backend.url("/base"), "path": "echo", "subscriptionRequired": false }),
+        )
+        .await;
+    untrusting
+        .put(
+            "/services/svc/apis/echo/operations/get-all",
+            json!({ "method": "GET", "urlTemplate": "/*" }),
+        )
+        .await;
+    let direct = untrusting
+        .gateway(Method::GET, "svc.localhost", "/echo/a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        direct.status(),
+        StatusCode::BAD_GATEWAY,
+        "the API's own URL is checked in full"
+    );
+    untrusting
+        .put(
+            "/services/svc/backends/internal",
+            json!({ "url": backend.url("/base"), "tls": { "validateCertificateChain": false } }),
+        )
+        .await;
+    untrusting
+        .policy(ECHO_POLICY, &with_policy("internal"))
+        .await;
+    assert_eq!(call(&untrusting, "/echo/b").await["path"], "/base/b");
+}
