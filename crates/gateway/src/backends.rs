@@ -72,14 +72,18 @@ pub struct Unavailable {
 }
 
 impl PriorityGroup {
-    /// The next member in turn whose breaker is closed.
+    /// The next member in turn whose breaker is closed: the one the weighted rotation
+    /// names, else the members after it, once round (so at most one look at each member).
     fn next_available(&self) -> Result<&Arc<SingleBackend>, Unavailable> {
-        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
+        let position = self.cursor.fetch_add(1, Ordering::Relaxed) % self.total_weight.max(1);
+        let first = self
+            .members
+            .iter()
+            .position(|(_, end)| position < *end)
+            .unwrap_or(0);
         let mut soonest = Duration::MAX;
-        // Try positions in turn; at most one full round of distinct members.
-        for step in 0..self.total_weight.min(self.members.len() as u64 * 101) {
-            let position = (start + step) % self.total_weight;
-            let Some((member, _)) = self.members.iter().find(|(_, end)| position < *end) else {
+        for step in 0..self.members.len() {
+            let Some((member, _)) = self.members.get((first + step) % self.members.len()) else {
                 continue;
             };
             match member.breaker.as_ref().and_then(|b| b.open_for()) {
