@@ -20,6 +20,7 @@ test("backends are added, their breakers trip and show, pools fail over", async 
   await expect(page.getByRole("heading", { name: "Backends", exact: true })).toBeVisible();
   await expect(page.getByText("No backends yet.")).toBeVisible();
   const rows = page.locator("table.table tbody tr");
+  const row = (name: string) => rows.filter({ has: page.getByText(name, { exact: true }) });
 
   // A URL that is not http(s): refused on its field, nothing saved.
   await page.getByRole("button", { name: "Add backend" }).click();
@@ -56,7 +57,7 @@ test("backends are added, their breakers trip and show, pools fail over", async 
   await page.getByLabel("Members").fill("orders 1 1\nhealthy 2 1");
   await page.getByRole("button", { name: "Create" }).click();
   await expect(rows).toHaveCount(3);
-  await expect(rows.filter({ hasText: "orders-pool" })).toContainText("healthy (priority 2, weight 1)");
+  await expect(row("orders-pool")).toContainText("healthy (priority 2, weight 1)");
 
   // Calls through the pool: orders refuses twice (502), trips, and the standby answers.
   const policy = await mgmt("/apis/echo/policy", {
@@ -76,10 +77,10 @@ test("backends are added, their breakers trip and show, pools fail over", async 
   expect([502, 503]).not.toContain(failedOver);
 
   await page.reload();
-  const orders = rows.filter({ has: page.getByText("orders", { exact: true }) });
+  const orders = row("orders");
   await expect(orders).toContainText("Open — closes in");
   await expect(orders).toContainText("tripped 1×");
-  await expect(rows.filter({ hasText: "orders-pool" })).toContainText("API echo");
+  await expect(row("orders-pool")).toContainText("API echo");
   await page.screenshot({ path: "test-results/backends.png", fullPage: true });
 
   // Closed by hand: the next calls go to orders again.

@@ -396,19 +396,19 @@ fn BackendEditor(
     form: BackendForm,
     save: ServerAction<SaveBackend>,
 ) -> impl IntoView {
+    // Faults of properties the form has no field for (a kept certificate, a second rule…)
+    // show as the form's message; the others beside their field.
     let (errors, message) = form_feedback(
         save,
         &[
-            "name",
-            "url",
-            "headers",
-            "query",
-            "authorization_scheme",
-            "breaker_threshold",
-            "breaker_interval",
-            "breaker_statuses",
-            "breaker_trip",
-            "members",
+            "protocol",
+            "title",
+            "resourceId",
+            "tls",
+            "properties",
+            "circuitBreaker.rules",
+            "credentials.certificateIds",
+            "credentials.certificate",
         ],
     );
     let editing = move || !form.original.get().is_empty();
