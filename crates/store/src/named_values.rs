@@ -1,10 +1,10 @@
 //! Named values per service: create, replace, read, delete, with APIM's rules that need the
 //! other rows — display names unique in a service, one in use by a policy cannot be
-//! deleted, a renamed one is renamed in every document and policy fragment that uses it (in
+//! deleted, a renamed one is renamed in every document, policy fragment and backend that uses it (in
 //! the same transaction). Secret values are masked in the audit log.
 
 use crate::change::{Change, Upsert, begin, exists_already};
-use crate::entity::{named_value, policy, policy_fragment};
+use crate::entity::{backend, named_value, policy, policy_fragment};
 use crate::{Actor, Saved, Store, StoreError, services};
 use chrono::Utc;
 use portcullis_domain::{NamedValueMap, NamedValueName, NamedValueSettings, ServiceName};
@@ -223,6 +223,18 @@ impl Store {
                 let value = fragment.value.replace(&from, &to);
                 let mut active = fragment.into_active_model();
                 active.value = Set(value);
+                active.updated_at = Set(Utc::now());
+                active.save(&txn).await?;
+            }
+            // And in backends' credentials (stored as JSON; a display name needs no escaping).
+            let backends = backend::Entity::find()
+                .filter(backend::Column::ServiceId.eq(service_row.id))
+                .all(&txn)
+                .await?;
+            for row in backends.into_iter().filter(|b| b.settings.contains(&from)) {
+                let settings = row.settings.replace(&from, &to);
+                let mut active = row.into_active_model();
+                active.settings = Set(settings);
                 active.updated_at = Set(Utc::now());
                 active.save(&txn).await?;
             }

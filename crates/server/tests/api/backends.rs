@@ -200,6 +200,19 @@ async fn a_backend_sends_its_credentials_with_named_values_in_them() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
 
+    // Renaming the named value renames it in the credentials, which keep working.
+    app.put(
+        "/services/svc/namedValues/orders-key",
+        json!({"displayName": "orders-key-2", "value": "s3cret", "secret": true}),
+    )
+    .await;
+    let renamed = app.get_json(&format!("{BACKENDS}/orders")).await;
+    assert_eq!(
+        renamed["credentials"]["header"]["x-functions-key"][0],
+        "{{orders-key-2}}"
+    );
+    assert_eq!(call(&app).await.1["headers"]["x-functions-key"], "s3cret");
+
     // A policy naming a backend that does not exist is refused at save time.
     let (status, error) = app
         .mgmt(
