@@ -1,6 +1,9 @@
 //! Backends: a service's named targets for `set-backend-service backend-id`, with their
 //! credentials, circuit breaker (and its state on this node) and pools.
 
+// A server function takes a form's fields as its arguments (the form posts them by name).
+#![allow(clippy::too_many_arguments)]
+
 use crate::api::FieldErrors;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -175,7 +178,6 @@ fn pairs(
 /// authorization), TLS checks, the circuit-breaker rule and a pool's members; what else a
 /// backend has (a certificate, a resource id, error reasons) is kept when it is edited.
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_backend(
     service: String,
     original: Option<String>,
