@@ -234,22 +234,22 @@ pub fn named_in(text: &str) -> Vec<String> {
     portcullis_policy::catalogue::set_backend_service::named_backends(text)
 }
 
+/// The name at the end of an id written `/{kind}/{name}`, as a full Azure resource id ending
+/// so, or as the bare name.
+fn resource_tail<'a>(id: &'a str, kind: &str) -> &'a str {
+    let marker = format!("/{kind}/");
+    let name = id.rfind(&marker).map_or(id, |at| &id[at + marker.len()..]);
+    name.trim_matches('/')
+}
+
 /// A pool member's id: `/backends/{name}`, a full Azure resource id ending so, or a name.
 pub fn member_name(id: &str) -> Result<BackendName, ValidationError> {
-    let name = match id.rfind("/backends/") {
-        Some(at) => &id[at + "/backends/".len()..],
-        None => id,
-    };
-    BackendName::parse(name.trim_matches('/')).map_err(|e| e.for_field("pool.services"))
+    BackendName::parse(resource_tail(id, "backends")).map_err(|e| e.for_field("pool.services"))
 }
 
 /// A certificate id: `/certificates/{name}` or a full resource id ending so, or a name.
 fn certificate_name(id: &str) -> Result<CertificateName, ValidationError> {
-    let name = match id.rfind("/certificates/") {
-        Some(at) => &id[at + "/certificates/".len()..],
-        None => id,
-    };
-    CertificateName::parse(name.trim_matches('/'))
+    CertificateName::parse(resource_tail(id, "certificates"))
         .map_err(|e| e.for_field("credentials.certificateIds"))
 }
 

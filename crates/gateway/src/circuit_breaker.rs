@@ -63,6 +63,16 @@ struct Window {
 }
 
 impl Window {
+    /// Failures and calls in the buckets still inside the interval that ends `now`.
+    fn totals(&self, now: u64, interval: u64) -> (u32, u32) {
+        self.buckets
+            .iter()
+            .filter(|(at, _, _)| at + interval > now)
+            .fold((0, 0), |(f, c), (_, failures, calls)| {
+                (f + failures, c + calls)
+            })
+    }
+
     fn add(&mut self, now: u64, width: u64, interval: u64, failed: bool) -> (u32, u32) {
         let start = now - now % width.max(1);
         while self
@@ -84,11 +94,7 @@ impl Window {
                 self.buckets.push_back((start, u32::from(failed), 1));
             }
         }
-        self.buckets
-            .iter()
-            .fold((0, 0), |(f, c), (_, failures, calls)| {
-                (f + failures, c + calls)
-            })
+        self.totals(now, interval)
     }
 }
 
@@ -131,10 +137,6 @@ impl Breaker {
             window: Mutex::new(Window::default()),
             shared,
         }
-    }
-
-    pub fn rule(&self) -> &BreakerRule {
-        &self.rule
     }
 
     /// How long the breaker stays open, or `None` when calls may go through.
@@ -234,13 +236,7 @@ impl Breaker {
                 calls: 0,
             };
         };
-        let (failures, calls) = window
-            .buckets
-            .iter()
-            .filter(|(at, _, _)| at + interval > now)
-            .fold((0, 0), |(f, c), (_, failures, calls)| {
-                (f + failures, c + calls)
-            });
+        let (failures, calls) = window.totals(now, interval);
         BreakerState::Closed { failures, calls }
     }
 
